@@ -1,0 +1,75 @@
+"""Typed values that flow through the engine. None of them knows about Slack."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Section:
+    """A run of markdown blocks under one heading path (title excluded)."""
+
+    headings: tuple[str, ...]
+    blocks: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Document:
+    """One parsed knowledge file: title plus heading-scoped sections."""
+
+    path: str  # POSIX path relative to the knowledge dir
+    title: str
+    sections: tuple[Section, ...]
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage small enough to embed whole, with where it came from."""
+
+    path: str
+    title: str
+    heading: str  # "Title › Section › Subsection"
+    text: str
+    url: str | None = None
+
+    @property
+    def embed_text(self) -> str:
+        """Text given to the embedding model: heading path as context, then the passage."""
+        return f"{self.heading}\n\n{self.text}"
+
+
+@dataclass(frozen=True)
+class Source:
+    """A passage as shown to a user, with its dense cosine score."""
+
+    path: str
+    title: str
+    heading: str
+    score: float
+    text: str
+    url: str | None = None
+
+
+@dataclass
+class Answer:
+    """What the engine says to one question."""
+
+    question: str
+    answered: bool
+    answer: str
+    sources: list[Source] = field(default_factory=list)
+    top_score: float = 0.0
+    topics: list[str] = field(default_factory=list)
+    truncated: bool = False
+
+    def to_json(self) -> dict:
+        """The `opsbot ask --json` shape."""
+        return {
+            "question": self.question,
+            "answered": self.answered,
+            "answer": self.answer,
+            "sources": [
+                {k: v for k, v in asdict(s).items() if k != "url" or v} for s in self.sources
+            ],
+        }
