@@ -62,6 +62,7 @@ class Answer:
     top_score: float = 0.0
     topics: list[str] = field(default_factory=list)
     truncated: bool = False
+    latency_ms: float = 0.0
 
     def to_json(self) -> dict:
         """The `opsbot ask --json` shape."""

@@ -1,0 +1,198 @@
+"""The `opsbot` command line: ingest, ask, chat, eval and serve."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from bot import __version__
+from bot.config import ConfigError, Settings, from_env, load_dotenv_once
+
+EXIT_USAGE = 2
+
+
+def _settings(ctx: click.Context, **overrides) -> Settings:
+    base: Settings = ctx.obj
+    return base.with_overrides(**overrides)
+
+
+def _positive_int(name: str, raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+knowledge_option = click.option(
+    "--knowledge-dir", type=click.Path(path_type=Path), help="Knowledge files (KNOWLEDGE_DIR)."
+)
+index_option = click.option(
+    "--index-dir", type=click.Path(path_type=Path), help="Where the index lives (INDEX_DIR)."
+)
+k_option = click.option("-k", "k_raw", metavar="N", help="How many sources (TOP_K, default 3).")
+
+
+@click.group()
+@click.version_option(__version__, prog_name="opsbot")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """opsbot answers DevOps and MLOps questions from your knowledge base."""
+    load_dotenv_once()
+    ctx.obj = from_env()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@cli.command()
+@knowledge_option
+@index_option
+@click.pass_context
+def ingest(ctx: click.Context, knowledge_dir: Path | None, index_dir: Path | None) -> None:
+    """Build or refresh the index from the knowledge dir (only changed files are embedded)."""
+    from bot.ingest.pipeline import ingest as run_ingest
+
+    settings = _settings(ctx, knowledge_dir=knowledge_dir, index_dir=index_dir)
+    summary = run_ingest(settings, show_progress=sys.stderr.isatty())
+    for line in summary.lines():
+        click.echo(line)
+
+
+def _open_engine(settings: Settings):
+    from bot.engine.engine import Engine
+
+    return Engine.open(settings)
+
+
+@cli.command()
+@knowledge_option
+@index_option
+@k_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.argument("question")
+@click.pass_context
+def ask(ctx, knowledge_dir, index_dir, k_raw, as_json, question) -> None:
+    """Answer QUESTION. Use - to read one question per line from stdin (JSON lines out)."""
+    from bot.render import render_text
+
+    k = _positive_int("-k", k_raw)
+    settings = _settings(ctx, knowledge_dir=knowledge_dir, index_dir=index_dir)
+    settings.require_knowledge_dir()
+    engine = _open_engine(settings)
+    if question == "-":
+        for line in sys.stdin:
+            if line.strip():
+                answer = engine.answer(line.rstrip("\n"), k=k)
+                click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+        return
+    answer = engine.answer(question, k=k)
+    if as_json:
+        click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_text(answer), nl=False)
+
+
+@cli.command()
+@knowledge_option
+@index_option
+@click.pass_context
+def chat(ctx, knowledge_dir, index_dir) -> None:
+    """Chat with the bot in the terminal (same engine as Slack)."""
+    from bot.chat import run_chat
+
+    settings = _settings(ctx, knowledge_dir=knowledge_dir, index_dir=index_dir)
+    settings.require_knowledge_dir()
+    engine = _open_engine(settings)
+    sys.exit(run_chat(engine, settings.data_dir / "chat_history"))
+
+
+@cli.command(name="eval")
+@click.argument("file", type=click.Path(path_type=Path))
+@knowledge_option
+@index_option
+@k_option
+@click.option(
+    "--mode",
+    type=click.Choice(["hybrid", "dense", "bm25"]),
+    default="hybrid",
+    help="Retrieval to evaluate (dense and bm25 show what the fusion adds).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def eval_command(ctx, file, knowledge_dir, index_dir, k_raw, mode, as_json) -> None:
+    """Score retrieval on a question file: hit@k, MRR, declines, misses."""
+    from bot.evaluation import evaluate, load_questions
+
+    k = _positive_int("-k", k_raw) or 5
+    settings = _settings(ctx, knowledge_dir=knowledge_dir, index_dir=index_dir)
+    settings.require_knowledge_dir()
+    questions = load_questions(file)
+    report = evaluate(_open_engine(settings), questions, k=k, mode=mode)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        click.echo("\n".join(report.lines()))
+
+
+@cli.command()
+@click.option("--http", is_flag=True, help="HTTP mode (POST /slack/events) instead of Socket Mode.")
+@click.option("--port", default="3000", help="HTTP port (with --http).")
+@click.option("--metrics-port", default=None, help="Serve Prometheus /metrics on this port.")
+@click.pass_context
+def serve(ctx, http: bool, port: str, metrics_port: str | None) -> None:
+    """Connect to Slack (Socket Mode by default; tokens from the environment or .env)."""
+    from bot.slack.serve import run
+
+    settings: Settings = ctx.obj
+    port_number = _positive_int("--port", port) or 3000
+    metrics = _positive_int("--metrics-port", metrics_port)
+    sys.exit(run(settings, http=http, port=port_number, metrics_port=metrics))
+
+
+@cli.command(hidden=True)
+@click.pass_context
+def start(ctx: click.Context) -> None:
+    """What `make run` does: Slack when tokens are configured, else the terminal chat."""
+    import os
+
+    if os.environ.get("SLACK_BOT_TOKEN") and os.environ.get("SLACK_APP_TOKEN"):
+        ctx.invoke(serve, http=False, port="3000", metrics_port=None)
+    else:
+        click.echo(
+            "No Slack tokens in .env: starting the terminal chat. "
+            "To connect Slack, see README 'Connect to Slack'.",
+            err=True,
+        )
+        ctx.invoke(chat, knowledge_dir=None, index_dir=None)
+
+
+def main() -> None:
+    """Entry point: every expected failure is one line on stderr, never a traceback."""
+    from bot.index.embedder import ModelError
+    from bot.index.store import IndexLoadError
+    from bot.ingest.pipeline import IngestBusyError
+
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        click.echo(f"opsbot: error: {exc.format_message()}", err=True)
+        sys.exit(EXIT_USAGE)
+    except ConfigError as exc:
+        click.echo(f"opsbot: error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except (IndexLoadError, ModelError, IngestBusyError) as exc:
+        click.echo(f"opsbot: error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,121 @@
+"""The answer engine: loads an index and answers questions. Knows nothing of Slack."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+from bot.config import Settings
+from bot.engine.compose import compose, decline_text
+from bot.engine.query import clean_question, is_comparative
+from bot.engine.retriever import HybridRetriever, Mode
+from bot.engine.types import Answer, Source
+from bot.index import store
+from bot.index.embedder import Embedder
+
+HISTORY_TURNS = 2
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+class Engine:
+    """Loaded index + model, ready to answer. Safe for concurrent `answer` calls."""
+
+    def __init__(self, settings: Settings, index: store.LoadedIndex, embedder: Embedder) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self._lock = threading.Lock()
+        self._retriever = HybridRetriever(index, embedder)
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        auto_ingest: bool = True,
+        notify: Callable[[str], None] = _stderr,
+    ) -> Engine:
+        """Load the index (ingesting first if missing or stale) and warm the model.
+
+        Raises `store.IndexLoadError` or `ModelError` with a one-line message.
+        """
+        from bot.ingest.pipeline import check_fresh, ingest
+
+        embedder = Embedder(settings.embedding_model)
+        if auto_ingest and not check_fresh(settings, embedder):
+            notify(f"Index in {settings.index_dir} is missing or stale; ingesting first…")
+            for line in ingest(settings, embedder=embedder).lines():
+                notify(line)
+        index = store.load(settings.index_dir, expected_model=embedder.name)
+        embedder.encode_query("warm up")  # first real question is as fast as the hundredth
+        return cls(settings, index, embedder)
+
+    @property
+    def index(self) -> store.LoadedIndex:
+        return self._retriever.index
+
+    def swap_index(self, index: store.LoadedIndex) -> None:
+        """Atomically replace the index; answers in flight keep the one they started with."""
+        with self._lock:
+            self._retriever = HybridRetriever(index, self.embedder)
+
+    @property
+    def chunk_count(self) -> int:
+        return len(self.index.chunks)
+
+    def topics(self) -> list[str]:
+        """Document titles, richest documents first."""
+        counts = Counter(c.title for c in self.index.chunks)
+        return [title for title, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+    def answer(
+        self,
+        question: str,
+        *,
+        history: Sequence[str] = (),
+        k: int | None = None,
+        mode: Mode = "hybrid",
+    ) -> Answer:
+        """Answer one question; `history` holds earlier user turns of the same thread."""
+        started = time.perf_counter()
+        k = k or self.settings.top_k
+        cleaned = clean_question(question, self.settings.max_question_chars)
+        retriever = self._retriever  # one consistent index for this whole answer
+        context = [clean_question(h, 500).text for h in history[-HISTORY_TURNS:]]
+        query = " ".join([*(c for c in context if c), cleaned.text]).strip()
+        result = Answer(question=cleaned.text, answered=False, answer="", truncated=cleaned.truncated)
+        if not query:
+            result.answer = "Ask me a question about: " + ", ".join(self.topics()[:10]) + "."
+            result.topics = self.topics()
+            return self._done(result, started)
+        hits = retriever.search(query, k, mode=mode)
+        chunks = retriever.index.chunks
+        result.sources = [
+            Source(
+                path=chunks[h.chunk_id].path,
+                title=chunks[h.chunk_id].title,
+                heading=chunks[h.chunk_id].heading,
+                score=round(h.dense, 4),
+                text=chunks[h.chunk_id].text,
+                url=chunks[h.chunk_id].url,
+            )
+            for h in hits
+        ]
+        result.top_score = max((h.dense for h in hits), default=0.0)
+        if result.top_score < self.settings.decline_threshold:
+            result.topics = self.topics()
+            result.answer = decline_text(result.topics)
+            return self._done(result, started)
+        result.answered = True
+        result.answer = compose(query, result.sources, is_comparative(cleaned.text))
+        return self._done(result, started)
+
+    @staticmethod
+    def _done(result: Answer, started: float) -> Answer:
+        result.latency_ms = (time.perf_counter() - started) * 1000
+        return result

@@ -1,0 +1,95 @@
+"""Hybrid retrieval: dense (FAISS) and BM25 ranks fused with reciprocal rank fusion.
+
+The fused rank decides the order; the dense cosine of each passage is kept because it
+is the calibrated signal for "do we know anything about this at all".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from bot.index.embedder import Embedder
+from bot.index.store import LoadedIndex
+from bot.index.vectors import search as dense_search
+
+Mode = Literal["hybrid", "dense", "bm25"]
+RRF_K = 60
+NEAR_DUPLICATE = 0.97  # cosine between two passages above which one hides the other
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk_id: int
+    dense: float  # cosine between question and passage
+    fused: float
+
+
+class HybridRetriever:
+    """Ranks chunks of one loaded index for a question."""
+
+    def __init__(self, index: LoadedIndex, embedder: Embedder, pool: int = 40) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.pool = pool
+
+    def _vectors(self, ids: list[int]) -> np.ndarray:
+        return np.vstack([self.index.vectors.reconstruct(int(i)) for i in ids])
+
+    def search(
+        self, query: str, k: int, *, mode: Mode = "hybrid", query_vector: np.ndarray | None = None
+    ) -> list[Hit]:
+        """Top-k distinct passages, best first."""
+        n = len(self.index.chunks)
+        if n == 0 or not query.strip():
+            return []
+        pool = min(max(self.pool, k * 4), n)
+        qvec = self.embedder.encode_query(query) if query_vector is None else query_vector
+        scores: dict[int, float] = {}
+        dense_scores: dict[int, float] = {}
+        if mode in ("hybrid", "dense"):
+            sims, ids = dense_search(self.index.vectors, qvec, pool)
+            for rank, (cid, sim) in enumerate(zip(ids[0], sims[0], strict=True)):
+                if cid < 0:
+                    continue
+                dense_scores[int(cid)] = float(sim)
+                scores[int(cid)] = scores.get(int(cid), 0.0) + 1.0 / (RRF_K + rank + 1)
+        if mode in ("hybrid", "bm25"):
+            for rank, (cid, _score) in enumerate(self.index.lexical.search(query, pool)):
+                scores[cid] = scores.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+        if not scores:
+            return []
+        ordered = sorted(scores, key=lambda cid: (-scores[cid], cid))
+        candidates = ordered[: max(k * 3, k + 5)]
+        vectors = self._vectors(candidates)
+        dense = vectors @ qvec[0]
+        for cid, sim in zip(candidates, dense, strict=True):
+            dense_scores.setdefault(cid, float(sim))
+        return self._distinct(candidates, vectors, dense_scores, scores, k)
+
+    def _distinct(
+        self,
+        candidates: list[int],
+        vectors: np.ndarray,
+        dense: dict[int, float],
+        fused: dict[int, float],
+        k: int,
+    ) -> list[Hit]:
+        """Drop passages that are near-copies of a better one (mirrored docs, boilerplate)."""
+        kept: list[int] = []
+        kept_rows: list[int] = []
+        seen_text: set[str] = set()
+        for row, cid in enumerate(candidates):
+            text_key = " ".join(self.index.chunks[cid].text.lower().split())
+            if text_key in seen_text:
+                continue
+            if kept_rows and float(np.max(vectors[kept_rows] @ vectors[row])) > NEAR_DUPLICATE:
+                continue
+            seen_text.add(text_key)
+            kept.append(cid)
+            kept_rows.append(row)
+            if len(kept) == k:
+                break
+        return [Hit(cid, dense[cid], fused[cid]) for cid in kept]

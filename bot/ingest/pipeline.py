@@ -1,0 +1,191 @@
+"""`opsbot ingest`: files → documents → chunks → cached embeddings → a new index build."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bot.config import Settings
+from bot.engine.types import Chunk
+from bot.index import store
+from bot.index.cache import EmbeddingCache, content_key
+from bot.index.embedder import Embedder
+from bot.ingest.chunker import chunk_document
+from bot.ingest.loaders import LoadError, SkippedFile, SourceFile, discover, load_document
+
+log = logging.getLogger(__name__)
+
+
+class IngestBusyError(RuntimeError):
+    """Another process holds the index lock."""
+
+
+@dataclass
+class IngestSummary:
+    files: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    skipped: list[SkippedFile] = field(default_factory=list)
+    seconds: float = 0.0
+    up_to_date: bool = False
+
+    def lines(self) -> list[str]:
+        if self.up_to_date:
+            head = f"Index up to date: {self.files} files, {self.chunks} chunks"
+            return [f"{head} ({self.seconds:.2f}s)."]
+        out = [
+            f"Indexed {self.files} files into {self.chunks} chunks; "
+            f"embedded {self.embedded} new chunks in {self.seconds:.1f}s."
+        ]
+        if self.skipped:
+            out.append(f"Skipped {len(self.skipped)} files:")
+            out += [f"  - {s.path}: {s.reason}" for s in self.skipped]
+        return out
+
+
+@contextmanager
+def index_lock(index_dir: Path, wait_seconds: float = 600) -> Iterator[None]:
+    """One writer per index dir, across processes (a server's reload and a manual ingest)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "w") as fh:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise IngestBusyError(f"another ingest holds {index_dir / '.lock'}") from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def cache_path(settings: Settings) -> Path:
+    return settings.index_dir / "embeddings.sqlite"
+
+
+def is_up_to_date(settings: Settings, files: list[SourceFile], model_name: str) -> bool:
+    """True when the live manifest already describes exactly these files and settings."""
+    try:
+        manifest = store.read_manifest(settings.index_dir)
+    except store.IndexLoadError:
+        return False
+    return (
+        manifest is not None
+        and manifest.model == model_name
+        and manifest.chunker == store.Manifest.chunker_settings(settings.chunk_tokens)
+        and manifest.files == {f.path: f.sha256 for f in files}
+        and manifest.opsbot_version == store.__version__
+        and (settings.index_dir / "current" / "vectors.faiss").exists()
+    )
+
+
+def check_fresh(settings: Settings, embedder: Embedder | None = None) -> bool:
+    """Cheap staleness check (hashes only, no model) for `ask`, `chat` and reloads."""
+    settings.require_knowledge_dir()
+    embedder = embedder or Embedder(settings.embedding_model)
+    files, _ = discover(settings.knowledge_dir, settings.max_file_bytes)
+    return is_up_to_date(settings, files, embedder.name)
+
+
+def build_chunks(
+    files: list[SourceFile], settings: Settings, embedder: Embedder
+) -> tuple[list[Chunk], dict[str, str], list[SkippedFile]]:
+    """Parse and chunk every file; a bad file is skipped with its reason, never fatal."""
+    chunks: list[Chunk] = []
+    hashes = {f.path: f.sha256 for f in files}  # failed files too: same bytes, same failure
+    skipped: list[SkippedFile] = []
+    for file in files:
+        try:
+            doc = load_document(file)
+            file_chunks = chunk_document(doc, settings.chunk_tokens, embedder.count_tokens)
+        except LoadError as exc:
+            skipped.append(SkippedFile(file.path, str(exc)))
+            continue
+        except Exception as exc:  # a parser bug on one file must not stop the ingest
+            skipped.append(SkippedFile(file.path, f"could not parse: {exc}"))
+            continue
+        chunks.extend(file_chunks)
+    return chunks, hashes, skipped
+
+
+def embed_with_cache(
+    chunks: list[Chunk], cache: EmbeddingCache, embedder: Embedder, show_progress: bool
+) -> tuple[np.ndarray, int]:
+    """Vectors for all chunks, embedding only those the cache lacks."""
+    keys = [content_key(c.embed_text) for c in chunks]
+    known = cache.get_many(keys)
+    missing = list(dict.fromkeys(k for k in keys if k not in known))
+    if missing:
+        text_by_key = {k: c.embed_text for k, c in zip(keys, chunks, strict=True)}
+        from tqdm import tqdm
+
+        with tqdm(
+            total=len(missing), unit="chunk", desc="Embedding", disable=not show_progress,
+            file=sys.stderr,
+        ) as bar:
+            fresh = embedder.encode([text_by_key[k] for k in missing], progress=bar.update)
+        cache.put_many(zip(missing, fresh, strict=True))
+        known.update(zip(missing, fresh, strict=True))
+    dim = embedder.dimension if not known else len(next(iter(known.values())))
+    matrix = np.zeros((len(chunks), dim), dtype=np.float32)
+    for row, key in enumerate(keys):
+        matrix[row] = known[key]
+    cache.prune(set(keys))
+    return matrix, len(missing)
+
+
+def ingest(
+    settings: Settings, *, show_progress: bool = False, embedder: Embedder | None = None
+) -> IngestSummary:
+    """Bring the index in line with the knowledge dir. Cheap when nothing changed."""
+    from bot.index.lexical import LexicalIndex
+    from bot.index.vectors import build_vector_index, describe_index
+
+    started = time.perf_counter()
+    knowledge_dir = settings.require_knowledge_dir()
+    embedder = embedder or Embedder(settings.embedding_model)
+    with index_lock(settings.index_dir):
+        files, skipped = discover(knowledge_dir, settings.max_file_bytes)
+        summary = IngestSummary(files=len(files), skipped=list(skipped))
+        if is_up_to_date(settings, files, embedder.name):
+            manifest = store.read_manifest(settings.index_dir)
+            summary.chunks = manifest.chunk_count if manifest else 0
+            summary.up_to_date = True
+            summary.seconds = time.perf_counter() - started
+            return summary
+        chunks, hashes, bad = build_chunks(files, settings, embedder)
+        summary.skipped += bad
+        summary.files = len(files) - len(bad)
+        cache = EmbeddingCache(cache_path(settings), embedder.name)
+        try:
+            matrix, summary.embedded = embed_with_cache(chunks, cache, embedder, show_progress)
+        finally:
+            cache.close()
+        vectors = build_vector_index(matrix, exact_limit=settings.exact_index_limit)
+        lexical = LexicalIndex.build([f"{c.heading}\n{c.text}" for c in chunks])
+        manifest = store.Manifest(
+            model=embedder.name,
+            dimension=int(matrix.shape[1]),
+            chunker=store.Manifest.chunker_settings(settings.chunk_tokens),
+            files=hashes,
+            chunk_count=len(chunks),
+            index=describe_index(vectors),
+        )
+        store.write_build(settings.index_dir, manifest, chunks, vectors, lexical)
+        summary.chunks = len(chunks)
+    summary.seconds = time.perf_counter() - started
+    for item in summary.skipped:
+        log.warning("skipped %s: %s", item.path, item.reason)
+    return summary

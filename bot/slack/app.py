@@ -1,0 +1,210 @@
+"""Build the Bolt app: clients, after-ack worker pool, listeners.
+
+Listeners only parse the Slack payload, claim it (dedupe) and hand the slow part
+(engine, Web API calls) to a worker pool, so Slack gets its ack in milliseconds
+(`process_before_response=True`: the ack is sent when the listener returns, with no
+polling) in both HTTP and Socket Mode.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from prometheus_client import Counter, Histogram
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from bot.config import Settings
+from bot.engine.types import Answer
+from bot.slack import blocks
+from bot.slack.dedupe import Deduper
+from bot.store import AnswerRecord, Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://slack.com/api/"
+
+EVENTS = Counter("opsbot_slack_events_total", "Slack requests by kind", ["kind"])
+ANSWER_SECONDS = Histogram(
+    "opsbot_slack_answer_seconds", "Engine time per Slack question", buckets=(0.01, 0.05, 0.1, 0.5, 1, 5)
+)
+ERRORS = Counter("opsbot_slack_errors_total", "Failed after-ack work items")
+
+
+class EngineLike(Protocol):
+    """The part of `bot.engine.engine.Engine` the Slack layer uses."""
+
+    def answer(self, question: str, *, history: Sequence[str] = (), k: int | None = None) -> Answer: ...
+
+    def topics(self) -> list[str]: ...
+
+    @property
+    def chunk_count(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class SlackEnv:
+    """Slack credentials and endpoint, read from the environment (or .env, loaded by the CLI)."""
+
+    bot_token: str = ""
+    app_token: str = ""
+    signing_secret: str = ""
+    api_url: str = DEFAULT_API_URL
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> SlackEnv:
+        env = dict(os.environ if env is None else env)
+        api_url = env.get("SLACK_API_URL", "").strip() or DEFAULT_API_URL
+        return cls(
+            bot_token=env.get("SLACK_BOT_TOKEN", "").strip(),
+            app_token=env.get("SLACK_APP_TOKEN", "").strip(),
+            signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
+            api_url=api_url if api_url.endswith("/") else api_url + "/",
+        )
+
+
+def make_client(token: str | None, api_url: str = DEFAULT_API_URL) -> WebClient:
+    """A WebClient on `api_url` that retries 429s (Retry-After) and 5xx besides connection errors."""
+    client = WebClient(token=token, base_url=api_url, timeout=10)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+    client.retry_handlers.append(ServerErrorRetryHandler(max_retry_count=2))
+    return client
+
+
+@dataclass
+class Services:
+    """What every listener needs; built once per app."""
+
+    settings: Settings
+    engine: EngineLike
+    store: Store
+    client: WebClient
+    deduper: Deduper
+    pool: ThreadPoolExecutor
+    io_pool: ThreadPoolExecutor
+    _topics: tuple[float, list[str]] = field(default=(0.0, []), repr=False)
+
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
+        """Run slow work after the ack; errors are logged, never lost silently."""
+
+        def guarded() -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except Exception:
+                ERRORS.inc()
+                log.exception("after-ack work %s failed", getattr(fn, "__name__", fn))
+                return None
+
+        return self.pool.submit(guarded)
+
+    def background(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
+        """Fire-and-forget Web API side calls (reactions) off the answer's critical path."""
+
+        def guarded() -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:  # cosmetic calls: a failure is worth a line, not more
+                log.info("side call %s failed: %s", getattr(fn, "__name__", fn), exc)
+                return None
+
+        return self.io_pool.submit(guarded)
+
+    def topics(self) -> list[str]:
+        """Engine topics, cached for a minute (declines and App Home ask often)."""
+        stamp, cached = self._topics
+        if time.monotonic() - stamp > 60 or not cached:
+            cached = list(self.engine.topics())
+            self._topics = (time.monotonic(), cached)
+        return cached
+
+    def ask(
+        self,
+        question: str,
+        *,
+        history: Sequence[str] = (),
+        user: str = "",
+        channel: str = "",
+        echo_question: bool = False,
+    ) -> tuple[dict[str, Any], int | None, Answer]:
+        """Question in, rendered message out; answered messages are stored for feedback."""
+        started = time.perf_counter()
+        answer = self.engine.answer(question, history=list(history))
+        ANSWER_SECONDS.observe(time.perf_counter() - started)
+        answer_id = None
+        if answer.answered:
+            record = AnswerRecord(
+                question=answer.question or question,
+                answer=answer.answer,
+                sources=[source_dict(s) for s in answer.sources],
+                answered=True,
+                user_id=user,
+                channel=channel,
+            )
+            answer_id = self.store.save_answer(record)
+        topics = [] if answer.answered else (answer.topics or self.topics())
+        message = blocks.render_answer(
+            answer,
+            answer_id=answer_id,
+            topics=topics,
+            echo_question=echo_question,
+            asker=user if echo_question else None,
+        )
+        return message, answer_id, answer
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=False)
+        self.io_pool.shutdown(wait=True, cancel_futures=False)
+
+
+def source_dict(source: Any) -> dict[str, Any]:
+    keys = ("path", "title", "heading", "score", "url")
+    return {k: getattr(source, k) for k in keys if getattr(source, k, None) is not None}
+
+
+def build_app(
+    settings: Settings,
+    engine: EngineLike,
+    store: Store,
+    *,
+    client: WebClient | None = None,
+    token_verification: bool = True,
+    slack: SlackEnv | None = None,
+    workers: int | None = None,
+) -> App:
+    """A ready Bolt app; `app.opsbot` holds its `Services` (pools to close on shutdown)."""
+    from bot.slack.listeners import register_all
+
+    slack = slack or SlackEnv.from_env()
+    if client is None:
+        client = make_client(slack.bot_token or None, slack.api_url)
+    workers = workers or max(2, min(8, os.cpu_count() or 2))
+    app = App(
+        name="opsbot",
+        client=client,
+        signing_secret=slack.signing_secret,
+        token_verification_enabled=token_verification,
+        process_before_response=True,
+        listener_executor=ThreadPoolExecutor(4, thread_name_prefix="bolt"),
+    )
+    services = Services(
+        settings=settings,
+        engine=engine,
+        store=store,
+        client=client,
+        deduper=Deduper(store),
+        pool=ThreadPoolExecutor(workers, thread_name_prefix="answer"),
+        io_pool=ThreadPoolExecutor(4, thread_name_prefix="slack-io"),
+    )
+    register_all(app, services)
+    app.opsbot = services  # type: ignore[attr-defined]
+    return app

@@ -1,0 +1,23 @@
+"""One module per Slack surface; `register_all` wires them in a fixed order.
+
+Order matters: Bolt runs the first matching listener, so the catch-all that acks
+unknown events (avoiding 404s that Slack would retry) is registered last.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from slack_bolt import App
+
+from bot.slack.listeners import actions, commands, events, views
+
+if TYPE_CHECKING:
+    from bot.slack.app import Services
+
+
+def register_all(app: App, services: Services) -> None:
+    views.register(app, services)
+    commands.register(app, services)
+    actions.register(app, services)
+    events.register(app, services)  # includes the catch-all, so it goes last

@@ -1,0 +1,110 @@
+"""Ingest with the real model: caching, atomic builds, clear errors on a bad index."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.engine.engine import Engine
+from bot.index import store
+from bot.ingest import pipeline
+
+DOC_A = "# Alpha Runbook\n\n## Restarting\n\nTo restart the alpha service run `alpha restart`.\n"
+DOC_B = "# Beta Guide\n\n## Scaling\n\nBeta scales horizontally with more replicas.\n"
+
+
+@pytest.fixture()
+def kb(tmp_path: Path) -> Settings:
+    knowledge = tmp_path / "kb"
+    (knowledge / "sub").mkdir(parents=True)
+    (knowledge / "alpha.md").write_text(DOC_A)
+    (knowledge / "sub" / "beta.md").write_text(DOC_B)
+    return Settings(knowledge_dir=knowledge, index_dir=tmp_path / "idx", data_dir=tmp_path / "d")
+
+
+def test_ingest_then_reingest_embeds_only_changes(kb: Settings):
+    first = pipeline.ingest(kb)
+    assert (first.files, first.embedded, first.up_to_date) == (2, first.chunks, False)
+    manifest = store.read_manifest(kb.index_dir)
+    assert manifest is not None
+    assert set(manifest.files) == {"alpha.md", "sub/beta.md"}
+    assert manifest.dimension == 384
+    assert manifest.chunker["max_tokens"] == 256
+    assert manifest.index["kind"] == "flat"
+
+    again = pipeline.ingest(kb)
+    assert again.up_to_date and again.embedded == 0
+
+    (kb.knowledge_dir / "sub" / "beta.md").write_text(DOC_B + "\nBeta also supports blue-green.\n")
+    changed = pipeline.ingest(kb)
+    assert not changed.up_to_date
+    assert 1 <= changed.embedded < changed.chunks + 1
+    assert changed.embedded <= 2
+
+
+def test_bad_files_are_skipped_not_fatal(kb: Settings):
+    (kb.knowledge_dir / "blob.md").write_bytes(b"\x00\x01\x02binary\x00")
+    (kb.knowledge_dir / "latin.txt").write_bytes("caf\xe9".encode("latin-1") + b"\xff\xfe")
+    (kb.knowledge_dir / "empty.md").write_text("")
+    summary = pipeline.ingest(kb)
+    skipped = {s.path for s in summary.skipped}
+    assert {"blob.md", "latin.txt", "empty.md"} <= skipped
+    assert summary.files == 2
+    assert pipeline.ingest(kb).up_to_date  # bad files don't force endless re-ingests
+
+
+def test_crash_mid_ingest_keeps_old_index(kb: Settings, monkeypatch):
+    pipeline.ingest(kb)
+    old = store.load(kb.index_dir)
+    (kb.knowledge_dir / "alpha.md").write_text(DOC_A + "\nNew paragraph about alpha logs.\n")
+
+    def boom(*_args, **_kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store.LexicalIndex, "save", boom)
+    with pytest.raises(OSError):
+        pipeline.ingest(kb)
+    monkeypatch.undo()
+    survivor = store.load(kb.index_dir)
+    assert survivor.manifest.files == old.manifest.files
+    assert not any(p.name.startswith(".tmp") for p in (kb.index_dir / "builds").iterdir())
+
+
+def test_model_mismatch_and_corruption_say_reingest(kb: Settings):
+    pipeline.ingest(kb)
+    with pytest.raises(store.IndexLoadError, match="opsbot ingest"):
+        store.load(kb.index_dir, expected_model="some/other-model")
+
+    build = (kb.index_dir / "current").resolve()
+    (build / "vectors.faiss").write_bytes(b"garbage")
+    with pytest.raises(store.IndexLoadError, match="opsbot ingest"):
+        store.load(kb.index_dir)
+
+    (build / "manifest.json").write_text("{not json")
+    with pytest.raises(store.IndexLoadError, match="opsbot ingest"):
+        store.load(kb.index_dir)
+
+
+def test_dimension_mismatch_is_reported(kb: Settings):
+    pipeline.ingest(kb)
+    path = (kb.index_dir / "current").resolve() / "manifest.json"
+    data = json.loads(path.read_text())
+    data["dimension"] = 768
+    path.write_text(json.dumps(data))
+    with pytest.raises(store.IndexLoadError, match="dimension"):
+        store.load(kb.index_dir)
+
+
+def test_engine_open_ingests_when_stale(kb: Settings):
+    messages: list[str] = []
+    engine = Engine.open(kb, notify=messages.append)
+    assert any("ingesting" in m for m in messages)
+    answer = engine.answer("how do I restart the alpha service?")
+    assert answer.answered and answer.sources[0].path == "alpha.md"
+    shutil.rmtree(kb.index_dir / "builds")
+    with pytest.raises(store.IndexLoadError):
+        store.load(kb.index_dir)
