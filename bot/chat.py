@@ -10,7 +10,10 @@ import click
 from bot.engine.engine import Engine
 from bot.render import render_text
 
-HELP = "Ask a question. Follow-ups use the previous question as context; /new starts over; Ctrl-D quits."
+HELP = (
+    "Ask a question. Follow-ups use the previous question as context; "
+    "/new starts over; Ctrl-D quits."
+)
 
 
 def _setup_readline(history_file: Path) -> None:
@@ -34,7 +37,9 @@ def _save_history(readline_module, history_file: Path) -> None:
 
 def run_chat(engine: Engine, history_file: Path) -> int:
     _setup_readline(history_file)
-    click.echo(f"opsbot chat — {engine.chunk_count} passages from {len(engine.topics())} documents.")
+    click.echo(
+        f"opsbot chat — {engine.chunk_count} passages from {len(engine.topics())} documents."
+    )
     click.echo(HELP)
     turns: list[str] = []
     while True:

@@ -106,11 +106,19 @@ def ask(ctx, knowledge_dir, index_dir, k_raw, as_json, question) -> None:
 def chat(ctx, knowledge_dir, index_dir) -> None:
     """Chat with the bot in the terminal (same engine as Slack)."""
     from bot.chat import run_chat
+    from bot.reload import KnowledgeWatcher
 
     settings = _settings(ctx, knowledge_dir=knowledge_dir, index_dir=index_dir)
     settings.require_knowledge_dir()
     engine = _open_engine(settings)
-    sys.exit(run_chat(engine, settings.data_dir / "chat_history"))
+    watcher = KnowledgeWatcher(engine, settings)
+    watcher.install_sighup()
+    watcher.start()
+    try:
+        code = run_chat(engine, settings.data_dir / "chat_history")
+    finally:
+        watcher.stop()
+    sys.exit(code)
 
 
 @cli.command(name="eval")

@@ -13,5 +13,7 @@ def render_text(answer: Answer) -> str:
         lines.append("Sources:" if answer.answered else "Nearest passages (not a match):")
         for i, source in enumerate(answer.sources, start=1):
             link = f" <{source.url}>" if source.url else ""
-            lines.append(f"  {i}. {source.heading} — {source.path}{link} (score {source.score:.2f})")
+            lines.append(
+                f"  {i}. {source.heading} — {source.path}{link} (score {source.score:.2f})"
+            )
     return "\n".join(lines).rstrip() + "\n"

@@ -52,9 +52,19 @@ def bench_ingest(corpus: Path, work: Path) -> dict:
     for _ in range(3):
         started = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "bot", "ingest", "--knowledge-dir", str(corpus),
-             "--index-dir", str(settings.index_dir)],
-            check=True, capture_output=True, cwd=REPO,
+            [
+                sys.executable,
+                "-m",
+                "bot",
+                "ingest",
+                "--knowledge-dir",
+                str(corpus),
+                "--index-dir",
+                str(settings.index_dir),
+            ],
+            check=True,
+            capture_output=True,
+            cwd=REPO,
         )
         reingest_runs.append(time.perf_counter() - started)
     return {

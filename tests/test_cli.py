@@ -32,7 +32,9 @@ def test_bad_k_is_one_line_exit_2(monkeypatch, capsys, article_settings):
 
 
 def test_missing_knowledge_dir_is_exit_2(monkeypatch, capsys, tmp_path):
-    code, _, err = run_main(monkeypatch, capsys, "ask", "--knowledge-dir", str(tmp_path / "no"), "q")
+    code, _, err = run_main(
+        monkeypatch, capsys, "ask", "--knowledge-dir", str(tmp_path / "no"), "q"
+    )
     assert code == 2 and "KNOWLEDGE_DIR" in err and err.count("\n") == 1
 
 

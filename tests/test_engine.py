@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from bot.engine.compose import MAX_ANSWER_CHARS, best_excerpt
 from bot.engine.query import clean_question, is_comparative
 
@@ -15,7 +13,9 @@ def _norm(text: str) -> str:
 
 
 def test_clean_question_strips_slack_markup():
-    raw = "<@U123ABC> see <#C99|ops> and <https://x.example/a|the docs> :eyes: <!here> what is MLOps?"
+    raw = (
+        "<@U123ABC> see <#C99|ops> and <https://x.example/a|the docs> :eyes: <!here> what is MLOps?"
+    )
     cleaned = clean_question(raw)
     assert cleaned.text == "see ops and the docs what is MLOps?"
     assert not cleaned.truncated
@@ -44,7 +44,9 @@ def test_best_excerpt_keeps_whole_sentences_within_budget():
 
 def test_article_eval_questions(article_engine, shared_dir):
     """Every answerable article question has a hint-bearing passage in the top 3."""
-    items = [json.loads(x) for x in (shared_dir / "eval/article-dev.jsonl").read_text().splitlines()]
+    items = [
+        json.loads(x) for x in (shared_dir / "eval/article-dev.jsonl").read_text().splitlines()
+    ]
     for item in items:
         answer = article_engine.answer(item["question"], k=3)
         if item["kind"] == "unanswerable":

@@ -11,9 +11,67 @@ MAX_ANSWER_CHARS = 1200
 _WORD = re.compile(r"[a-z0-9][a-z0-9_\-./]*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`\"'(\[*])")
 STOPWORDS = frozenset(
-    "a an and are as at be but by can do does for from how i if in into is it its me my of on "
-    "or our so that the their them then there these they this to us was we what when where "
-    "which who why will with would you your should could just any some about".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "so",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "us",
+        "was",
+        "we",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "should",
+        "could",
+        "just",
+        "any",
+        "some",
+        "about",
+    ]
 )
 
 
@@ -72,6 +130,33 @@ def _cut(text: str, budget: int) -> str:
     return text[:budget].rsplit(" ", 1)[0] + " …"
 
 
+_COMMON_ASK = re.compile(r"\b(in common|similar\w*|share|both|overlap\w*)\b", re.IGNORECASE)
+_DIFF_ASK = re.compile(r"\b(differ\w*|vs\.?|versus|compar\w*|contrast|apart)\b", re.IGNORECASE)
+_COMMON_HEADING = re.compile(r"common|similar|shared?\b|both|overlap", re.IGNORECASE)
+_DIFF_HEADING = re.compile(r"differ|apart|\bvs\b|versus|contrast|distinguish|compar", re.IGNORECASE)
+CUE_WINDOW = 0.1  # a cue-matching section may outrank a better-scoring one by this much
+
+
+def prefer_comparison_sections(question: str, sources: Sequence[Source]) -> list[Source]:
+    """For 'what differs' / 'what's in common' questions, lead with the section whose
+    heading says so ("What Sets Them Apart", "Differences", "Similarities")."""
+    if _COMMON_ASK.search(question):
+        cue = _COMMON_HEADING
+    elif _DIFF_ASK.search(question):
+        cue = _DIFF_HEADING
+    else:
+        return list(sources)
+    if not sources:
+        return []
+    best = max(s.score for s in sources)
+
+    def matches(source: Source) -> bool:
+        own = source.heading.split(" › ")[1:]  # the title is shared by every section
+        return bool(own) and bool(cue.search(own[-1])) and source.score >= best - CUE_WINDOW
+
+    return sorted(sources, key=lambda s: not matches(s))
+
+
 def compose(question: str, sources: Sequence[Source], comparative: bool) -> str:
     """Lead with the best passage; for comparisons, show a second section beside it."""
     if not sources:
@@ -80,11 +165,7 @@ def compose(question: str, sources: Sequence[Source], comparative: bool) -> str:
     partner = None
     if comparative:
         partner = next(
-            (
-                s
-                for s in sources[1:]
-                if s.heading != best.heading and s.score >= best.score - 0.12
-            ),
+            (s for s in sources[1:] if s.heading != best.heading and s.score >= best.score - 0.12),
             None,
         )
     if partner is None:

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 from bot.config import Settings
-from bot.engine.compose import compose, decline_text
+from bot.engine.compose import compose, decline_text, prefer_comparison_sections
 from bot.engine.query import clean_question, is_comparative
 from bot.engine.retriever import HybridRetriever, Mode
 from bot.engine.types import Answer, Source
@@ -88,7 +88,9 @@ class Engine:
         retriever = self._retriever  # one consistent index for this whole answer
         context = [clean_question(h, 500).text for h in history[-HISTORY_TURNS:]]
         query = " ".join([*(c for c in context if c), cleaned.text]).strip()
-        result = Answer(question=cleaned.text, answered=False, answer="", truncated=cleaned.truncated)
+        result = Answer(
+            question=cleaned.text, answered=False, answer="", truncated=cleaned.truncated
+        )
         if not query:
             result.answer = "Ask me a question about: " + ", ".join(self.topics()[:10]) + "."
             result.topics = self.topics()
@@ -112,7 +114,10 @@ class Engine:
             result.answer = decline_text(result.topics)
             return self._done(result, started)
         result.answered = True
-        result.answer = compose(query, result.sources, is_comparative(cleaned.text))
+        comparative = is_comparative(query)  # a thread about a comparison stays one
+        if comparative:
+            result.sources = prefer_comparison_sections(query, result.sources)
+        result.answer = compose(query, result.sources, comparative)
         return self._done(result, started)
 
     @staticmethod

@@ -140,6 +140,7 @@ class Embedder:
 
             tokenizer = Tokenizer.from_file(str(tokenizer_file))
             tokenizer.no_truncation()
+            tokenizer.no_padding()
             return lambda text: len(tokenizer.encode(text, add_special_tokens=False).ids)
         tok = self.load().tokenizer
         return lambda text: len(tok(text, add_special_tokens=False)["input_ids"])

@@ -131,10 +131,12 @@ def load(index_dir: Path, expected_model: str | None = None) -> LoadedIndex:
             for line in (build / "chunks.jsonl").read_text("utf-8").splitlines()
             if line
         ]
-        vectors = load_index(build / "vectors.faiss")
+        vectors = load_index(build / "vectors.faiss", manifest.index or None)
         lexical = LexicalIndex.load(build / "bm25")
     except (OSError, ValueError, TypeError, IndexFileError, LexicalIndexError) as exc:
-        raise IndexLoadError(f"index in {build} is corrupt or incomplete ({exc}); {REINGEST}")
+        raise IndexLoadError(
+            f"index in {build} is corrupt or incomplete ({exc}); {REINGEST}"
+        ) from None
     if vectors.ntotal != len(chunks) or len(chunks) != manifest.chunk_count:
         raise IndexLoadError(
             f"index in {build} is inconsistent ({vectors.ntotal} vectors, {len(chunks)} chunks, "

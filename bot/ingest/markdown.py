@@ -26,15 +26,20 @@ _ANCHOR = re.compile(r"\s*\{#[^}]*\}\s*$")
 _TAG = re.compile(r"<\s*/?\s*([A-Za-z][\w:-]*)")
 # Tags whose markup we drop (inner text stays). Anything else that looks like a tag,
 # e.g. `<path>` or `<Customer/Partner Name>`, is a placeholder and kept literally.
-_KNOWN_TAGS = set(
-    "a abbr address article aside audio b bdi bdo big blockquote br caption center cite code "
-    "col colgroup dd del details dfn div dl dt em figcaption figure font footer h1 h2 h3 h4 h5 "
-    "h6 header hr i iframe img input ins kbd label li main mark nav ol p picture pre q s samp "
-    "script section small source span strike strong style sub summary sup svg table tbody td "
-    "tfoot th thead tr tt u ul var video wbr"
-    # site components (DVC docs) and their typos seen in the wild
-    " admon admin admomn tab toggle card cards downloadlink".split()
-)
+# fmt: off
+_HTML_TAGS = {
+    "a", "abbr", "address", "article", "aside", "audio", "b", "bdi", "bdo", "big", "blockquote",
+    "br", "caption", "center", "cite", "code", "col", "colgroup", "dd", "del", "details", "dfn",
+    "div", "dl", "dt", "em", "figcaption", "figure", "font", "footer", "h1", "h2", "h3", "h4",
+    "h5", "h6", "header", "hr", "i", "iframe", "img", "input", "ins", "kbd", "label", "li",
+    "main", "mark", "nav", "ol", "p", "picture", "pre", "q", "s", "samp", "script", "section",
+    "small", "source", "span", "strike", "strong", "style", "sub", "summary", "sup", "svg",
+    "table", "tbody", "td", "tfoot", "th", "thead", "tr", "tt", "u", "ul", "var", "video", "wbr",
+}
+# fmt: on
+# site components (DVC docs), including typos seen in the wild
+_COMPONENT_TAGS = {"admon", "admin", "admomn", "tab", "toggle", "card", "cards", "downloadlink"}
+_KNOWN_TAGS = _HTML_TAGS | _COMPONENT_TAGS
 _LABEL_TAGS = {"tab": "title", "card": "heading"}  # component attributes worth keeping as text
 
 
@@ -176,7 +181,8 @@ def render_inline(node: SyntaxTreeNode, plain: bool = False, table: bool = False
             out.append(f"{ticks}{child.content}{ticks}")
         elif kind in ("strong", "em", "s"):
             inner = render_inline(child, plain, table)
-            out.append(inner if plain or not inner.strip() else f"{child.markup}{inner}{child.markup}")
+            mark = "" if plain or not inner.strip() else child.markup
+            out.append(f"{mark}{inner}{mark}")
         elif kind == "link":
             out.append(render_inline(child, plain, table))
         elif kind == "html_inline":

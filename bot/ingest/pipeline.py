@@ -132,7 +132,10 @@ def embed_with_cache(
         from tqdm import tqdm
 
         with tqdm(
-            total=len(missing), unit="chunk", desc="Embedding", disable=not show_progress,
+            total=len(missing),
+            unit="chunk",
+            desc="Embedding",
+            disable=not show_progress,
             file=sys.stderr,
         ) as bar:
             fresh = embedder.encode([text_by_key[k] for k in missing], progress=bar.update)

@@ -36,7 +36,9 @@ DEFAULT_API_URL = "https://slack.com/api/"
 
 EVENTS = Counter("opsbot_slack_events_total", "Slack requests by kind", ["kind"])
 ANSWER_SECONDS = Histogram(
-    "opsbot_slack_answer_seconds", "Engine time per Slack question", buckets=(0.01, 0.05, 0.1, 0.5, 1, 5)
+    "opsbot_slack_answer_seconds",
+    "Engine time per Slack question",
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 5),
 )
 ERRORS = Counter("opsbot_slack_errors_total", "Failed after-ack work items")
 
@@ -44,7 +46,9 @@ ERRORS = Counter("opsbot_slack_errors_total", "Failed after-ack work items")
 class EngineLike(Protocol):
     """The part of `bot.engine.engine.Engine` the Slack layer uses."""
 
-    def answer(self, question: str, *, history: Sequence[str] = (), k: int | None = None) -> Answer: ...
+    def answer(
+        self, question: str, *, history: Sequence[str] = (), k: int | None = None
+    ) -> Answer: ...
 
     def topics(self) -> list[str]: ...
 
@@ -74,7 +78,7 @@ class SlackEnv:
 
 
 def make_client(token: str | None, api_url: str = DEFAULT_API_URL) -> WebClient:
-    """A WebClient on `api_url` that retries 429s (Retry-After) and 5xx besides connection errors."""
+    """A WebClient on `api_url` retrying 429s (Retry-After), 5xx and connection errors."""
     client = WebClient(token=token, base_url=api_url, timeout=10)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
     client.retry_handlers.append(ServerErrorRetryHandler(max_retry_count=2))
@@ -171,6 +175,13 @@ def source_dict(source: Any) -> dict[str, Any]:
     return {k: getattr(source, k) for k in keys if getattr(source, k, None) is not None}
 
 
+class _DropClientTokenWarning(logging.Filter):
+    """Bolt warns that SLACK_BOT_TOKEN is unused when a client is given; that is intended."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
 def build_app(
     settings: Settings,
     engine: EngineLike,
@@ -188,6 +199,7 @@ def build_app(
     if client is None:
         client = make_client(slack.bot_token or None, slack.api_url)
     workers = workers or max(2, min(8, os.cpu_count() or 2))
+    logging.getLogger("slack_bolt.App").addFilter(_DropClientTokenWarning())
     app = App(
         name="opsbot",
         client=client,

@@ -20,6 +20,7 @@ FEEDBACK_BLOCK_ID = "opsbot_feedback"
 VOTE_ACTION_PREFIX = "opsbot_vote_"
 VOTE_ACTION_RE = re.compile(r"^opsbot_vote_(up|down)$")
 FENCE = "```"
+TRUNCATED_NOTE = "Your question was long, so I used only its first part."
 
 _BROADCAST_RE = re.compile(r"@(here|channel|everyone)\b", re.IGNORECASE)
 _LINK_RE = re.compile(r"\[([^\]\n]+)\]\(([^)\s]+)\)")
@@ -189,7 +190,7 @@ def render_answer(
     head: Blocks = [question_block(answer.question, asker)] if echo_question else []
     tail: Blocks = []
     if answer.truncated:
-        tail.append(context("Your question was long, so I used only its first part."))
+        tail.append(context(TRUNCATED_NOTE))
     if answer.sources:
         lines = [source_line(s) for s in answer.sources]
         tail.append(section(_clip("*Sources*\n" + "\n".join(lines), SECTION_LIMIT)))
@@ -211,6 +212,8 @@ def render_decline(
     blocks.append(section(escape(_clip(text, SECTION_LIMIT))))
     if topics:
         blocks.append(section(_clip("*I can help with:*\n" + topic_list(topics), SECTION_LIMIT)))
+    if answer.truncated:
+        blocks.append(context(TRUNCATED_NOTE))
     blocks.append(context("Try rephrasing, or type `/opsbot help`."))
     return {"text": fallback_text(text), "blocks": blocks}
 

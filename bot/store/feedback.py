@@ -183,8 +183,7 @@ class SQLiteStore:
         with self._lock:
             rows = self._conn.execute(SQL.list_feedback).fetchall()
         return [
-            Feedback(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7], r[8])
-            for r in rows
+            Feedback(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7], r[8]) for r in rows
         ]
 
     def claim_event(self, key: str, ttl_seconds: float) -> bool:

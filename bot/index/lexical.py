@@ -1,0 +1,230 @@
+"""BM25 lexical index: bm25s builds and stores the score matrix, we score queries.
+
+bm25s precomputes every (term, doc) BM25 contribution into a CSC matrix (one
+column per term).  Its numpy retrieval path allocates a dense score vector and
+runs ``np.add.at`` over every posting, which is slow at 1M chunks without numba
+(not installed here).  ``LexicalIndex.search`` instead reads only the query
+terms' columns and ranks only the documents that occur in them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import numpy as np
+from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+__all__ = ["LexicalIndex", "LexicalIndexError", "tokenize"]
+
+FORMAT_VERSION = 1
+_META_FILE = "lexical.json"
+# bm25s's own file names (BM25.save defaults), so bm25s.BM25.load can open ours too.
+_DATA, _INDICES, _INDPTR = "data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy"
+_VOCAB, _PARAMS = "vocab.index.json", "params.index.json"
+
+# NLTK's English list minus words that carry meaning in ops text
+# ("docker compose up", "scale down", "--all-namespaces", "out of memory").
+_KEEP = {"up", "down", "off", "out", "all"}
+STOPWORDS: frozenset[str] = frozenset(STOPWORDS_EN_PLUS) - _KEEP
+
+# A "word" is a run of letters/digits; runs joined by . / _ : - form a compound
+# ("ci/cd", "docker-compose", "nginx:1.25", "max_retries").
+_WORD_RE = re.compile(r"[^\W_]+(?:[./_:-][^\W_]+)*")
+_SPLIT_RE = re.compile(r"[./_:-]")
+_MAX_COMPOUND = 64  # longer compounds are URLs/paths: keep only their parts
+
+# Below this ratio of postings to documents, merging postings by sorting beats
+# a dense bincount over all documents (measured at 1M docs, see bench_scale).
+_SPARSE_RATIO = 0.25
+
+
+class LexicalIndexError(Exception):
+    """Raised when a saved lexical index is missing, corrupt or inconsistent."""
+
+
+def _read(directory: Path, name: str, reader: Callable[[Path], Any]) -> Any:
+    """Read one index file, turning any failure into an error naming that file."""
+    path = directory / name
+    try:
+        return reader(path)
+    except Exception as exc:  # OSError, JSON and numpy format errors alike
+        raise LexicalIndexError(f"cannot read lexical index file {path}: {exc}") from exc
+
+
+def tokenize(text: str) -> list[str]:
+    """Lowercase and split into search terms; same function for docs and queries.
+
+    A compound such as ``ci/cd`` yields its parts (``ci``, ``cd``) and itself, so
+    a query written either way matches. Stopwords are dropped; there is no stemmer
+    (PyStemmer is not a dependency), so "deployments" does not match "deployment".
+    """
+    out: list[str] = []
+    for match in _WORD_RE.finditer(text.lower()):
+        word = match.group()
+        parts = _SPLIT_RE.split(word)
+        if len(parts) == 1:
+            if word not in STOPWORDS:
+                out.append(word)
+            continue
+        out.extend(p for p in parts if p not in STOPWORDS)
+        if len(word) <= _MAX_COMPOUND:
+            out.append(word)
+    return out
+
+
+class LexicalIndex:
+    """BM25 (Lucene variant, k1=1.5, b=0.75) over chunks; chunk id = position in texts."""
+
+    def __init__(
+        self,
+        vocab: dict[str, int],
+        data: np.ndarray,
+        indices: np.ndarray,
+        indptr: np.ndarray,
+        num_docs: int,
+    ) -> None:
+        self.vocab = vocab
+        self.data = data  # float32 BM25 contribution per posting
+        self.indices = indices  # int32 doc id per posting, sorted within a term
+        self.indptr = indptr  # term t's postings are [indptr[t], indptr[t + 1])
+        self.num_docs = num_docs
+
+    def __len__(self) -> int:
+        return self.num_docs
+
+    @classmethod
+    def build(cls, texts: Sequence[str]) -> LexicalIndex:
+        """Tokenise ``texts`` and precompute BM25 contributions with bm25s."""
+        vocab: dict[str, int] = {}
+        # Token ids are shared int objects from ``vocab``: ~8 bytes per token.
+        corpus_ids = [[vocab.setdefault(t, len(vocab)) for t in tokenize(text)] for text in texts]
+        if not vocab:  # no documents, or nothing but stopwords
+            empty_i = np.zeros(0, dtype=np.int32)
+            indptr = np.zeros(1, dtype=np.int64)
+            return cls({}, np.zeros(0, dtype=np.float32), empty_i, indptr, len(corpus_ids))
+        bm25 = bm25s.BM25(method="lucene", k1=1.5, b=0.75, backend="numpy")
+        bm25.index((corpus_ids, vocab), create_empty_token=False, show_progress=False)
+        scores = bm25.scores
+        return cls(vocab, scores["data"], scores["indices"], scores["indptr"], len(corpus_ids))
+
+    def _term_ids(self, query: str) -> np.ndarray:
+        """Known query terms, each once (repeating a word should not boost it)."""
+        ids = dict.fromkeys(self.vocab[t] for t in tokenize(query) if t in self.vocab)
+        return np.fromiter(ids, dtype=np.int64, count=len(ids))
+
+    def search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """Top ``k`` (chunk id, BM25 score), best first; ties broken by lower id.
+
+        Unknown, empty or stopword-only queries return ``[]``; only documents that
+        contain at least one query term are returned, so the list may be short.
+        """
+        terms = self._term_ids(query)
+        if k <= 0 or terms.size == 0:
+            return []
+        starts, ends = self.indptr[terms], self.indptr[terms + 1]
+        total = int((ends - starts).sum())
+        if total == 0:
+            return []
+        if terms.size == 1:
+            docs = np.asarray(self.indices[starts[0] : ends[0]])
+            scores = np.asarray(self.data[starts[0] : ends[0]], dtype=np.float64)
+        else:
+            spans = [slice(s, e) for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
+            all_docs = np.concatenate([self.indices[sl] for sl in spans])
+            weights = np.concatenate([self.data[sl] for sl in spans])
+            if total < _SPARSE_RATIO * self.num_docs:
+                docs, inverse = np.unique(all_docs, return_inverse=True)
+                scores = np.bincount(inverse, weights=weights, minlength=docs.size)
+            else:
+                dense = np.bincount(all_docs, weights=weights, minlength=self.num_docs)
+                docs = np.flatnonzero(dense)
+                scores = dense[docs]
+        if docs.size > k:
+            top = np.argpartition(-scores, k - 1)[:k]
+            docs, scores = docs[top], scores[top]
+        order = np.lexsort((docs, -scores))
+        return [(int(docs[i]), float(scores[i])) for i in order if docs[i] < self.num_docs]
+
+    def save(self, directory: Path) -> None:
+        """Write bm25s's files plus our metadata; ``lexical.json`` is written last."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        bm25 = bm25s.BM25(method="lucene", k1=1.5, b=0.75, backend="numpy")
+        bm25.scores = {
+            "data": self.data,
+            "indices": self.indices,
+            "indptr": self.indptr,
+            "num_docs": self.num_docs,
+        }
+        bm25.vocab_dict = self.vocab
+        bm25.nonoccurrence_array = None  # only set by index(); save() reads it
+        bm25.save(str(directory), show_progress=False)
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "num_docs": self.num_docs,
+            "vocab_size": len(self.vocab),
+            "num_postings": int(self.indices.shape[0]),
+            "stopwords": "nltk-en-minus-keep",
+        }
+        (directory / _META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path, mmap: bool = False) -> LexicalIndex:
+        """Load and validate a saved index; any defect raises ``LexicalIndexError``.
+
+        ``mmap=True`` maps the postings read-only instead of copying them, which
+        keeps them out of the process's anonymous memory on large corpora.
+        """
+        directory = Path(directory)
+        if not (directory / _META_FILE).is_file():
+            raise LexicalIndexError(f"no lexical index at {directory} (missing {_META_FILE})")
+        mode = "r" if mmap else None
+        meta = _read(directory, _META_FILE, lambda p: json.loads(p.read_text(encoding="utf-8")))
+        if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
+            raise LexicalIndexError(f"{directory / _META_FILE}: unsupported or damaged metadata")
+        vocab = _read(directory, _VOCAB, lambda p: json.loads(p.read_text(encoding="utf-8")))
+        params = _read(directory, _PARAMS, lambda p: json.loads(p.read_text(encoding="utf-8")))
+        data, indices, indptr = (
+            _read(directory, name, lambda p: np.load(p, mmap_mode=mode, allow_pickle=False))
+            for name in (_DATA, _INDICES, _INDPTR)
+        )
+        try:
+            index = cls(
+                {str(t): int(i) for t, i in vocab.items()},
+                data,
+                indices,
+                indptr,
+                int(meta["num_docs"]),
+            )
+            problems = index._problems(check_doc_ids=not mmap)
+            if params.get("num_docs") != index.num_docs or params.get("method") != "lucene":
+                problems.append(f"{_PARAMS} does not match {_META_FILE}")
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            problems = [f"{type(exc).__name__}: {exc}"]
+        if problems:
+            raise LexicalIndexError(f"corrupt lexical index at {directory}: {'; '.join(problems)}")
+        return index
+
+    def _problems(self, check_doc_ids: bool) -> list[str]:
+        """Cheap structural checks so a damaged index fails at load, not mid-query."""
+        n_terms, n_post = len(self.vocab), self.data.shape[0]
+        problems = []
+        if self.data.ndim != 1 or self.indices.shape != self.data.shape:
+            problems.append("data/indices length mismatch")
+        if self.indptr.shape != (n_terms + 1,):
+            problems.append(f"indptr has {self.indptr.shape[0]} entries for {n_terms} terms")
+        elif n_terms and (self.indptr[0] != 0 or self.indptr[-1] != n_post):
+            problems.append("indptr does not span the postings")
+        elif np.any(np.diff(self.indptr) < 0):
+            problems.append("indptr is not monotonic")
+        if n_terms and sorted(self.vocab.values()) != list(range(n_terms)):
+            problems.append("vocabulary ids are not 0..n-1")
+        out_of_range = n_post and (self.indices.min() < 0 or self.indices.max() >= self.num_docs)
+        if check_doc_ids and out_of_range:
+            problems.append("posting doc ids out of range")
+        return problems

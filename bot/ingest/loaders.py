@@ -1,0 +1,265 @@
+"""Find knowledge files and load each into a `Document`.
+
+`discover` walks the knowledge directory; `load_document` parses one file by
+suffix (markdown, HTML, PDF, plain text) and raises `LoadError` with a short
+human reason when the file cannot become a document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.engine.types import Document, Section
+from bot.ingest.clean import clean_text, normalize_chars, remove_web_junk
+from bot.ingest.html import parse_html
+from bot.ingest.markdown import SectionBuilder, parse_markdown
+
+SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf"}
+_MARKDOWN = {".md", ".markdown"}
+_HTML = {".html", ".htm"}
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str  # POSIX path relative to the knowledge dir
+    abspath: Path
+    sha256: str  # of the raw bytes
+    size: int
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    path: str
+    reason: str
+
+
+class LoadError(Exception):
+    """A file that cannot become a document; the message is the short reason."""
+
+
+def _human_size(size: float) -> str:
+    if size >= 1_000_000:
+        return f"{size / 1_000_000:.1f} MB"
+    if size >= 1_000:
+        return f"{size / 1_000:.1f} KB"
+    return f"{int(size)} B"
+
+
+def discover(
+    knowledge_dir: Path, max_file_bytes: int
+) -> tuple[list[SourceFile], list[SkippedFile]]:
+    """Supported files under `knowledge_dir` (sorted), and the ones skipped with a reason."""
+    root = Path(knowledge_dir)
+    if not root.is_dir():
+        raise NotADirectoryError(f"{str(root)!r} is not a directory")
+    files: list[SourceFile] = []
+    skipped: list[SkippedFile] = []
+    seen: set[tuple[int, int]] = set()
+
+    def walk(directory: Path, prefix: str) -> None:
+        try:
+            st = directory.stat()
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            return
+        if (st.st_dev, st.st_ino) in seen:  # symlink loop or second link to the same dir
+            return
+        seen.add((st.st_dev, st.st_ino))
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            rel = f"{prefix}{entry.name}"
+            try:
+                if entry.is_dir():
+                    walk(Path(entry.path), rel + "/")
+                    continue
+                if Path(entry.name).suffix.lower() not in SUPPORTED_SUFFIXES:
+                    continue
+                if not entry.is_file():
+                    skipped.append(SkippedFile(rel, "not a regular file"))
+                    continue
+                size = entry.stat().st_size
+                if size == 0:
+                    skipped.append(SkippedFile(rel, "empty"))
+                elif size > max_file_bytes:
+                    limit = f"{_human_size(size)} > {_human_size(max_file_bytes)}"
+                    skipped.append(SkippedFile(rel, f"over size limit ({limit})"))
+                else:
+                    raw = Path(entry.path).read_bytes()
+                    sha = hashlib.sha256(raw).hexdigest()
+                    files.append(SourceFile(rel, Path(entry.path).absolute(), sha, len(raw)))
+            except OSError as exc:
+                skipped.append(SkippedFile(rel, f"unreadable ({exc.strerror or exc})"))
+
+    walk(root, "")
+    return sorted(files, key=lambda f: f.path), sorted(skipped, key=lambda s: s.path)
+
+
+def load_document(file: SourceFile) -> Document:
+    """Parse one file into a Document; raises LoadError(reason) if it has no usable text."""
+    try:
+        raw = file.abspath.read_bytes()
+    except OSError as exc:
+        raise LoadError(f"unreadable ({exc.strerror or exc})") from None
+    if not raw:
+        raise LoadError("empty")
+    suffix = Path(file.path).suffix.lower()
+    if suffix == ".pdf":
+        title, url, sections = _parse_pdf(raw)
+    else:
+        if b"\x00" in raw:
+            raise LoadError("binary file")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise LoadError("not UTF-8 text") from None
+        if suffix in _MARKDOWN:
+            title, url, sections = parse_markdown(remove_web_junk(normalize_chars(text)))
+        elif suffix in _HTML:
+            title, url, sections = parse_html(normalize_chars(text))
+        else:
+            title, sections = parse_plain_text(clean_text(text))
+            url = None
+    if not any(section.blocks for section in sections):
+        raise LoadError("no text after cleaning")
+    return Document(file.path, title or pretty_name(file.path), sections, url)
+
+
+def load_documents(
+    knowledge_dir: Path, max_file_bytes: int
+) -> tuple[list[Document], list[SkippedFile]]:
+    """discover + load_document for every file; load failures become SkippedFile."""
+    files, skipped = discover(knowledge_dir, max_file_bytes)
+    docs: list[Document] = []
+    for file in files:
+        try:
+            docs.append(load_document(file))
+        except LoadError as exc:
+            skipped.append(SkippedFile(file.path, str(exc)))
+    return docs, sorted(skipped, key=lambda s: s.path)
+
+
+def pretty_name(path: str) -> str:
+    """'ops/ci-cd_basics.md' → 'Ci cd basics'; index/README files take their folder's name."""
+    parts = Path(path).parts
+    stem = Path(path).stem
+    if stem.lower() in ("index", "readme") and len(parts) > 1:
+        stem = parts[-2]
+    words = " ".join(re.split(r"[-_\s]+", stem)).strip() or stem
+    return words[:1].upper() + words[1:]
+
+
+def _parse_pdf(raw: bytes) -> tuple[str | None, None, tuple[Section, ...]]:
+    from pypdf import PdfReader
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    try:
+        reader = PdfReader(io.BytesIO(raw))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise LoadError("unreadable PDF: encrypted")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        meta_title = (reader.metadata.title if reader.metadata else None) or ""
+    except LoadError:
+        raise
+    except Exception as exc:  # pypdf raises many types on corrupt input
+        message = " ".join(str(exc).split())[:100] or type(exc).__name__
+        raise LoadError(f"unreadable PDF: {message}") from None
+    title = " ".join(str(meta_title).split()) or None
+    _, sections = parse_plain_text(clean_text("\n\n".join(pages)), title, first_line_title=False)
+    return title, None, sections
+
+
+# ---- plain text ---------------------------------------------------------------------------
+
+_LIST_ITEM = re.compile(r"^\s*(?:(\d{1,3})[.)]|[-*•●▪◦–])\s+(\S.*)$")
+_MAX_HEADING_WORDS = 12
+
+
+def _title_like(text: str) -> bool:
+    words = [w for w in re.findall(r"[^\W\d_][\w'’-]*", text)]
+    if not words or not words[0][0].isupper():
+        return False
+    significant = [w for w in words[1:] if len(w) > 3]
+    return not significant or sum(w[0].isupper() for w in significant) * 2 >= len(significant)
+
+
+def _heading(group: list[str]) -> str | None:
+    """The heading text if a blank-line-separated group is one heading-like line."""
+    if len(group) != 1 or _LIST_ITEM.match(group[0]):
+        return None
+    line = group[0].strip()
+    words = line.split()
+    if len(line) > 100 or len(words) > _MAX_HEADING_WORDS:
+        return None
+    if line.endswith(("?", "？")):
+        return line
+    if line.endswith((":", "：")):  # "Before you start:", not "Run these three commands now:"
+        short = len(words) <= 8 and line[:1].isupper()
+        return line[:-1].strip() if short else None
+    if line[-1] in ".!,;。！，；" or len(words) > 10:
+        return None
+    return line if _title_like(line) else None
+
+
+def parse_plain_text(
+    text: str, title: str | None = None, first_line_title: bool = True
+) -> tuple[str | None, tuple[Section, ...]]:
+    """Detect title, headings and lists in cleaned plain text.
+
+    Without `title` (and with `first_line_title`), the first non-empty line is the title;
+    a repeat of the title as the next line is dropped. Short standalone lines ending in
+    "?" or ":" (or short title-case lines) become headings; numbered/bulleted lines
+    become list items.
+    """
+    groups: list[list[str]] = []
+    for para in re.split(r"\n\s*\n", text):
+        lines = [line.rstrip() for line in para.split("\n") if line.strip()]
+        if lines:
+            groups.append(lines)
+    if title is None and first_line_title and groups:
+        title = groups[0].pop(0).strip()
+    for _ in range(2):
+        if groups and not groups[0]:
+            groups.pop(0)
+        if title and groups and groups[0][0].strip() == title:
+            groups[0].pop(0)
+    builder = SectionBuilder()
+    last_is_list = False
+    for group in groups:
+        heading = _heading(group)
+        if heading is not None:
+            builder.heading(2, heading)
+            last_is_list = False
+            continue
+        for is_list, block in _text_blocks(group):
+            if not (is_list and last_is_list and builder.extend_last(block)):
+                builder.block(block)
+            last_is_list = is_list
+    return title or None, builder.sections()
+
+
+def _text_blocks(group: list[str]) -> list[tuple[bool, str]]:
+    """Split one paragraph group into (is_list, markdown text) blocks."""
+    blocks: list[tuple[bool, list[str]]] = []
+    for line in group:
+        match = _LIST_ITEM.match(line)
+        if match:
+            marker = f"{match.group(1)}." if match.group(1) else "-"
+            item = f"{marker} {match.group(2).strip()}"
+            if blocks and blocks[-1][0]:
+                blocks[-1][1].append(item)
+            else:
+                blocks.append((True, [item]))
+        elif blocks and blocks[-1][0] and line.startswith((" ", "\t")):
+            blocks[-1][1][-1] += " " + line.strip()  # continuation of a list item
+        elif blocks and not blocks[-1][0]:
+            blocks[-1][1][-1] += " " + line.strip()
+        else:
+            blocks.append((False, [line.strip()]))
+    return [(is_list, "\n".join(lines)) for is_list, lines in blocks]

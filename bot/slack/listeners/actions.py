@@ -1,0 +1,84 @@
+"""👍/👎 clicks: record the vote (one per user per answer), then thank instead of buttons."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.engine.types import Answer, Source
+from bot.slack import blocks
+from bot.slack.app import EVENTS
+
+if TYPE_CHECKING:
+    from bot.slack.app import Services
+
+log = logging.getLogger(__name__)
+
+
+def parse_vote(action: dict[str, Any]) -> tuple[int, str] | None:
+    """(answer id, 'up'|'down') from a button action, or None when it is not ours/corrupt."""
+    match = blocks.VOTE_ACTION_RE.match(action.get("action_id", ""))
+    value = str(action.get("value", ""))
+    if not match or not value.isdigit():
+        return None
+    return int(value), match.group(1)
+
+
+def rebuilt_blocks(services: Services, answer_id: int) -> list[dict[str, Any]]:
+    """Blocks of a stored answer (ephemeral messages do not come back in the payload)."""
+    record = services.store.get_answer(answer_id)
+    if record is None:
+        return []
+    sources = [
+        Source(
+            path=s.get("path", ""),
+            title=s.get("title", ""),
+            heading=s.get("heading", ""),
+            score=float(s.get("score", 0.0)),
+            text="",
+            url=s.get("url"),
+        )
+        for s in record.sources
+    ]
+    answer = Answer(record.question, True, record.answer, sources)
+    return blocks.render_answer(answer, answer_id=answer_id)["blocks"]
+
+
+def record_vote(
+    services: Services, client: WebClient, respond: Respond, body: dict, answer_id: int, vote: str
+) -> None:
+    """Worker: upsert the vote, then swap the buttons for a thank-you line."""
+    user = (body.get("user") or {}).get("id", "")
+    container = body.get("container") or {}
+    channel = (body.get("channel") or {}).get("id") or container.get("channel_id", "")
+    if not services.store.record_vote(answer_id, user, channel, vote):
+        log.warning("feedback for unknown answer id %s", answer_id)
+    message = body.get("message") or {}
+    original = message.get("blocks") or rebuilt_blocks(services, answer_id)
+    thanks = blocks.render_thanks(original, vote)
+    text = message.get("text") or "Thanks for the feedback"
+    ts = message.get("ts") or container.get("message_ts")
+    if not container.get("is_ephemeral") and channel and ts:
+        try:
+            client.chat_update(channel=channel, ts=ts, text=text, blocks=thanks)
+            return
+        except SlackApiError as exc:  # e.g. posted via response_url: fall back to it
+            log.info("chat.update failed (%s); using response_url", exc.response.get("error"))
+    if body.get("response_url"):
+        respond(replace_original=True, text=text, blocks=thanks)
+
+
+def register(app: App, services: Services) -> None:
+    @app.action(blocks.VOTE_ACTION_RE)
+    def on_vote(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+        ack()
+        parsed = parse_vote(action)
+        if parsed is None:
+            log.warning("ignoring malformed feedback action %r", action.get("action_id"))
+            return
+        EVENTS.labels("feedback").inc()
+        services.submit(record_vote, services, client, respond, body, *parsed)

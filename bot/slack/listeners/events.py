@@ -1,0 +1,198 @@
+"""@mentions and direct messages: ack, claim once, answer in a worker, reply in the thread.
+
+Every event is acked, even the ones ignored (bots, edits, joins), so Slack never
+sees a 404 and never retries them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack, App, BoltContext, BoltRequest
+from slack_sdk import WebClient
+
+from bot.slack import blocks
+from bot.slack.app import EVENTS
+
+if TYPE_CHECKING:
+    from bot.slack.app import Services
+
+log = logging.getLogger(__name__)
+
+MENTION_RE = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
+ANSWER_EVENT_TYPE = "opsbot_answer"  # message metadata that lets a thread reply find its question
+ACCEPTED_SUBTYPES = (None, "thread_broadcast")
+HISTORY_TURNS = 6
+
+
+def strip_mention(text: str, bot_user_id: str | None) -> str:
+    """Drop the bot's own mention (any mention when the bot id is unknown)."""
+    if bot_user_id:
+        return re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", " ", text).strip()
+    return MENTION_RE.sub(" ", text, count=1).strip()
+
+
+def claim(services: Services, body: dict, event: dict, request: BoltRequest) -> bool:
+    """True once per event and per message: Slack retries and mention+DM twins are dropped."""
+    retry = request.headers.get("x-slack-retry-num", [None])[0] or body.get("retry_attempt")
+    event_id = body.get("event_id")
+    if retry:
+        reason = request.headers.get("x-slack-retry-reason", [""])[0]
+        log.info("Slack retry %s (%s) for event %s", retry, reason or "?", event_id)
+    keys = [f"event:{event_id}"] if event_id else []
+    if event.get("channel") and event.get("ts"):
+        keys.append(f"msg:{event['channel']}:{event['ts']}")
+    for key in keys:
+        if not services.deduper.first_time(key):
+            EVENTS.labels("duplicate").inc()
+            return False
+    return True
+
+
+def thread_history(
+    client: WebClient, channel: str, thread_ts: str, current_ts: str, bot_user_id: str | None
+) -> list[str]:
+    """Earlier user turns of a thread (our own answers contribute the question they answered)."""
+    try:
+        resp = client.conversations_replies(
+            channel=channel, ts=thread_ts, limit=100, include_all_metadata=True
+        )
+    except Exception as exc:  # missing scope, not in channel: answer without context
+        log.info("could not read thread %s in %s: %s", thread_ts, channel, exc)
+        return []
+    turns: list[str] = []
+    for message in resp.get("messages") or []:
+        ts = message.get("ts", "")
+        if not ts or float(ts) >= float(current_ts):
+            continue
+        meta = message.get("metadata") or {}
+        if meta.get("event_type") == ANSWER_EVENT_TYPE:
+            text = str((meta.get("event_payload") or {}).get("question") or "")
+        elif message.get("bot_id") or message.get("subtype") or message.get("user") == bot_user_id:
+            continue
+        else:
+            text = strip_mention(message.get("text") or "", bot_user_id)
+        if text and (not turns or turns[-1] != text):
+            turns.append(text)
+    return turns[-HISTORY_TURNS:]
+
+
+def reply(
+    services: Services,
+    client: WebClient,
+    *,
+    question: str,
+    channel: str,
+    ts: str,
+    thread_ts: str | None,
+    user: str,
+    bot_user_id: str | None,
+) -> None:
+    """Worker: 👀 on, read the thread, ask the engine, post, 👀 off."""
+    if not question:
+        client.chat_postMessage(channel=channel, thread_ts=thread_ts, **blocks.render_help())
+        return
+    eyes = {"channel": channel, "timestamp": ts, "name": "eyes"}
+    added = services.background(client.reactions_add, **eyes)
+    try:
+        history: list[str] = []
+        if thread_ts and thread_ts != ts:
+            history = thread_history(client, channel, thread_ts, ts, bot_user_id)
+        message, answer_id, answer = services.ask(
+            question, history=history, user=user, channel=channel
+        )
+        payload = {"answer_id": answer_id or 0, "question": answer.question[:1000]}
+        client.chat_postMessage(
+            channel=channel,
+            thread_ts=thread_ts,
+            unfurl_links=False,
+            unfurl_media=False,
+            metadata={"event_type": ANSWER_EVENT_TYPE, "event_payload": payload},
+            **message,
+        )
+    finally:
+        added.add_done_callback(lambda _: services.background(client.reactions_remove, **eyes))
+
+
+def register(app: App, services: Services) -> None:
+    @app.event("app_mention")
+    def on_mention(
+        ack: Ack,
+        body: dict,
+        event: dict,
+        context: BoltContext,
+        client: WebClient,
+        request: BoltRequest,
+    ) -> None:
+        ack()
+        if (
+            event.get("bot_id")
+            or event.get("subtype") not in ACCEPTED_SUBTYPES
+            or not (event.get("channel") and event.get("ts"))
+        ):
+            EVENTS.labels("ignored").inc()
+            return
+        if not claim(services, body, event, request):
+            return
+        EVENTS.labels("mention").inc()
+        services.submit(
+            reply,
+            services,
+            client,
+            question=strip_mention(event.get("text") or "", context.bot_user_id),
+            channel=event["channel"],
+            ts=event["ts"],
+            thread_ts=event.get("thread_ts") or event["ts"],
+            user=event.get("user", ""),
+            bot_user_id=context.bot_user_id,
+        )
+
+    @app.event("message")
+    def on_message(
+        ack: Ack,
+        body: dict,
+        event: dict,
+        context: BoltContext,
+        client: WebClient,
+        request: BoltRequest,
+    ) -> None:
+        ack()
+        if not is_user_dm(event, context.bot_user_id):
+            EVENTS.labels("ignored").inc()
+            return
+        if not claim(services, body, event, request):
+            return
+        EVENTS.labels("dm").inc()
+        services.submit(
+            reply,
+            services,
+            client,
+            question=strip_mention(event.get("text") or "", context.bot_user_id),
+            channel=event["channel"],
+            ts=event["ts"],
+            thread_ts=event.get("thread_ts"),  # top-level DMs get a top-level answer
+            user=event.get("user", ""),
+            bot_user_id=context.bot_user_id,
+        )
+
+    @app.event(re.compile(".*"))
+    def on_other_event(ack: Ack) -> None:
+        """Events we subscribe to but do not act on still get their 200."""
+        ack()
+        EVENTS.labels("ignored").inc()
+
+
+def is_user_dm(event: dict[str, Any], bot_user_id: str | None) -> bool:
+    """A human's new message in a DM with the bot: no bots, no edits/deletes/joins."""
+    return (
+        event.get("channel_type") == "im"
+        and event.get("subtype") in ACCEPTED_SUBTYPES
+        and not event.get("bot_id")
+        and not event.get("bot_profile")
+        and bool(event.get("user"))
+        and event.get("user") != bot_user_id
+        and bool(event.get("channel"))
+        and bool(event.get("ts"))
+    )

@@ -1,0 +1,299 @@
+"""Scale benchmark for the dense (faiss) and lexical (BM25) indexes on synthetic data.
+
+Why synthetic: the real knowledge base is far smaller than 1M chunks, and we need
+to know where build time, latency, recall and memory stand before it gets there.
+
+    python scripts/bench_scale.py [--sizes 100000,1000000] [--queries 1000]
+
+Vectors: 384-d, normalised, clustered (centre + gaussian noise of per-cluster
+spread); queries are fresh draws from the same clusters. Texts: Zipf words.
+Results: a table on stdout and JSON in bench-results/scale.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.index.lexical import LexicalIndex  # noqa: E402
+from bot.index.vectors import (  # noqa: E402
+    EXACT_LIMIT,
+    build_vector_index,
+    describe_index,
+    save_index,
+    search,
+)
+
+K = 10
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+# Run in a fresh interpreter: the serving process only loads the saved index.
+SERVE_CHILD = """
+import json, resource, sys, time
+import numpy as np
+from bot.index.vectors import load_index, search
+queries = np.load(sys.argv[2])
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+t0 = time.perf_counter()
+index = load_index(sys.argv[1])
+load_s = time.perf_counter() - t0
+ids, times = [], []
+for q in queries:
+    t = time.perf_counter()
+    ids.append(search(index, q, 10)[1][0])
+    times.append(time.perf_counter() - t)
+np.save(sys.argv[3], np.array(ids))
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"load_s": load_s, "rss_before_load": base, "peak_rss": peak,
+                  "times": times}))
+"""
+
+
+def rss_now() -> int:
+    """Current resident set size in bytes (Linux /proc)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * PAGE
+
+
+def peak_rss() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def pct(times_s: list[float] | np.ndarray) -> dict[str, float]:
+    ms = np.asarray(times_s) * 1e3
+    return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99))}
+
+
+def clustered(n: int, args: argparse.Namespace, draw_seed: int) -> np.ndarray:
+    """n normalised points around args.centres fixed centres (same centres for every call)."""
+    rng = np.random.default_rng(args.seed)
+    centres = rng.standard_normal((args.centres, args.dim), dtype=np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    spread = rng.uniform(0.5, 1.0, args.centres).astype(np.float32)
+    spread *= args.noise / np.sqrt(args.dim)  # noise norm = noise * U(0.5, 1)
+    rng = np.random.default_rng(draw_seed)
+    out = np.empty((n, args.dim), dtype=np.float32)
+    for start in range(0, n, 100_000):  # chunks keep float temporaries small
+        end = min(n, start + 100_000)
+        which = rng.integers(0, args.centres, end - start)
+        block = rng.standard_normal((end - start, args.dim), dtype=np.float32)
+        block *= spread[which, None]
+        block += centres[which]
+        block /= np.linalg.norm(block, axis=1, keepdims=True)
+        out[start:end] = block
+    return out
+
+
+def one_at_a_time(index: faiss.Index, queries: np.ndarray) -> tuple[np.ndarray, list[float]]:
+    """Single-query latency, as the bot searches; returns ids and per-query seconds."""
+    for q in queries[:20]:  # warm-up
+        search(index, q, K)
+    ids, times = [], []
+    for q in queries:
+        t = time.perf_counter()
+        ids.append(search(index, q, K)[1][0])
+        times.append(time.perf_counter() - t)
+    return np.array(ids), times
+
+
+def recall(found: np.ndarray, truth: np.ndarray) -> float:
+    hits = sum(len(set(f[f >= 0]) & set(t)) for f, t in zip(found, truth, strict=True))
+    return hits / truth.size
+
+
+def bench_dense(n: int, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    xb = clustered(n, args, draw_seed=1)
+    xq = clustered(args.queries, args, draw_seed=2)
+    rss0 = rss_now()
+    t = time.perf_counter()
+    index = build_vector_index(xb, exact_limit=args.exact_limit)
+    build_s = time.perf_counter() - t
+    rss_delta = rss_now() - rss0
+    ids, times = one_at_a_time(index, xq)
+
+    flat = build_vector_index(xb, exact_limit=n + 1)  # IndexFlatIP, exact ground truth
+    truth = search(flat, xq, K)[1]  # batched (BLAS); same kernel as single queries
+    nflat = min(args.queries, args.flat_queries)
+    _, flat_times = one_at_a_time(flat, xq[:nflat])
+    del flat
+
+    path = tmp / f"vectors-{n}.faiss"
+    save_index(index, path)
+    raw = xb.nbytes
+    desc = describe_index(index)
+    del index, xb
+    serve = serve_child(path, xq, tmp)
+    serve["recall_at_10"] = recall(serve.pop("ids"), truth)
+    return {
+        "index": desc,
+        "build_s": build_s,
+        "recall_at_10": recall(ids, truth),
+        **pct(times),
+        "serialized_bytes": path.stat().st_size,
+        "rss_delta_bytes": rss_delta,
+        "raw_vector_bytes": raw,
+        "flat": {"queries": nflat, **pct(flat_times)},
+        "serving": serve,
+    }
+
+
+def serve_child(path: Path, xq: np.ndarray, tmp: Path) -> dict[str, Any]:
+    """Load the saved index in a fresh process; report its latency and peak RSS."""
+    qpath, ipath = tmp / "queries.npy", tmp / "ids.npy"
+    np.save(qpath, xq)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-c", SERVE_CHILD, str(path), str(qpath), str(ipath)]
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
+    res = json.loads(out.stdout)
+    times = res.pop("times")
+    return {**res, **pct(times), "ids": np.load(ipath)}
+
+
+def zipf_texts(n: int, args: argparse.Namespace, seed: int, lo: int, hi: int) -> list[str]:
+    """Docs of lo..hi words from a Zipf(1) vocabulary of args.vocab words."""
+    rng = np.random.default_rng(seed)
+    p = 1.0 / np.arange(1, args.vocab + 1)
+    cdf = np.cumsum(p / p.sum())
+    words = np.array([f"w{i}" for i in range(args.vocab)], dtype=object)
+    lengths = rng.integers(lo, hi + 1, n)
+    texts: list[str] = []
+    for start in range(0, n, 50_000):
+        lens = lengths[start : start + 50_000]
+        draws = np.searchsorted(cdf, rng.random(int(lens.sum())), side="right")
+        draws = np.minimum(draws, args.vocab - 1)
+        bounds = np.concatenate(([0], np.cumsum(lens)))
+        texts.extend(
+            " ".join(words[draws[a:b]]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        )
+    return texts
+
+
+def bench_lexical(n: int, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    texts = zipf_texts(n, args, seed=3, lo=60, hi=120)
+    queries = zipf_texts(args.queries, args, seed=4, lo=3, hi=6)
+    rss0 = rss_now()
+    t = time.perf_counter()
+    index = LexicalIndex.build(texts)
+    build_s = time.perf_counter() - t
+    rss_delta = rss_now() - rss0
+    del texts
+    for q in queries[:20]:
+        index.search(q, K)
+    times = []
+    for q in queries:
+        t = time.perf_counter()
+        index.search(q, K)
+        times.append(time.perf_counter() - t)
+    directory = tmp / f"bm25-{n}"
+    index.save(directory)
+    size = sum(f.stat().st_size for f in directory.iterdir())
+    return {
+        "build_s": build_s,
+        **pct(times),
+        "postings": int(index.indices.shape[0]),
+        "vocab": len(index.vocab),
+        "serialized_bytes": size,
+        "rss_delta_bytes": rss_delta,
+    }
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    gb = 1 << 30
+    head = (
+        f"{'n':>9} {'kind':>5} {'build s':>8} {'p50 ms':>7} {'p99 ms':>7} {'rec@10':>6} "
+        f"{'file GB':>7} {'dRSS GB':>7} {'flat p50':>8} {'flat p99':>8} "
+        f"{'srv p50':>7} {'srv p99':>7} {'srv peak/raw':>12} | "
+        f"{'bm25 build s':>12} {'p50 ms':>7} {'p99 ms':>7}"
+    )
+    lines = [head, "-" * len(head)]
+    for r in results:
+        d, lex = r.get("dense"), r.get("bm25")
+        row = f"{r['n']:>9} "
+        if d:
+            s = d["serving"]
+            row += (
+                f"{d['index']['kind']:>5} {d['build_s']:>8.1f} {d['p50_ms']:>7.3f} "
+                f"{d['p99_ms']:>7.3f} {d['recall_at_10']:>6.3f} "
+                f"{d['serialized_bytes'] / gb:>7.3f} {d['rss_delta_bytes'] / gb:>7.3f} "
+                f"{d['flat']['p50_ms']:>8.2f} {d['flat']['p99_ms']:>8.2f} "
+                f"{s['p50_ms']:>7.3f} {s['p99_ms']:>7.3f} "
+                f"{s['peak_rss'] / d['raw_vector_bytes']:>12.2f} | "
+            )
+        else:
+            row += " " * 113 + "| "
+        if lex:
+            row += f"{lex['build_s']:>12.1f} {lex['p50_ms']:>7.3f} {lex['p99_ms']:>7.3f}"
+        lines.append(row)
+    return "\n".join(lines)
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="100000,1000000", help="comma-separated corpus sizes")
+    ap.add_argument("--queries", type=int, default=1000, help="single queries per size")
+    ap.add_argument("--flat-queries", type=int, default=200, help="queries for exact latency")
+    ap.add_argument("--exact-limit", type=int, default=EXACT_LIMIT)
+    ap.add_argument("--dim", type=int, default=384)
+    ap.add_argument("--centres", type=int, default=2000)
+    ap.add_argument("--noise", type=float, default=1.5, help="max noise norm per point")
+    ap.add_argument("--vocab", type=int, default=30_000)
+    ap.add_argument("--threads", type=int, default=0, help="faiss OpenMP threads (0 = default)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--skip-dense", action="store_true")
+    ap.add_argument("--skip-bm25", action="store_true")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench-results" / "scale.json")
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    if args.threads:
+        faiss.omp_set_num_threads(args.threads)
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmpdir:
+        for n in sizes:
+            row: dict[str, Any] = {"n": n}
+            if not args.skip_dense:
+                row["dense"] = bench_dense(n, args, Path(tmpdir))
+            if not args.skip_bm25:
+                row["bm25"] = bench_lexical(n, args, Path(tmpdir))
+            results.append(row)
+            print(f"done n={n}", file=sys.stderr, flush=True)
+    report = {
+        "command": " ".join(["scripts/bench_scale.py", *(argv or sys.argv[1:])]),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "faiss_threads": faiss.omp_get_max_threads(),
+            "faiss": faiss.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+        },
+        "args": {k: str(v) for k, v in vars(args).items()},
+        "results": results,
+        "bench_process_peak_rss_bytes": peak_rss(),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2, default=float), encoding="utf-8")
+    print(table(results))
+    print(f"bench process peak RSS {peak_rss() / (1 << 30):.2f} GB; JSON: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

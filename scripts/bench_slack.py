@@ -1,0 +1,196 @@
+"""Slack layer speed, against the engine's own answer time measured in the same run.
+
+    python scripts/bench_slack.py [--questions 200] [--burst 50]
+    python scripts/bench.py --slack ...          # same thing
+
+Starts the real `opsbot serve --http` against the local fake Slack (tests/slack), then:
+round trip (signed mention in -> chat.postMessage at the fake) for N questions, one at
+a time; every HTTP ack time; a burst of concurrent mentions (all acked within 3 s, all
+answered, none twice). Writes bench-results/slack.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "tests" / "slack")]
+DEFAULT_QUESTIONS = REPO.parent / "shared" / "eval" / "article-dev.jsonl"
+FALLBACK_QUESTIONS = ["What is MLOps?", "What is DevOps?", "devops vs mlops differences"]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def load_questions(path: Path, count: int) -> list[str]:
+    found = []
+    if path.is_file():
+        found = [json.loads(x)["question"] for x in path.read_text().splitlines() if x.strip()]
+    found = found or FALLBACK_QUESTIONS
+    return [found[i % len(found)] for i in range(count)]
+
+
+def engine_times(settings, questions: list[str]) -> list[float]:
+    """The floor: the same engine answering in-process, no Slack at all (ms)."""
+    from bot.engine.engine import Engine
+
+    engine = Engine.open(settings)
+    times = []
+    for question in questions:
+        started = time.perf_counter()
+        engine.answer(question)
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def start_app(fake, state: Path):
+    from serve_proc import app_env, free_port, start_serve
+    from slack_sim import SlackSim
+
+    port = free_port()
+    proc = start_serve(["--http", "--port", str(port)], app_env(fake, state), state, state / "log")
+    sim = SlackSim(f"127.0.0.1:{port}", fake)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if sim.get("/healthz").status == 200:
+                return proc, sim
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"opsbot serve did not start:\n{(state / 'log').read_text()[-2000:]}")
+
+
+def round_trips(sim, questions: list[str]) -> tuple[list[float], list[float]]:
+    """(round trip ms, ack ms) per question, one question in flight at a time."""
+    trips, acks = [], []
+    for question in questions:
+        channel = "C" + uuid.uuid4().hex[:10].upper()
+        started = time.perf_counter()
+        event = sim.mention(question, channel)
+        (post,) = sim.fake.wait_for("chat.postMessage", channel=channel, timeout=30)
+        trips.append((post.at - started) * 1000)
+        acks.append(event["reply"].seconds * 1000)
+    return trips, acks
+
+
+def burst(sim, size: int) -> dict:
+    """`size` mentions at once: when is each acked, is each answered exactly once."""
+    channels = ["C" + uuid.uuid4().hex[:10].upper() for _ in range(size)]
+    gate = threading.Barrier(size + 1)
+    acked: dict[str, tuple[int, float]] = {}
+
+    def send(channel: str) -> None:
+        gate.wait()
+        event = sim.mention("What is MLOps?", channel)
+        acked[channel] = (event["reply"].status, time.perf_counter())
+
+    threads = [threading.Thread(target=send, args=(c,)) for c in channels]
+    for t in threads:
+        t.start()
+    gate.wait()
+    started = time.perf_counter()
+    for t in threads:
+        t.join()
+    for channel in channels:
+        sim.fake.wait_for("chat.postMessage", channel=channel, timeout=60)
+    answered_at = max(sim.fake.find("chat.postMessage", channel=c)[0].at for c in channels)
+    time.sleep(1.0)  # a duplicate would show up now
+    counts = [len(sim.fake.find("chat.postMessage", channel=c)) for c in channels]
+    return {
+        "size": size,
+        "all_acked_s": round(max(t for _, t in acked.values()) - started, 3),
+        "acks_ok": sum(1 for s, _ in acked.values() if s == 200),
+        "answered": sum(1 for n in counts if n >= 1),
+        "answered_twice": sum(1 for n in counts if n > 1),
+        "all_answered_s": round(answered_at - started, 3),
+    }
+
+
+def summary(values: list[float]) -> dict:
+    return {
+        "p50": round(statistics.median(values), 2),
+        "p95": round(percentile(values, 0.95), 2),
+        "max": round(max(values), 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--burst", type=int, default=50)
+    parser.add_argument("--questions-file", type=Path, default=DEFAULT_QUESTIONS)
+    args = parser.parse_args(argv)
+
+    from fake_slack import FakeSlack
+    from serve_proc import stop
+
+    from bot.config import Settings
+
+    questions = load_questions(args.questions_file, args.questions)
+    state = Path(tempfile.mkdtemp(prefix="opsbot-bench-slack-"))
+    fake = FakeSlack().start()
+    proc, sim = start_app(fake, state)  # builds the index in state/index
+    try:
+        settings = Settings(
+            knowledge_dir=REPO / "knowledge", index_dir=state / "index", data_dir=state / "x"
+        )
+        floor = engine_times(settings, questions)  # the app idles meanwhile
+        round_trips(sim, questions[:10])  # warm-up, not counted
+        trips, acks = round_trips(sim, questions)
+        burst_result = burst(sim, args.burst)
+    finally:
+        code = stop(proc)
+        fake.stop()
+    results = {
+        "questions": len(questions),
+        "engine_ms": summary(floor),
+        "round_trip_ms": summary(trips),
+        "slack_overhead_p50_ms": round(statistics.median(trips) - statistics.median(floor), 2),
+        "slack_overhead_p95_ms": round(percentile(trips, 0.95) - percentile(floor, 0.95), 2),
+        "ack_ms": summary(acks),
+        "burst": burst_result,
+        "clean_exit": code == 0,
+    }
+    print_table(results)
+    out = REPO / "bench-results"
+    out.mkdir(exist_ok=True)
+    (out / "slack.json").write_text(json.dumps(results, indent=2) + "\n")
+    ok = (
+        burst_result["all_acked_s"] < 3
+        and burst_result["answered"] == args.burst
+        and not burst_result["answered_twice"]
+    )
+    return 0 if ok else 1
+
+
+def print_table(r: dict) -> None:
+    rows = [
+        ("engine in-process (ms)", r["engine_ms"]),
+        ("mention round trip (ms)", r["round_trip_ms"]),
+        ("HTTP ack (ms)", r["ack_ms"]),
+    ]
+    print(f"{'':26}{'p50':>9}{'p95':>9}{'max':>9}")
+    for name, s in rows:
+        print(f"{name:26}{s['p50']:>9.2f}{s['p95']:>9.2f}{s['max']:>9.2f}")
+    print(
+        f"Slack layer adds {r['slack_overhead_p50_ms']:.2f} ms at p50 ({r['questions']} questions)"
+    )
+    b = r["burst"]
+    print(
+        f"burst {b['size']}: all acked in {b['all_acked_s']:.3f} s, answered {b['answered']}, "
+        f"twice {b['answered_twice']}, all answered in {b['all_answered_s']:.3f} s"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Fixtures for the Slack suite: a fake Slack, Slack-signed requests, the app under test.
+
+`stub_app` runs the real Bolt app + WSGI server in-process on a tiny stand-in engine
+(fast, for rendering and plumbing); `live` runs the real `opsbot serve --http` as a
+subprocess with the real engine and model, once per session.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import fake_slack
+import pytest
+from fake_slack import SIGNING_SECRET, FakeSlack
+from serve_proc import Running, app_env, free_port, start_serve, stop
+from slack_sim import SlackSim
+from stub_engine import StubEngine
+
+
+@pytest.fixture(scope="module")
+def stub_app(tmp_path_factory) -> Iterator[Running]:
+    """The real app and WSGI server in-process, on the stub engine and a fake Slack."""
+    import waitress
+
+    from bot.config import Settings
+    from bot.slack.app import SlackEnv, build_app, make_client
+    from bot.slack.serve import SlackWSGI
+    from bot.store import open_store
+
+    fake = FakeSlack().start()
+    data = tmp_path_factory.mktemp("stub-data")
+    settings = Settings(data_dir=data)
+    store = open_store(settings)
+    engine = StubEngine()
+    env = SlackEnv(fake_slack.BOT_TOKEN, "", SIGNING_SECRET, fake.url)
+    app = build_app(settings, engine, store, client=make_client(env.bot_token, fake.url), slack=env)
+    port = free_port()
+    health = lambda: {"status": "ok"}  # noqa: E731
+    server = waitress.create_server(SlackWSGI(app, SIGNING_SECRET, health), port=port, threads=8)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield Running(SlackSim(f"127.0.0.1:{port}", fake), fake, data, engine)
+    server.close()
+    app.opsbot.close()
+    store.close()
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory) -> Iterator[Running]:
+    """`opsbot serve --http` as a subprocess with the real engine; the model loads once."""
+    fake = FakeSlack().start()
+    state = tmp_path_factory.mktemp("live")
+    port = free_port()
+    log = state / "serve.log"
+    proc = start_serve(["--http", "--port", str(port)], app_env(fake, state), state, log)
+    sim = SlackSim(f"127.0.0.1:{port}", fake)
+    deadline = time.monotonic() + 120
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"opsbot serve exited {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if sim.get("/healthz").status == 200:
+                break
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            stop(proc)
+            pytest.fail(f"opsbot serve never became healthy:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+    yield Running(sim, fake, state / "data", proc=proc)
+    code = stop(proc)
+    fake.stop()
+    assert code == 0, log.read_text()[-3000:]

@@ -1,0 +1,94 @@
+"""The real Bolt app and WSGI server in-process, on a stand-in engine whose output we control.
+
+Covers what the real knowledge base cannot provoke: hostile document text, answers
+beyond Slack's size limits, and slow answers while acks must stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+from slack_sim import BROADCASTS, posted_text
+
+from bot.slack import blocks
+
+
+def _channel() -> str:
+    return "C" + uuid.uuid4().hex[:8].upper()
+
+
+def test_hostile_knowledge_text_reaches_slack_inert(stub_app):
+    channel = _channel()
+    event = stub_app.sim.mention("hostile doc please", channel)
+    assert event["reply"].status == 200
+    (call,) = stub_app.fake.wait_for("chat.postMessage", channel=channel)
+    sent = posted_text(call.params)
+    assert not any(token in sent for token in BROADCASTS)
+    assert "```" in sent  # the passage's code block is still a code block
+    assert call.params["thread_ts"] == event["ts"]
+
+
+def test_long_answer_fits_slack_limits(stub_app):
+    channel = _channel()
+    stub_app.sim.mention("long answer please", channel)
+    (call,) = stub_app.fake.wait_for("chat.postMessage", channel=channel)
+    message_blocks = call.params["blocks"]
+    assert len(message_blocks) <= blocks.MAX_BLOCKS
+    texts = [b["text"]["text"] for b in message_blocks if b["type"] == "section"]
+    assert all(len(t) <= blocks.SECTION_LIMIT for t in texts)
+    assert 0 < len(call.params["text"]) <= 300
+
+
+def test_acks_stay_fast_while_answers_compute(stub_app):
+    channels = [_channel() for _ in range(12)]
+    with ThreadPoolExecutor(12) as pool:
+        events = list(pool.map(lambda c: stub_app.sim.mention("slow question", c), channels))
+    assert all(e["reply"].status == 200 for e in events)
+    assert max(e["reply"].seconds for e in events) < 0.1  # each answer takes 0.5 s
+    for channel in channels:
+        stub_app.fake.wait_for("chat.postMessage", channel=channel, timeout=15)
+
+
+def test_thread_history_reaches_the_engine(stub_app):
+    channel = _channel()
+    first = stub_app.sim.mention("what is gitops", channel)
+    stub_app.fake.wait_for("chat.postMessage", channel=channel)
+    stub_app.sim.mention("and the tools?", channel, thread_ts=first["ts"])
+    stub_app.fake.wait_for("chat.postMessage", count=2, channel=channel)
+    question, history = stub_app.engine.calls[-1]
+    assert question == "and the tools?"
+    assert history == ["what is gitops"]
+
+
+def test_dm_follow_up_under_the_bot_answer_uses_its_question(stub_app):
+    """A reply in the thread of the bot's top-level DM answer finds the question via metadata."""
+    channel = "D" + uuid.uuid4().hex[:8].upper()
+    dm = {"type": "message", "channel_type": "im", "user": "UHUMAN1", "channel": channel}
+    first = {**dm, "text": "what is gitops", "ts": stub_app.fake.next_ts()}
+    stub_app.fake.add_message(channel, first["text"], ts=first["ts"])
+    assert stub_app.sim.event(first).status == 200
+    (answer,) = stub_app.fake.wait_for("chat.postMessage", channel=channel)
+    assert answer.params.get("thread_ts") is None  # top-level DM: top-level answer
+    assert answer.params["metadata"]["event_type"] == "opsbot_answer"
+    bot_ts = next(
+        m["ts"] for m in stub_app.fake.messages if m.get("bot_id") and m["channel"] == channel
+    )
+    follow = {**dm, "text": "and the tools?", "ts": stub_app.fake.next_ts(), "thread_ts": bot_ts}
+    stub_app.fake.add_message(channel, follow["text"], ts=follow["ts"], thread_ts=bot_ts)
+    stub_app.sim.event(follow)
+    calls = stub_app.fake.wait_for("chat.postMessage", count=2, channel=channel)
+    assert calls[1].params["thread_ts"] == bot_ts
+    assert stub_app.engine.calls[-1] == ("and the tools?", ["what is gitops"])
+
+
+def test_app_home_lists_topics_escaped(stub_app):
+    event = {"type": "app_home_opened", "user": "UHOME01", "channel": "D1", "tab": "home"}
+    assert stub_app.sim.event(event).status == 200
+    (call,) = stub_app.fake.wait_for("views.publish", user_id="UHOME01")
+    view = call.params["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    dumped = json.dumps(view)
+    assert view["type"] == "home"
+    assert "Kubernetes &lt;basics&gt; &amp; more" in dumped and "7 passages" in dumped
