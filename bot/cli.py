@@ -49,18 +49,20 @@ def cli(ctx: click.Context) -> None:
     load_dotenv_once()
     ctx.obj = from_env()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it forces DEBUG on itself
 
 
 @cli.command()
 @knowledge_option
 @index_option
+@click.option("--force", is_flag=True, help="Rebuild even if nothing changed (cache still used).")
 @click.pass_context
-def ingest(ctx: click.Context, knowledge_dir: Path | None, index_dir: Path | None) -> None:
+def ingest(ctx: click.Context, knowledge_dir: Path | None, index_dir: Path | None, force) -> None:
     """Build or refresh the index from the knowledge dir (only changed files are embedded)."""
     from bot.ingest.pipeline import ingest as run_ingest
 
     settings = _settings(ctx, knowledge_dir=knowledge_dir, index_dir=index_dir)
-    summary = run_ingest(settings, show_progress=sys.stderr.isatty())
+    summary = run_ingest(settings, show_progress=sys.stderr.isatty(), force=force)
     for line in summary.lines():
         click.echo(line)
 

@@ -40,17 +40,17 @@ def load_questions(path: Path, count: int) -> list[str]:
     return [found[i % len(found)] for i in range(count)]
 
 
-def engine_times(settings, questions: list[str]) -> list[float]:
-    """The floor: the same engine answering in-process, no Slack at all (ms)."""
+def open_engine(settings):
     from bot.engine.engine import Engine
 
-    engine = Engine.open(settings)
-    times = []
-    for question in questions:
-        started = time.perf_counter()
-        engine.answer(question)
-        times.append((time.perf_counter() - started) * 1000)
-    return times
+    return Engine.open(settings, notify=lambda _m: None)
+
+
+def timed_answer(engine, question: str) -> float:
+    """The floor: the same engine answering in-process, no Slack at all (ms)."""
+    started = time.perf_counter()
+    engine.answer(question)
+    return (time.perf_counter() - started) * 1000
 
 
 def start_app(fake, state: Path):
@@ -70,17 +70,24 @@ def start_app(fake, state: Path):
     raise SystemExit(f"opsbot serve did not start:\n{(state / 'log').read_text()[-2000:]}")
 
 
-def round_trips(sim, questions: list[str]) -> tuple[list[float], list[float]]:
-    """(round trip ms, ack ms) per question, one question in flight at a time."""
-    trips, acks = [], []
+def round_trip(sim, question: str) -> tuple[float, float]:
+    """(round trip ms, ack ms): signed mention sent -> chat.postMessage at the fake."""
+    channel = "C" + uuid.uuid4().hex[:10].upper()
+    started = time.perf_counter()
+    event = sim.mention(question, channel)
+    (post,) = sim.fake.wait_for("chat.postMessage", channel=channel, timeout=30)
+    return (post.at - started) * 1000, event["reply"].seconds * 1000
+
+
+def interleaved(sim, engine, questions: list[str]) -> tuple[list[float], list[float], list[float]]:
+    """Engine floor and Slack round trip alternate per question, so machine noise hits both."""
+    floor, trips, acks = [], [], []
     for question in questions:
-        channel = "C" + uuid.uuid4().hex[:10].upper()
-        started = time.perf_counter()
-        event = sim.mention(question, channel)
-        (post,) = sim.fake.wait_for("chat.postMessage", channel=channel, timeout=30)
-        trips.append((post.at - started) * 1000)
-        acks.append(event["reply"].seconds * 1000)
-    return trips, acks
+        floor.append(timed_answer(engine, question))
+        trip, ack = round_trip(sim, question)
+        trips.append(trip)
+        acks.append(ack)
+    return floor, trips, acks
 
 
 def burst(sim, size: int) -> dict:
@@ -128,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--burst", type=int, default=50)
+    parser.add_argument("--warmup", type=int, default=30, help="uncounted questions first")
     parser.add_argument("--questions-file", type=Path, default=DEFAULT_QUESTIONS)
     args = parser.parse_args(argv)
 
@@ -144,9 +152,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings(
             knowledge_dir=REPO / "knowledge", index_dir=state / "index", data_dir=state / "x"
         )
-        floor = engine_times(settings, questions)  # the app idles meanwhile
-        round_trips(sim, questions[:10])  # warm-up, not counted
-        trips, acks = round_trips(sim, questions)
+        engine = open_engine(settings)
+        interleaved(sim, engine, questions[: args.warmup])  # not counted
+        floor, trips, acks = interleaved(sim, engine, questions)
         burst_result = burst(sim, args.burst)
     finally:
         code = stop(proc)
@@ -157,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         "round_trip_ms": summary(trips),
         "slack_overhead_p50_ms": round(statistics.median(trips) - statistics.median(floor), 2),
         "slack_overhead_p95_ms": round(percentile(trips, 0.95) - percentile(floor, 0.95), 2),
+        "paired_overhead_p50_ms": round(statistics.median(map(float.__sub__, trips, floor)), 2),
         "ack_ms": summary(acks),
         "burst": burst_result,
         "clean_exit": code == 0,
@@ -183,7 +192,8 @@ def print_table(r: dict) -> None:
     for name, s in rows:
         print(f"{name:26}{s['p50']:>9.2f}{s['p95']:>9.2f}{s['max']:>9.2f}")
     print(
-        f"Slack layer adds {r['slack_overhead_p50_ms']:.2f} ms at p50 ({r['questions']} questions)"
+        f"Slack layer adds {r['slack_overhead_p50_ms']:.2f} ms at p50 "
+        f"(paired median {r['paired_overhead_p50_ms']:.2f} ms; {r['questions']} questions)"
     )
     b = r["burst"]
     print(

@@ -9,6 +9,7 @@ import bm25s
 import numpy as np
 import pytest
 
+from bot.index import lexical
 from bot.index.lexical import LexicalIndex, LexicalIndexError, tokenize
 
 DOCS = [
@@ -65,21 +66,53 @@ def test_repeated_query_word_counts_once(index: LexicalIndex) -> None:
     assert index.search("helm helm helm", 5) == index.search("helm", 5)
 
 
-def test_sparse_and_dense_merges_agree() -> None:
+@pytest.fixture(scope="module")
+def zipf() -> tuple[LexicalIndex, bm25s.BM25, list[str]]:
+    """A Zipf corpus (common and rare words) plus bm25s's own scorer as the reference."""
     rng = np.random.default_rng(0)
-    texts = [" ".join(f"w{i}" for i in rng.integers(0, 50, 30)) for _ in range(400)]
-    idx = LexicalIndex.build(texts)
-    query = "w1 w2 w3 w40"  # postings > 25% of docs: dense bincount path
-    dense = idx.search(query, 10)
-    idx.num_docs *= 100  # same postings now look sparse: np.unique path
-    assert idx.search(query, 10) == dense
-    idx.num_docs //= 100
-    ref = bm25s.BM25(method="lucene")
+    p = 1.0 / np.arange(1, 301)
+    draw = lambda n: " ".join(f"w{i}" for i in rng.choice(300, n, p=p / p.sum()))  # noqa: E731
+    texts = [draw(int(rng.integers(20, 40))) for _ in range(2_000)]
+    queries = [draw(int(rng.integers(1, 6))) for _ in range(150)] + ["w299 nosuchword w0"]
+    ref = bm25s.BM25(method="lucene", k1=1.5, b=0.75)
     ref.index([tokenize(t) for t in texts], show_progress=False)
-    want = ref.get_scores(tokenize(query))
-    ids, got = [d for d, _ in dense], [s for _, s in dense]
-    np.testing.assert_allclose(got, want[ids], rtol=1e-5)  # same scores as bm25s
-    np.testing.assert_allclose(got, np.sort(want)[::-1][:10], rtol=1e-5)  # same top 10
+    return LexicalIndex.build(texts), ref, queries
+
+
+@pytest.mark.parametrize(
+    ("cand_ratio", "min_cand", "dense_ratio"),
+    [
+        (0.02, 4096, 0.25),  # production settings
+        (0.0, 1, 1.0),  # candidates from the rarest term only, widened as needed
+        (1.0, 10**9, 1.0),  # every term generates candidates: plain union
+        (0.0, 1, 0.0),  # always the dense bincount
+    ],
+)
+def test_pruned_search_matches_brute_force(
+    zipf: tuple[LexicalIndex, bm25s.BM25, list[str]],
+    monkeypatch: pytest.MonkeyPatch,
+    cand_ratio: float,
+    min_cand: int,
+    dense_ratio: float,
+) -> None:
+    monkeypatch.setattr(lexical, "_CANDIDATE_RATIO", cand_ratio)
+    monkeypatch.setattr(lexical, "_MIN_CANDIDATES", min_cand)
+    monkeypatch.setattr(lexical, "_DENSE_RATIO", dense_ratio)
+    index, ref, queries = zipf
+    for query in queries:
+        for k in (1, 10):
+            got = index.search(query, k)
+            want = ref.get_scores(list(dict.fromkeys(tokenize(query))))  # each term once
+            best = np.sort(want[want > 0])[::-1][:k]
+            ids, scores = [d for d, _ in got], [s for _, s in got]
+            np.testing.assert_allclose(scores, best, rtol=1e-5, err_msg=query)
+            np.testing.assert_allclose(scores, want[ids], rtol=1e-5, err_msg=query)
+
+
+def test_postings_sorted_by_doc(zipf: tuple[LexicalIndex, bm25s.BM25, list[str]]) -> None:
+    index = zipf[0]  # search binary-searches postings, so this must hold
+    for t in range(len(index.vocab)):
+        assert np.all(np.diff(index.indices[index.indptr[t] : index.indptr[t + 1]]) > 0)
 
 
 def test_empty_corpus(tmp_path: Path) -> None:

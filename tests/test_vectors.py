@@ -33,7 +33,7 @@ def clustered(n: int, seed: int, centres: int = 200, noise: float = 1.5) -> np.n
 
 @pytest.fixture(scope="module")
 def data() -> tuple[np.ndarray, np.ndarray]:
-    return clustered(20_000, seed=1), clustered(200, seed=2)
+    return clustered(10_000, seed=1), clustered(200, seed=2)
 
 
 @pytest.fixture(scope="module")

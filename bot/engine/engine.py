@@ -95,7 +95,8 @@ class Engine:
             result.answer = "Ask me a question about: " + ", ".join(self.topics()[:10]) + "."
             result.topics = self.topics()
             return self._done(result, started)
-        hits = retriever.search(query, k, mode=mode)
+        ranking = retriever.search(query, k, mode=mode)
+        hits = ranking.hits
         chunks = retriever.index.chunks
         result.sources = [
             Source(
@@ -108,7 +109,7 @@ class Engine:
             )
             for h in hits
         ]
-        result.top_score = max((h.dense for h in hits), default=0.0)
+        result.top_score = ranking.best_dense
         if result.top_score < self.settings.decline_threshold:
             result.topics = self.topics()
             result.answer = decline_text(result.topics)

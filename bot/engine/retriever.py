@@ -18,6 +18,7 @@ from bot.index.vectors import search as dense_search
 Mode = Literal["hybrid", "dense", "bm25"]
 RRF_K = 60
 NEAR_DUPLICATE = 0.97  # cosine between two passages above which one hides the other
+PER_FILE = 1  # passages per file in the top-k while other files still have candidates
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,12 @@ class Hit:
     chunk_id: int
     dense: float  # cosine between question and passage
     fused: float
+
+
+@dataclass(frozen=True)
+class Ranking:
+    hits: list[Hit]
+    best_dense: float  # best cosine among all candidates: the "do we know this" signal
 
 
 class HybridRetriever:
@@ -40,11 +47,11 @@ class HybridRetriever:
 
     def search(
         self, query: str, k: int, *, mode: Mode = "hybrid", query_vector: np.ndarray | None = None
-    ) -> list[Hit]:
+    ) -> Ranking:
         """Top-k distinct passages, best first."""
         n = len(self.index.chunks)
         if n == 0 or not query.strip():
-            return []
+            return Ranking([], 0.0)
         pool = min(max(self.pool, k * 4), n)
         qvec = self.embedder.encode_query(query) if query_vector is None else query_vector
         scores: dict[int, float] = {}
@@ -60,14 +67,15 @@ class HybridRetriever:
             for rank, (cid, _score) in enumerate(self.index.lexical.search(query, pool)):
                 scores[cid] = scores.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
         if not scores:
-            return []
+            return Ranking([], max(dense_scores.values(), default=0.0))
         ordered = sorted(scores, key=lambda cid: (-scores[cid], cid))
         candidates = ordered[: max(k * 3, k + 5)]
         vectors = self._vectors(candidates)
         dense = vectors @ qvec[0]
         for cid, sim in zip(candidates, dense, strict=True):
             dense_scores.setdefault(cid, float(sim))
-        return self._distinct(candidates, vectors, dense_scores, scores, k)
+        best = max(dense_scores.values())
+        return Ranking(self._distinct(candidates, vectors, dense_scores, scores, k), best)
 
     def _distinct(
         self,
@@ -77,19 +85,30 @@ class HybridRetriever:
         fused: dict[int, float],
         k: int,
     ) -> list[Hit]:
-        """Drop passages that are near-copies of a better one (mirrored docs, boilerplate)."""
-        kept: list[int] = []
-        kept_rows: list[int] = []
+        """Drop near-copies of a better passage, and prefer spreading the top-k over files:
+        a file's third passage only gets in when nothing from another file is left."""
+        chunks = self.index.chunks
+        unique_rows: list[int] = []
         seen_text: set[str] = set()
         for row, cid in enumerate(candidates):
-            text_key = " ".join(self.index.chunks[cid].text.lower().split())
+            text_key = " ".join(chunks[cid].text.lower().split())
             if text_key in seen_text:
                 continue
-            if kept_rows and float(np.max(vectors[kept_rows] @ vectors[row])) > NEAR_DUPLICATE:
+            if unique_rows and float(np.max(vectors[unique_rows] @ vectors[row])) > NEAR_DUPLICATE:
                 continue
             seen_text.add(text_key)
-            kept.append(cid)
-            kept_rows.append(row)
-            if len(kept) == k:
+            unique_rows.append(row)
+        per_file: dict[str, int] = {}
+        chosen: list[int] = []
+        for row in unique_rows:
+            path = chunks[candidates[row]].path
+            if per_file.get(path, 0) < PER_FILE and len(chosen) < k:
+                chosen.append(row)
+                per_file[path] = per_file.get(path, 0) + 1
+        for row in unique_rows:  # not enough variety: fill with the best of the rest
+            if len(chosen) >= k:
                 break
-        return [Hit(cid, dense[cid], fused[cid]) for cid in kept]
+            if row not in chosen:
+                chosen.append(row)
+        chosen.sort()
+        return [Hit(candidates[r], dense[candidates[r]], fused[candidates[r]]) for r in chosen]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,9 +39,12 @@ _WORD_RE = re.compile(r"[^\W_]+(?:[./_:-][^\W_]+)*")
 _SPLIT_RE = re.compile(r"[./_:-]")
 _MAX_COMPOUND = 64  # longer compounds are URLs/paths: keep only their parts
 
-# Below this ratio of postings to documents, merging postings by sorting beats
-# a dense bincount over all documents (measured at 1M docs, see bench_scale).
-_SPARSE_RATIO = 0.25
+# Query-time pruning (see LexicalIndex.search), tuned with scripts/bench_scale.py
+# at 1M docs: candidates come from the rarest terms up to this many postings...
+_CANDIDATE_RATIO, _MIN_CANDIDATES = 0.02, 4096
+# ...and if even the rarest term has more postings than this, score densely.
+_DENSE_RATIO = 0.25
+_IMPACT = "max_impact.lexical.npy"  # per-term largest BM25 contribution
 
 
 class LexicalIndexError(Exception):
@@ -54,6 +58,15 @@ def _read(directory: Path, name: str, reader: Callable[[Path], Any]) -> Any:
         return reader(path)
     except Exception as exc:  # OSError, JSON and numpy format errors alike
         raise LexicalIndexError(f"cannot read lexical index file {path}: {exc}") from exc
+
+
+def _max_impact(data: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+    """Largest contribution of each term to any doc: the pruning bound in search."""
+    out = np.zeros(max(indptr.shape[0] - 1, 0), dtype=np.float32)
+    nonempty = np.flatnonzero(np.diff(indptr) > 0)
+    if nonempty.size:
+        out[nonempty] = np.maximum.reduceat(data, indptr[nonempty])
+    return out
 
 
 def tokenize(text: str) -> list[str]:
@@ -87,12 +100,14 @@ class LexicalIndex:
         indices: np.ndarray,
         indptr: np.ndarray,
         num_docs: int,
+        max_impact: np.ndarray | None = None,
     ) -> None:
         self.vocab = vocab
         self.data = data  # float32 BM25 contribution per posting
         self.indices = indices  # int32 doc id per posting, sorted within a term
         self.indptr = indptr  # term t's postings are [indptr[t], indptr[t + 1])
         self.num_docs = num_docs
+        self.max_impact = _max_impact(data, indptr) if max_impact is None else max_impact
 
     def __len__(self) -> int:
         return self.num_docs
@@ -122,38 +137,81 @@ class LexicalIndex:
 
         Unknown, empty or stopword-only queries return ``[]``; only documents that
         contain at least one query term are returned, so the list may be short.
+        Exact, but prunes like MaxScore: documents are first drawn from the rare
+        terms' postings only, and common terms (low idf, e.g. "docker" in an ops
+        corpus) are merely looked up for those candidates, unless their best
+        possible contribution could still lift another document into the top k.
         """
         terms = self._term_ids(query)
         if k <= 0 or terms.size == 0:
             return []
+        sizes = self.indptr[terms + 1] - self.indptr[terms]
+        terms = terms[np.argsort(sizes, kind="stable")]  # rarest first
         starts, ends = self.indptr[terms], self.indptr[terms + 1]
-        total = int((ends - starts).sum())
-        if total == 0:
-            return []
-        if terms.size == 1:
-            docs = np.asarray(self.indices[starts[0] : ends[0]])
-            scores = np.asarray(self.data[starts[0] : ends[0]], dtype=np.float64)
-        else:
-            spans = [slice(s, e) for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
-            all_docs = np.concatenate([self.indices[sl] for sl in spans])
-            weights = np.concatenate([self.data[sl] for sl in spans])
-            if total < _SPARSE_RATIO * self.num_docs:
-                docs, inverse = np.unique(all_docs, return_inverse=True)
-                scores = np.bincount(inverse, weights=weights, minlength=docs.size)
-            else:
-                dense = np.bincount(all_docs, weights=weights, minlength=self.num_docs)
-                docs = np.flatnonzero(dense)
-                scores = dense[docs]
+        cum = np.cumsum(ends - starts)
+        # rest_bound[m]: most that terms m.. can add to a doc outside the candidates
+        bounds = self.max_impact[terms].astype(np.float64)
+        rest_bound = np.concatenate((np.cumsum(bounds[::-1])[::-1], [0.0]))
+        budget = max(_MIN_CANDIDATES, _CANDIDATE_RATIO * self.num_docs)
+        m = max(1, int(np.searchsorted(cum, budget, side="right")))
+        while True:
+            if cum[m - 1] > _DENSE_RATIO * self.num_docs:
+                docs, scores = self._score_all(starts, ends)
+                break
+            docs, scores = self._score_candidates(starts, ends, m)
+            kth = np.partition(scores, docs.size - k)[docs.size - k] if docs.size >= k else -1.0
+            if m == terms.size or rest_bound[m] < kth:
+                break
+            m += 1  # bound too loose: let the next rarest term add candidates too
         if docs.size > k:
             top = np.argpartition(-scores, k - 1)[:k]
             docs, scores = docs[top], scores[top]
         order = np.lexsort((docs, -scores))
         return [(int(docs[i]), float(scores[i])) for i in order if docs[i] < self.num_docs]
 
+    def _score_candidates(
+        self, starts: np.ndarray, ends: np.ndarray, m: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Full scores of the docs in the first ``m`` terms' postings (sorted by doc id)."""
+        if m == 1:
+            docs = np.asarray(self.indices[starts[0] : ends[0]])
+            scores = self.data[starts[0] : ends[0]].astype(np.float64)
+        else:
+            spans = [
+                slice(s, e) for s, e in zip(starts[:m].tolist(), ends[:m].tolist(), strict=True)
+            ]
+            docs, inverse = np.unique(
+                np.concatenate([self.indices[sl] for sl in spans]), return_inverse=True
+            )
+            weights = np.concatenate([self.data[sl] for sl in spans])
+            scores = np.bincount(inverse, weights=weights, minlength=docs.size)
+        for s, e in zip(starts[m:].tolist(), ends[m:].tolist(), strict=True):
+            postings = self.indices[s:e]  # sorted doc ids: binary search the candidates
+            pos = np.minimum(np.searchsorted(postings, docs), e - s - 1)
+            hit = postings[pos] == docs
+            scores[hit] += self.data[s + pos[hit]]
+        return docs, scores
+
+    def _score_all(self, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every matching doc's score via one dense bincount (all terms are common)."""
+        spans = [slice(s, e) for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
+        dense = np.bincount(
+            np.concatenate([self.indices[sl] for sl in spans]),
+            weights=np.concatenate([self.data[sl] for sl in spans]),
+            minlength=self.num_docs,
+        )
+        docs = np.flatnonzero(dense)
+        return docs, dense[docs]
+
     def save(self, directory: Path) -> None:
-        """Write bm25s's files plus our metadata; ``lexical.json`` is written last."""
+        """Write bm25s's files plus ours into a temp dir, then swap it into place."""
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+        tmp, old = (
+            directory.with_name(directory.name + ".tmp"),
+            directory.with_name(directory.name + ".old"),
+        )
+        for stale in (tmp, old):
+            shutil.rmtree(stale, ignore_errors=True)
         bm25 = bm25s.BM25(method="lucene", k1=1.5, b=0.75, backend="numpy")
         bm25.scores = {
             "data": self.data,
@@ -163,7 +221,8 @@ class LexicalIndex:
         }
         bm25.vocab_dict = self.vocab
         bm25.nonoccurrence_array = None  # only set by index(); save() reads it
-        bm25.save(str(directory), show_progress=False)
+        bm25.save(str(tmp), show_progress=False)
+        np.save(tmp / _IMPACT, self.max_impact, allow_pickle=False)
         meta = {
             "format_version": FORMAT_VERSION,
             "num_docs": self.num_docs,
@@ -171,7 +230,11 @@ class LexicalIndex:
             "num_postings": int(self.indices.shape[0]),
             "stopwords": "nltk-en-minus-keep",
         }
-        (directory / _META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        (tmp / _META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        if directory.exists():
+            directory.rename(old)
+        tmp.rename(directory)
+        shutil.rmtree(old, ignore_errors=True)
 
     @classmethod
     def load(cls, directory: Path, mmap: bool = False) -> LexicalIndex:
@@ -189,9 +252,9 @@ class LexicalIndex:
             raise LexicalIndexError(f"{directory / _META_FILE}: unsupported or damaged metadata")
         vocab = _read(directory, _VOCAB, lambda p: json.loads(p.read_text(encoding="utf-8")))
         params = _read(directory, _PARAMS, lambda p: json.loads(p.read_text(encoding="utf-8")))
-        data, indices, indptr = (
+        data, indices, indptr, impact = (
             _read(directory, name, lambda p: np.load(p, mmap_mode=mode, allow_pickle=False))
-            for name in (_DATA, _INDICES, _INDPTR)
+            for name in (_DATA, _INDICES, _INDPTR, _IMPACT)
         )
         try:
             index = cls(
@@ -200,6 +263,7 @@ class LexicalIndex:
                 indices,
                 indptr,
                 int(meta["num_docs"]),
+                np.asarray(impact),
             )
             problems = index._problems(check_doc_ids=not mmap)
             if params.get("num_docs") != index.num_docs or params.get("method") != "lucene":
@@ -222,6 +286,8 @@ class LexicalIndex:
             problems.append("indptr does not span the postings")
         elif np.any(np.diff(self.indptr) < 0):
             problems.append("indptr is not monotonic")
+        if self.max_impact.shape != (n_terms,):
+            problems.append(f"{_IMPACT} has {self.max_impact.shape} entries for {n_terms} terms")
         if n_terms and sorted(self.vocab.values()) != list(range(n_terms)):
             problems.append("vocabulary ids are not 0..n-1")
         out_of_range = n_post and (self.indices.min() < 0 or self.indices.max() >= self.num_docs)

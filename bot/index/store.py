@@ -27,6 +27,7 @@ from bot.index.lexical import LexicalIndex, LexicalIndexError
 from bot.index.vectors import IndexFileError, load_index, save_index
 
 CHUNKER_VERSION = 1
+FORMAT_VERSION = 2  # bump when the on-disk layout of a build changes
 REINGEST = "re-run `opsbot ingest`"
 
 
@@ -47,7 +48,7 @@ class Manifest:
 
     @staticmethod
     def chunker_settings(max_tokens: int) -> dict:
-        return {"max_tokens": max_tokens, "version": CHUNKER_VERSION}
+        return {"max_tokens": max_tokens, "version": CHUNKER_VERSION, "format": FORMAT_VERSION}
 
 
 @dataclass

@@ -150,7 +150,11 @@ def embed_with_cache(
 
 
 def ingest(
-    settings: Settings, *, show_progress: bool = False, embedder: Embedder | None = None
+    settings: Settings,
+    *,
+    show_progress: bool = False,
+    embedder: Embedder | None = None,
+    force: bool = False,
 ) -> IngestSummary:
     """Bring the index in line with the knowledge dir. Cheap when nothing changed."""
     from bot.index.lexical import LexicalIndex
@@ -162,7 +166,7 @@ def ingest(
     with index_lock(settings.index_dir):
         files, skipped = discover(knowledge_dir, settings.max_file_bytes)
         summary = IngestSummary(files=len(files), skipped=list(skipped))
-        if is_up_to_date(settings, files, embedder.name):
+        if not force and is_up_to_date(settings, files, embedder.name):
             manifest = store.read_manifest(settings.index_dir)
             summary.chunks = manifest.chunk_count if manifest else 0
             summary.up_to_date = True

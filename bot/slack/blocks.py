@@ -250,6 +250,11 @@ def render_help(topics: Sequence[str] = ()) -> dict[str, Any]:
     return {"text": "How to ask opsbot", "blocks": blocks}
 
 
+def render_error() -> dict[str, Any]:
+    text = "Sorry, something went wrong while answering. Please try again in a moment."
+    return {"text": text, "blocks": [section(f":warning: {text}")]}
+
+
 def render_thanks(blocks: Blocks, vote: str) -> Blocks:
     """The original message with its feedback buttons replaced by a thank-you line."""
     emoji = "👍" if vote == "up" else "👎"

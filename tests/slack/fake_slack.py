@@ -112,14 +112,14 @@ class FakeSlack:
 
     def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, str], str]:
         with self._cond:
-            self.calls.append(Call(method, params))
-            self._cond.notify_all()
             pending = self.failures.get(method)
             failure = pending.pop(0) if pending else None
+        result = {"ok": False, "error": "fake_failure"} if failure else self.api(method, params)
+        with self._cond:  # recorded after its effect (e.g. the stored message) is visible
+            self.calls.append(Call(method, params))
+            self._cond.notify_all()
         if failure:
-            status, headers = failure
-            return status, headers, json.dumps({"ok": False, "error": "fake_failure"})
-        result = self.api(method, params)
+            return failure[0], failure[1], json.dumps(result)
         return 200, {"Content-Type": "application/json"}, json.dumps(result)
 
     def api(self, method: str, p: dict[str, Any]) -> dict[str, Any]:
@@ -162,6 +162,8 @@ class FakeSlack:
             return {"ok": True, "message_ts": self.next_ts()}
         if method == "views.publish":
             return {"ok": True, "view": {"id": "V1", **_json(p.get("view"))}}
+        if method in ("assistant.threads.setStatus", "assistant.threads.setSuggestedPrompts"):
+            return {"ok": True}
         if method in ("chat.update", "reactions.add", "reactions.remove"):
             return {"ok": True, "channel": p.get("channel"), "ts": p.get("ts")}
         return {"ok": False, "error": "unknown_method"}

@@ -30,6 +30,8 @@ class StubEngine:
             self.calls.append((question, list(history)))
         truncated = len(question) > 4000
         q = question[:4000]
+        if "explode" in q:
+            raise RuntimeError("index unavailable")
         if "slow" in q:
             time.sleep(0.5)
         if "pizza" in q:

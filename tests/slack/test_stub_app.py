@@ -92,3 +92,36 @@ def test_app_home_lists_topics_escaped(stub_app):
     dumped = json.dumps(view)
     assert view["type"] == "home"
     assert "Kubernetes &lt;basics&gt; &amp; more" in dumped and "7 passages" in dumped
+
+
+def test_engine_failure_is_never_silent(stub_app):
+    channel = _channel()
+    stub_app.sim.mention("explode please", channel)
+    (post,) = stub_app.fake.wait_for("chat.postMessage", channel=channel)
+    assert "something went wrong" in post.params["text"]
+    stub_app.fake.wait_for("reactions.remove", channel=channel)  # 👀 still comes off
+    url_id = channel + "-cmd"
+    stub_app.sim.command("explode again", channel, stub_app.fake.response_url(url_id))
+    (call,) = stub_app.fake.wait_for("response_url", response_url_id=url_id)
+    assert "something went wrong" in call.params["text"]
+
+
+def test_assistant_thread_gets_prompts_status_and_answer(stub_app):
+    channel = "D" + uuid.uuid4().hex[:8].upper()
+    thread_ts = stub_app.fake.next_ts()
+    started = {
+        "type": "assistant_thread_started",
+        "assistant_thread": {"user_id": "UHUMAN1", "channel_id": channel, "thread_ts": thread_ts},
+    }
+    assert stub_app.sim.event(started).status == 200
+    (hello,) = stub_app.fake.wait_for("chat.postMessage", channel=channel)
+    assert hello.params["thread_ts"] == thread_ts
+    (prompts,) = stub_app.fake.wait_for("assistant.threads.setSuggestedPrompts", channel_id=channel)
+    assert prompts.params["prompts"][0]["message"].startswith("What should I know about")
+    question = {"type": "message", "channel_type": "im", "user": "UHUMAN1", "channel": channel}
+    question |= {"text": "what is gitops", "ts": stub_app.fake.next_ts(), "thread_ts": thread_ts}
+    assert stub_app.sim.event(question).status == 200
+    stub_app.fake.wait_for("assistant.threads.setStatus", channel_id=channel)
+    answer = stub_app.fake.wait_for("chat.postMessage", count=2, channel=channel)[1]
+    assert answer.params["thread_ts"] == thread_ts
+    assert "what is gitops" in posted_text(answer.params)

@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING
 
 from slack_bolt import App
 
-from bot.slack.listeners import actions, commands, events, views
+from bot.slack.listeners import actions, assistant, commands, events, views
 
 if TYPE_CHECKING:
     from bot.slack.app import Services
 
 
 def register_all(app: App, services: Services) -> None:
+    assistant.register(app, services)  # middleware: only AI-app events and threaded DMs
     views.register(app, services)
     commands.register(app, services)
     actions.register(app, services)

@@ -40,7 +40,11 @@ def answer_command(
     services: Services, respond: Respond, question: str, *, share: bool, user: str, channel: str
 ) -> None:
     """Worker: engine answer, rendered with the question echoed (the command itself is unseen)."""
-    message, _, _ = services.ask(question, user=user, channel=channel, echo_question=True)
+    try:
+        message, _, _ = services.ask(question, user=user, channel=channel, echo_question=True)
+    except Exception:  # never silent: tell the user, then let the pool log the cause
+        respond(response_type="ephemeral", **blocks.render_error())
+        raise
     result = respond(
         response_type="in_channel" if share else "ephemeral",
         unfurl_links=False,

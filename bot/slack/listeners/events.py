@@ -100,9 +100,13 @@ def reply(
         history: list[str] = []
         if thread_ts and thread_ts != ts:
             history = thread_history(client, channel, thread_ts, ts, bot_user_id)
-        message, answer_id, answer = services.ask(
-            question, history=history, user=user, channel=channel
-        )
+        try:
+            message, answer_id, answer = services.ask(
+                question, history=history, user=user, channel=channel
+            )
+        except Exception:  # never silent: say so in the thread, then log the cause
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, **blocks.render_error())
+            raise
         payload = {"answer_id": answer_id or 0, "question": answer.question[:1000]}
         client.chat_postMessage(
             channel=channel,
