@@ -80,12 +80,13 @@ def zipf() -> tuple[LexicalIndex, bm25s.BM25, list[str]]:
 
 
 @pytest.mark.parametrize(
-    ("cand_ratio", "min_cand", "dense_ratio"),
+    ("cand_ratio", "min_cand", "dense_ratio", "unique_ratio"),
     [
-        (0.02, 4096, 0.25),  # production settings
-        (0.0, 1, 1.0),  # candidates from the rarest term only, widened as needed
-        (1.0, 10**9, 1.0),  # every term generates candidates: plain union
-        (0.0, 1, 0.0),  # always the dense bincount
+        (0.02, 4096, 0.25, 1 / 32),  # production settings
+        (0.0, 1, 1.0, 1.0),  # candidates from the rarest term, widened as needed; sort merge
+        (0.0, 1, 1.0, 0.0),  # same, bincount merge
+        (1.0, 10**9, 1.0, 1.0),  # every term generates candidates: plain union
+        (0.0, 1, 0.0, 0.0),  # rarest term counts as common: union by bincount
     ],
 )
 def test_pruned_search_matches_brute_force(
@@ -94,10 +95,12 @@ def test_pruned_search_matches_brute_force(
     cand_ratio: float,
     min_cand: int,
     dense_ratio: float,
+    unique_ratio: float,
 ) -> None:
     monkeypatch.setattr(lexical, "_CANDIDATE_RATIO", cand_ratio)
     monkeypatch.setattr(lexical, "_MIN_CANDIDATES", min_cand)
     monkeypatch.setattr(lexical, "_DENSE_RATIO", dense_ratio)
+    monkeypatch.setattr(lexical, "_UNIQUE_RATIO", unique_ratio)
     index, ref, queries = zipf
     for query in queries:
         for k in (1, 10):

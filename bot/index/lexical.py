@@ -42,8 +42,9 @@ _MAX_COMPOUND = 64  # longer compounds are URLs/paths: keep only their parts
 # Query-time pruning (see LexicalIndex.search), tuned with scripts/bench_scale.py
 # at 1M docs: candidates come from the rarest terms up to this many postings...
 _CANDIDATE_RATIO, _MIN_CANDIDATES = 0.02, 4096
-# ...and if even the rarest term has more postings than this, score densely.
+# ...and if even the rarest term is in this share of docs, every term generates them.
 _DENSE_RATIO = 0.25
+_UNIQUE_RATIO = 1 / 32  # merge candidates by sorting below this share, else bincount
 _IMPACT = "max_impact.lexical.npy"  # per-term largest BM25 contribution
 
 
@@ -154,10 +155,9 @@ class LexicalIndex:
         rest_bound = np.concatenate((np.cumsum(bounds[::-1])[::-1], [0.0]))
         budget = max(_MIN_CANDIDATES, _CANDIDATE_RATIO * self.num_docs)
         m = max(1, int(np.searchsorted(cum, budget, side="right")))
+        if cum[0] > _DENSE_RATIO * self.num_docs:
+            m = terms.size  # every term is common: binary searches would cost more
         while True:
-            if cum[m - 1] > _DENSE_RATIO * self.num_docs:
-                docs, scores = self._score_all(starts, ends)
-                break
             docs, scores = self._score_candidates(starts, ends, m)
             kth = np.partition(scores, docs.size - k)[docs.size - k] if docs.size >= k else -1.0
             if m == terms.size or rest_bound[m] < kth:
@@ -173,35 +173,26 @@ class LexicalIndex:
         self, starts: np.ndarray, ends: np.ndarray, m: int
     ) -> tuple[np.ndarray, np.ndarray]:
         """Full scores of the docs in the first ``m`` terms' postings (sorted by doc id)."""
+        spans = [slice(s, e) for s, e in zip(starts[:m].tolist(), ends[:m].tolist(), strict=True)]
         if m == 1:
-            docs = np.asarray(self.indices[starts[0] : ends[0]])
-            scores = self.data[starts[0] : ends[0]].astype(np.float64)
+            docs = np.asarray(self.indices[spans[0]])
+            scores = self.data[spans[0]].astype(np.float64)
         else:
-            spans = [
-                slice(s, e) for s, e in zip(starts[:m].tolist(), ends[:m].tolist(), strict=True)
-            ]
-            docs, inverse = np.unique(
-                np.concatenate([self.indices[sl] for sl in spans]), return_inverse=True
-            )
+            all_docs = np.concatenate([self.indices[sl] for sl in spans])
             weights = np.concatenate([self.data[sl] for sl in spans])
-            scores = np.bincount(inverse, weights=weights, minlength=docs.size)
+            if all_docs.size < _UNIQUE_RATIO * self.num_docs:  # sort the few postings
+                docs, inverse = np.unique(all_docs, return_inverse=True)
+                scores = np.bincount(inverse, weights=weights, minlength=docs.size)
+            else:  # a pass over all docs is cheaper than sorting this many postings
+                dense = np.bincount(all_docs, weights=weights, minlength=self.num_docs)
+                docs = np.flatnonzero(dense)
+                scores = dense[docs]
         for s, e in zip(starts[m:].tolist(), ends[m:].tolist(), strict=True):
             postings = self.indices[s:e]  # sorted doc ids: binary search the candidates
             pos = np.minimum(np.searchsorted(postings, docs), e - s - 1)
             hit = postings[pos] == docs
             scores[hit] += self.data[s + pos[hit]]
         return docs, scores
-
-    def _score_all(self, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Every matching doc's score via one dense bincount (all terms are common)."""
-        spans = [slice(s, e) for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
-        dense = np.bincount(
-            np.concatenate([self.indices[sl] for sl in spans]),
-            weights=np.concatenate([self.data[sl] for sl in spans]),
-            minlength=self.num_docs,
-        )
-        docs = np.flatnonzero(dense)
-        return docs, dense[docs]
 
     def save(self, directory: Path) -> None:
         """Write bm25s's files plus ours into a temp dir, then swap it into place."""

@@ -121,7 +121,12 @@ class Services:
                 log.info("side call %s failed: %s", getattr(fn, "__name__", fn), exc)
                 return None
 
-        return self.io_pool.submit(guarded)
+        try:
+            return self.io_pool.submit(guarded)
+        except RuntimeError:  # shutting down: do it now rather than leave a stray 👀
+            done: Future[Any] = Future()
+            done.set_result(guarded())
+            return done
 
     def topics(self) -> list[str]:
         """Engine topics, cached for a minute (declines and App Home ask often)."""
@@ -198,7 +203,7 @@ def build_app(
     slack = slack or SlackEnv.from_env()
     if client is None:
         client = make_client(slack.bot_token or None, slack.api_url)
-    workers = workers or max(2, min(8, os.cpu_count() or 2))
+    workers = workers or max(4, min(8, 2 * (os.cpu_count() or 2)))  # I/O waits, 429 sleeps
     logging.getLogger("slack_bolt.App").addFilter(_DropClientTokenWarning())
     app = App(
         name="opsbot",

@@ -21,6 +21,8 @@ DEFAULT_TTL_SECONDS = 3600.0  # Slack's last retry comes ~5 minutes after the fi
 class EventClaims(Protocol):
     def claim_event(self, key: str, ttl_seconds: float) -> bool: ...
 
+    def prune_events(self, ttl_seconds: float) -> None: ...
+
 
 class Deduper:
     """Thread-safe TTL set: `first_time(key)` is True once per key per TTL."""
@@ -42,12 +44,15 @@ class Deduper:
             if expires is not None and expires > now:
                 return False
             self._seen[key] = now + self._ttl
-            if now >= self._next_prune:
+            prune = now >= self._next_prune
+            if prune:
                 self._seen = {k: v for k, v in self._seen.items() if v > now}
                 self._next_prune = now + self._ttl
         if self._store is None:
             return True
         try:
+            if prune:
+                self._store.prune_events(self._ttl)
             return self._store.claim_event(key, self._ttl)
         except Exception:  # the memory check already ran; a store hiccup must not drop events
             log.warning("dedupe store unavailable; using memory only", exc_info=True)

@@ -145,29 +145,31 @@ def _on_signals(handler: Callable[[int, Any], None]) -> None:
         signal.signal(sig, handler)
 
 
+def _exit_cleanly(_signum: int, _frame: Any) -> None:
+    raise SystemExit(0)  # unwinds through the finally blocks that close pools and the store
+
+
 def serve_http(app: App, slack: SlackEnv, port: int, health: Callable[[], dict]) -> None:
     import waitress
 
     host = os.environ.get("HOST", "0.0.0.0")
     wsgi = SlackWSGI(app, slack.signing_secret, health)
-    server = waitress.create_server(
-        wsgi,
-        host=host,
-        port=port,
-        threads=8,
-        ident="opsbot",
-        max_request_body_size=MAX_BODY_BYTES,
-        clear_untrusted_proxy_headers=True,
-        channel_timeout=30,
-    )
-
-    def stop(signum: int, _frame: Any) -> None:
-        log.info("signal %s: stopping", signum)
-        raise SystemExit(0)  # waitress.run() catches this and shuts its workers down
-
-    _on_signals(stop)
+    try:
+        server = waitress.create_server(
+            wsgi,
+            host=host,
+            port=port,
+            threads=8,
+            ident="opsbot",
+            max_request_body_size=MAX_BODY_BYTES,
+            clear_untrusted_proxy_headers=True,
+            channel_timeout=30,
+        )
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
     log.info("opsbot listening on http://%s:%s%s", host, port, EVENTS_PATH)
-    server.run()
+    server.run()  # the SystemExit raised by _exit_cleanly ends it; waitress drains its workers
+    log.info("stopping")
     server.close()
 
 
@@ -182,6 +184,8 @@ def serve_socket(app: App, slack: SlackEnv) -> None:
     except SlackApiError as exc:
         error = exc.response.get("error")
         raise ConfigError(f"SLACK_APP_TOKEN was rejected by Slack ({error}); {SEE}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot open the Socket Mode connection ({exc})") from None
     log.info("opsbot connected to Slack (Socket Mode)")
     while not stopping.wait(0.5):
         pass
@@ -208,11 +212,21 @@ def preflight(client: WebClient, api_url: str) -> None:
         sdk_log.setLevel(level)
 
 
+def start_metrics(port: int) -> None:
+    from prometheus_client import start_http_server
+
+    try:
+        start_http_server(port)
+    except OSError as exc:
+        raise ConfigError(f"cannot serve metrics on port {port} ({exc.strerror or exc})") from None
+
+
 def run(settings: Settings, *, http: bool, port: int, metrics_port: int | None = None) -> int:
     """Entry point of `opsbot serve`; returns the exit code. Config problems raise ConfigError."""
     from bot.engine.engine import Engine
     from bot.store import open_store
 
+    _on_signals(_exit_cleanly)  # Ctrl-C / SIGTERM exit 0 at any point, even while loading
     load_dotenv_once()
     slack = SlackEnv.from_env()
     check_tokens(slack, http=http)
@@ -231,11 +245,9 @@ def run(settings: Settings, *, http: bool, port: int, metrics_port: int | None =
     except (BoltError, OSError) as exc:
         log.error("cannot start the Slack app: %s", str(exc)[:300])
         return 1
-    if metrics_port:
-        from prometheus_client import start_http_server
-
-        start_http_server(metrics_port)
     try:
+        if metrics_port:
+            start_metrics(metrics_port)
         if http:
             serve_http(app, slack, port, lambda: {"status": "ok", "chunks": engine.chunk_count})
         else:

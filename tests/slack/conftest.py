@@ -7,6 +7,7 @@ subprocess with the real engine and model, once per session.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +18,11 @@ from fake_slack import SIGNING_SECRET, FakeSlack
 from serve_proc import Running, app_env, free_port, start_serve, stop
 from slack_sim import SlackSim
 from stub_engine import StubEngine
+
+
+def _run_quietly(server) -> None:
+    with contextlib.suppress(OSError):  # closing from the test thread ends the loop this way
+        server.run()
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +45,7 @@ def stub_app(tmp_path_factory) -> Iterator[Running]:
     port = free_port()
     health = lambda: {"status": "ok"}  # noqa: E731
     server = waitress.create_server(SlackWSGI(app, SIGNING_SECRET, health), port=port, threads=8)
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=_run_quietly, args=(server,), daemon=True)
     thread.start()
     yield Running(SlackSim(f"127.0.0.1:{port}", fake), fake, data, engine)
     server.close()
