@@ -1,0 +1,1 @@
+"""What operators see: Prometheus metrics, structured question logs, interaction records."""
