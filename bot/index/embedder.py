@@ -105,25 +105,29 @@ class Embedder:
         return int(self.load().max_seq_length)
 
     def encode(self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None):
-        """Embed texts in batches; `progress(n)` is called after each batch."""
+        """Embed texts in batches; `progress(n)` is called after each batch.
+
+        Texts are batched longest first (as `model.encode` does internally) so a batch
+        pads to similar lengths; batching here only exists to report progress.
+        """
         model = self.load()
-        out: list[np.ndarray] = []
-        for start in range(0, len(texts), BATCH_SIZE):
-            batch = list(texts[start : start + BATCH_SIZE])
-            out.append(
-                model.encode(
-                    batch,
-                    batch_size=BATCH_SIZE,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                )
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        step = BATCH_SIZE * 4
+        for start in range(0, len(order), step):
+            rows = order[start : start + step]
+            out[rows] = model.encode(
+                [texts[i] for i in rows],
+                batch_size=BATCH_SIZE,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
             )
             if progress:
-                progress(len(batch))
-        if not out:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.ascontiguousarray(np.vstack(out), dtype=np.float32)
+                progress(len(rows))
+        return out
 
     def encode_query(self, text: str) -> np.ndarray:
         """One (1, d) vector for a question; serialised so concurrent callers don't thrash."""
