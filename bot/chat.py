@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.engine.engine import Engine
+from bot.observability.questions import record_question
 from bot.render import render_text
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 HELP = (
     "Ask a question. Follow-ups use the previous question as context; "
@@ -35,7 +40,8 @@ def _save_history(readline_module, history_file: Path) -> None:
         readline_module.write_history_file(history_file)
 
 
-def run_chat(engine: Engine, history_file: Path) -> int:
+def run_chat(engine: Engine, history_file: Path, store: Store | None = None) -> int:
+    """The REPL; questions are recorded like Slack ones (surface "chat") so reports see them."""
     _setup_readline(history_file)
     click.echo(
         f"opsbot chat — {engine.chunk_count} passages from {len(engine.topics())} documents."
@@ -58,5 +64,6 @@ def run_chat(engine: Engine, history_file: Path) -> int:
             click.echo(HELP)
             continue
         answer = engine.answer(question, history=turns)
+        record_question(store, surface="chat", answer=answer)
         click.echo(render_text(answer))
         turns.append(question)

@@ -1,11 +1,13 @@
-"""The `opsbot` command line: ingest, ask, chat, eval and serve."""
+"""The `opsbot` command line: ingest, ask, chat, eval, serve and report."""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -46,9 +48,11 @@ k_option = click.option("-k", "k_raw", metavar="N", help="How many sources (TOP_
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """opsbot answers DevOps and MLOps questions from your knowledge base."""
+    from bot.observability.logs import configure_logging
+
     load_dotenv_once()
     ctx.obj = from_env()
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(ctx.obj.log_format, logging.WARNING)  # `serve` raises it to INFO
     logging.getLogger("bm25s").setLevel(logging.WARNING)  # it forces DEBUG on itself
 
 
@@ -109,17 +113,22 @@ def chat(ctx, knowledge_dir, index_dir) -> None:
     """Chat with the bot in the terminal (same engine as Slack)."""
     from bot.chat import run_chat
     from bot.reload import KnowledgeWatcher
+    from bot.store import open_store
 
     settings = _settings(ctx, knowledge_dir=knowledge_dir, index_dir=index_dir)
     settings.require_knowledge_dir()
-    engine = _open_engine(settings)
-    watcher = KnowledgeWatcher(engine, settings)
-    watcher.install_sighup()
-    watcher.start()
+    store = open_store(settings)
     try:
-        code = run_chat(engine, settings.data_dir / "chat_history")
+        engine = _open_engine(settings)
+        watcher = KnowledgeWatcher(engine, settings)
+        watcher.install_sighup()
+        watcher.start()
+        try:
+            code = run_chat(engine, settings.data_dir / "chat_history", store)
+        finally:
+            watcher.stop()
     finally:
-        watcher.stop()
+        store.close()
     sys.exit(code)
 
 
@@ -164,6 +173,59 @@ def serve(ctx, http: bool, port: str, metrics_port: str | None) -> None:
     port_number = _positive_int("--port", port) or 3000
     metrics = _positive_int("--metrics-port", metrics_port)
     sys.exit(run(settings, http=http, port=port_number, metrics_port=metrics))
+
+
+@cli.command()
+@click.option("--since", default="7d", show_default=True, help="Window: Nh, Nd or Nw.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "html"]),
+    default="text",
+    show_default=True,
+    help="html is one self-contained file with charts.",
+)
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Write to FILE, not stdout.")
+@click.pass_context
+def report(ctx: click.Context, since: str, fmt: str, output: Path | None) -> None:
+    """Usage report: volume, answer rate, latency, topics, and questions needing docs."""
+    from bot.report.data import build_report, parse_since
+    from bot.report.render import render
+    from bot.store import open_store
+
+    settings: Settings = ctx.obj
+    seconds = parse_since(since)
+    store = open_store(settings)
+    try:
+        data = build_report(
+            store,
+            since_seconds=seconds,
+            window=since.strip(),
+            questions_stored=settings.store_questions,
+            embed=_lazy_embed(settings.embedding_model),
+        )
+    finally:
+        store.close()
+    text = render(data, fmt)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"--output {str(output)!r}: {exc.strerror or exc}") from None
+    click.echo(f"Wrote the {fmt} report to {output}", err=True)
+
+
+def _lazy_embed(model: str) -> Callable[[Sequence[str]], Any]:
+    """An encode function that loads the model only if there are questions to group."""
+
+    def embed(texts: Sequence[str]) -> Any:
+        from bot.index.embedder import Embedder
+
+        return Embedder(model).encode(list(texts))
+
+    return embed
 
 
 @cli.command(hidden=True)

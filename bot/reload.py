@@ -87,11 +87,18 @@ class KnowledgeWatcher:
             try:
                 result = self._reload(started)
             except Exception as exc:  # bad file, full disk, corrupt build: keep serving
-                log.error("knowledge reload failed, still serving the old index: %s", exc)
+                log.error(
+                    "knowledge reload failed, still serving the old index: %s",
+                    exc,
+                    extra={"reload": "failed"},
+                )
                 result = ReloadResult(False, False, started, str(exc), self.engine.chunk_count)
             self.last = result
             if self.on_result:
-                self.on_result(result)
+                try:
+                    self.on_result(result)
+                except Exception:  # a metrics hook must not stop the watcher
+                    log.exception("reload callback failed")
             return result
 
     def _reload(self, started: float) -> ReloadResult:
@@ -105,5 +112,7 @@ class KnowledgeWatcher:
             return ReloadResult(True, False, started, detail, self.engine.chunk_count)
         index = store.load(self.settings.index_dir, expected_model=embedder.name)
         self.engine.swap_index(index)
-        log.info("knowledge reloaded: %s (%d chunks)", detail, len(index.chunks))
-        return ReloadResult(True, True, started, detail, len(index.chunks))
+        chunks = len(index.chunks)
+        extra = {"reload": "changed", "chunks": chunks, "index": index.path.name}
+        log.info("knowledge reloaded: %s (%d chunks)", detail, chunks, extra=extra)
+        return ReloadResult(True, True, started, detail, chunks)

@@ -1,7 +1,7 @@
 """Scale benchmark for the dense (faiss) and lexical (BM25) indexes on synthetic data.
 
-Why synthetic: the real knowledge base is far smaller than 1M chunks, and we need
-to know where build time, latency, recall and memory stand before it gets there.
+Why: the real knowledge base is far smaller than 1M chunks; this shows where build
+time, latency, recall and memory will stand before it gets there.
 
     python scripts/bench_scale.py [--sizes 100000,1000000] [--queries 1000]
 
@@ -30,7 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.index.lexical import LexicalIndex  # noqa: E402
+from bot.index.lexical import LexicalIndex, tokenize  # noqa: E402
 from bot.index.vectors import (  # noqa: E402
     EXACT_LIMIT,
     build_vector_index,
@@ -46,28 +46,18 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 SERVE_CHILD = """
 import json, resource, sys, time
 import numpy as np
+from bench_scale import rss_now, timed
 from bot.index.vectors import load_index, search
-queries, rounds = np.load(sys.argv[2]), int(sys.argv[4])
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 t0 = time.perf_counter()
 index = load_index(sys.argv[1])
 load_s = time.perf_counter() - t0
-for q in queries[:20]:
-    search(index, q, 10)
-wall, cpu = [], []
-for _ in range(rounds):
-    ids, w, c = [], [], []
-    for q in queries:
-        t, tc = time.perf_counter(), time.thread_time()
-        ids.append(search(index, q, 10)[1][0])
-        c.append(time.thread_time() - tc)
-        w.append(time.perf_counter() - t)
-    wall.append(w)
-    cpu.append(c)
+queries, rounds = np.load(sys.argv[2]), int(sys.argv[4])
+ids, lat = timed(lambda q: search(index, q, 10)[1][0], queries, rounds)
 np.save(sys.argv[3], np.array(ids))
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({"load_s": load_s, "rss_before_load": base, "peak_rss": peak,
-                  "wall": wall, "cpu": cpu}))
+print(json.dumps({"load_s": load_s, "peak_rss_before_load": base, "peak_rss": peak,
+                  "rss_end": rss_now(), **lat}))
 """
 
 
@@ -185,12 +175,10 @@ def serve_child(path: Path, xq: np.ndarray, tmp: Path, rounds: int) -> dict[str,
     """Load the saved index in a fresh process; report its latency and peak RSS."""
     qpath, ipath = tmp / "queries.npy", tmp / "ids.npy"
     np.save(qpath, xq)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "scripts")])}
     cmd = [sys.executable, "-c", SERVE_CHILD, str(path), str(qpath), str(ipath), str(rounds)]
     out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
-    res = json.loads(out.stdout)
-    lat = rounds_pct(res.pop("wall"), res.pop("cpu"))
-    return {**res, **lat, "ids": np.load(ipath)}
+    return {**json.loads(out.stdout), "ids": np.load(ipath)}
 
 
 def zipf_texts(n: int, args: argparse.Namespace, seed: int, lo: int, hi: int) -> list[str]:
@@ -222,12 +210,16 @@ def bench_lexical(n: int, args: argparse.Namespace, tmp: Path) -> dict[str, Any]
     rss_delta = rss_now() - rss0
     del texts
     _, lat = timed(lambda q: index.search(q, K), queries, args.rounds)
+    native = index.as_bm25s()
+    known = [t for q in queries[:200] if (t := [w for w in tokenize(q) if w in index.vocab])]
+    _, native_lat = timed(lambda t: np.argpartition(-native.get_scores(t), K)[:K], known, 1)
     directory = tmp / f"bm25-{n}"
     index.save(directory)
     size = sum(f.stat().st_size for f in directory.iterdir())
     return {
         "build_s": build_s,
         **lat,
+        "bm25s_native": {"queries": len(known), **native_lat},  # get_scores + top-k
         "postings": int(index.indices.shape[0]),
         "vocab": len(index.vocab),
         "serialized_bytes": size,
@@ -236,32 +228,29 @@ def bench_lexical(n: int, args: argparse.Namespace, tmp: Path) -> dict[str, Any]
 
 
 def table(results: list[dict[str, Any]]) -> str:
-    gb = 1 << 30
-    head = (
-        f"{'n':>9} {'kind':>5} {'build s':>8} {'p50 ms':>7} {'p99 ms':>7} {'rec@10':>6} "
-        f"{'file GB':>7} {'dRSS GB':>7} {'flat p50':>8} {'flat p99':>8} "
-        f"{'srv p50':>7} {'srv p99':>7} {'srv peak/raw':>12} | "
-        f"{'bm25 build s':>12} {'p50 ms':>7} {'p99 ms':>7}"
-    )
-    lines = [head, "-" * len(head)]
-    for r in results:
-        d, lex = r.get("dense"), r.get("bm25")
-        row = f"{r['n']:>9} "
-        if d:
-            s = d["serving"]
-            row += (
-                f"{d['index']['kind']:>5} {d['build_s']:>8.1f} {d['p50_ms']:>7.3f} "
-                f"{d['p99_ms']:>7.3f} {d['recall_at_10']:>6.3f} "
-                f"{d['serialized_bytes'] / gb:>7.3f} {d['rss_delta_bytes'] / gb:>7.3f} "
-                f"{d['flat']['p50_ms']:>8.2f} {d['flat']['p99_ms']:>8.2f} "
-                f"{s['p50_ms']:>7.3f} {s['p99_ms']:>7.3f} "
-                f"{s['peak_rss'] / d['raw_vector_bytes']:>12.2f} | "
-            )
-        else:
-            row += " " * 113 + "| "
-        if lex:
-            row += f"{lex['build_s']:>12.1f} {lex['p50_ms']:>7.3f} {lex['p99_ms']:>7.3f}"
-        lines.append(row)
+    """Two plain tables: dense (approximate vs exact vs serving process) and BM25."""
+    gb, lines = 1 << 30, []
+    cols = "n kind build_s p50 p99 cpu_p99 rec@10 file_GB dRSS_GB flat_p50 flat_p99"
+    cols += " srv_p50 srv_p99 srv_rec srv_peak_GB peak/raw"
+    lines += [" ".join(f"{c:>9}" for c in cols.split())]
+    for r in (r for r in results if "dense" in r):
+        d, s = r["dense"], r["dense"]["serving"]
+        vals = [r["n"], d["index"]["kind"], d["build_s"], d["p50_ms"], d["p99_ms"]]
+        vals += [d["cpu_p99_ms"], d["recall_at_10"], d["serialized_bytes"] / gb]
+        vals += [d["rss_delta_bytes"] / gb, d["flat"]["p50_ms"], d["flat"]["p99_ms"]]
+        vals += [s["p50_ms"], s["p99_ms"], s["recall_at_10"], s["peak_rss"] / gb]
+        vals += [s["peak_rss"] / d["raw_vector_bytes"]]
+        lines.append(" ".join(f"{v:>9.3f}" if isinstance(v, float) else f"{v:>9}" for v in vals))
+    cols = "n build_s p50 p99 cpu_p99 native_p50 native_p99 postings file_GB dRSS_GB"
+    lines += ["", "BM25 " + " ".join(f"{c:>9}" for c in cols.split())]
+    for r in (r for r in results if "bm25" in r):
+        b = r["bm25"]
+        vals = [r["n"], b["build_s"], b["p50_ms"], b["p99_ms"], b["cpu_p99_ms"]]
+        vals += [b["bm25s_native"]["p50_ms"], b["bm25s_native"]["p99_ms"], b["postings"]]
+        vals += [b["serialized_bytes"] / gb, b["rss_delta_bytes"] / gb]
+        cells = (f"{v:>9.3f}" if isinstance(v, float) else f"{v:>9}" for v in vals)
+        lines.append("     " + " ".join(cells))
+    lines.append("times in ms (median over rounds of per-round percentiles); GB = GiB")
     return "\n".join(lines)
 
 

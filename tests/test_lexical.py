@@ -80,13 +80,14 @@ def zipf() -> tuple[LexicalIndex, bm25s.BM25, list[str]]:
 
 
 @pytest.mark.parametrize(
-    ("cand_ratio", "min_cand", "dense_ratio", "unique_ratio"),
+    ("cand_ratio", "min_cand", "lookup_cost", "unique_ratio"),
     [
-        (0.02, 4096, 0.25, 1 / 32),  # production settings
-        (0.0, 1, 1.0, 1.0),  # candidates from the rarest term, widened as needed; sort merge
-        (0.0, 1, 1.0, 0.0),  # same, bincount merge
-        (1.0, 10**9, 1.0, 1.0),  # every term generates candidates: plain union
-        (0.0, 1, 0.0, 0.0),  # rarest term counts as common: union by bincount
+        (0.02, 4096, 0.5, 1 / 32),  # production settings
+        (0.0, 1, 1e18, 1.0),  # candidates from the rarest term, others looked up
+        (0.05, 1, 1e18, 0.0),  # candidates from a few rare terms, merged densely
+        (0.05, 1, 1e18, 1.0),  # same, merged by sorting
+        (0.0, 1, 0.0, 0.0),  # always dense over all terms, top-k threshold cut
+        (1.0, 10**9, 0.0, 1.0),  # all terms generate candidates, merged by sorting
     ],
 )
 def test_pruned_search_matches_brute_force(
@@ -94,12 +95,12 @@ def test_pruned_search_matches_brute_force(
     monkeypatch: pytest.MonkeyPatch,
     cand_ratio: float,
     min_cand: int,
-    dense_ratio: float,
+    lookup_cost: float,
     unique_ratio: float,
 ) -> None:
     monkeypatch.setattr(lexical, "_CANDIDATE_RATIO", cand_ratio)
     monkeypatch.setattr(lexical, "_MIN_CANDIDATES", min_cand)
-    monkeypatch.setattr(lexical, "_DENSE_RATIO", dense_ratio)
+    monkeypatch.setattr(lexical, "_LOOKUP_COST", lookup_cost)
     monkeypatch.setattr(lexical, "_UNIQUE_RATIO", unique_ratio)
     index, ref, queries = zipf
     for query in queries:
@@ -170,4 +171,10 @@ def test_inconsistent_arrays_raise(index: LexicalIndex, tmp_path: Path) -> None:
     vocab["helm"] = 10**6
     (tmp_path / "vocab.index.json").write_text(json.dumps(vocab))
     with pytest.raises(LexicalIndexError, match="vocabulary"):
+        LexicalIndex.load(tmp_path)
+    index.save(tmp_path)
+    bad = np.array(index.indices)
+    bad[0] = len(DOCS) + 5  # a posting pointing past the last chunk
+    np.save(tmp_path / "indices.csc.index.npy", bad)
+    with pytest.raises(LexicalIndexError, match="out of range"):
         LexicalIndex.load(tmp_path)

@@ -98,7 +98,9 @@ class Embedder:
 
     @property
     def dimension(self) -> int:
-        return int(self.load().get_sentence_embedding_dimension())
+        model = self.load()
+        getter = getattr(model, "get_embedding_dimension", None)  # newer sentence-transformers
+        return int(getter() if getter else model.get_sentence_embedding_dimension())
 
     @property
     def max_seq_length(self) -> int:

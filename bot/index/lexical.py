@@ -1,10 +1,10 @@
-"""BM25 lexical index: bm25s builds and stores the score matrix, we score queries.
+"""BM25 lexical index: bm25s builds and stores the score matrix; we plan the queries.
 
 bm25s precomputes every (term, doc) BM25 contribution into a CSC matrix (one
-column per term).  Its numpy retrieval path allocates a dense score vector and
-runs ``np.add.at`` over every posting, which is slow at 1M chunks without numba
-(not installed here).  ``LexicalIndex.search`` instead reads only the query
-terms' columns and ranks only the documents that occur in them.
+column per term).  Without numba (not installed), its retrieval adds every
+posting of every query term into a dense n-doc vector and partitions all n,
+which is what a common word costs at 1M chunks.  ``LexicalIndex.search`` gives
+the same scores but scores only rare terms' docs when a bound allows it.
 """
 
 from __future__ import annotations
@@ -39,12 +39,11 @@ _WORD_RE = re.compile(r"[^\W_]+(?:[./_:-][^\W_]+)*")
 _SPLIT_RE = re.compile(r"[./_:-]")
 _MAX_COMPOUND = 64  # longer compounds are URLs/paths: keep only their parts
 
-# Query-time pruning (see LexicalIndex.search), tuned with scripts/bench_scale.py
-# at 1M docs: candidates come from the rarest terms up to this many postings...
-_CANDIDATE_RATIO, _MIN_CANDIDATES = 0.02, 4096
-# ...and if even the rarest term is in this share of docs, every term generates them.
-_DENSE_RATIO = 0.25
-_UNIQUE_RATIO = 1 / 32  # merge candidates by sorting below this share, else bincount
+# Query-time plan (LexicalIndex.search), tuned at 1M docs with scripts/bench_scale.py.
+_CANDIDATE_RATIO, _MIN_CANDIDATES = 0.02, 4096  # postings that may generate candidates
+_LOOKUP_COST = 0.5  # one binary-search step vs one posting/doc of a dense pass
+_UNIQUE_RATIO = 1 / 32  # merge postings by sorting below this share of docs
+_SAMPLE_STRIDE = 32  # for the top-k threshold estimate on dense scores
 _IMPACT = "max_impact.lexical.npy"  # per-term largest BM25 contribution
 
 
@@ -68,6 +67,20 @@ def _max_impact(data: np.ndarray, indptr: np.ndarray) -> np.ndarray:
     if nonempty.size:
         out[nonempty] = np.maximum.reduceat(data, indptr[nonempty])
     return out
+
+
+def _superset_threshold(dense: np.ndarray, k: int, final: bool) -> float:
+    """A score that at least k docs reach (k-th best of a sample), else the smallest > 0.
+
+    Filtering a dense score vector by it is much cheaper than partitioning it all.
+    Only ``final`` scores may be cut: later terms could still lift a low doc.
+    """
+    sample = dense[::_SAMPLE_STRIDE]
+    if final and sample.size >= k:
+        kth = float(np.partition(sample, sample.size - k)[sample.size - k])
+        if kth > 0:
+            return kth
+    return float(np.nextafter(dense.dtype.type(0), dense.dtype.type(1)))
 
 
 def tokenize(text: str) -> list[str]:
@@ -138,81 +151,82 @@ class LexicalIndex:
 
         Unknown, empty or stopword-only queries return ``[]``; only documents that
         contain at least one query term are returned, so the list may be short.
-        Exact, but prunes like MaxScore: documents are first drawn from the rare
-        terms' postings only, and common terms (low idf, e.g. "docker" in an ops
-        corpus) are merely looked up for those candidates, unless their best
-        possible contribution could still lift another document into the top k.
+        Exact, with a MaxScore-style shortcut: if the rare terms' postings are few,
+        only their docs are scored (common terms, e.g. "docker" in an ops corpus,
+        are binary-searched for them), provided the common terms' largest possible
+        contribution cannot lift any other doc into the top k; otherwise every
+        posting of every term is added into a dense score array (np.add.at).
         """
         terms = self._term_ids(query)
         if k <= 0 or terms.size == 0:
             return []
         sizes = self.indptr[terms + 1] - self.indptr[terms]
-        terms = terms[np.argsort(sizes, kind="stable")]  # rarest first
-        starts, ends = self.indptr[terms], self.indptr[terms + 1]
-        cum = np.cumsum(ends - starts)
-        # rest_bound[m]: most that terms m.. can add to a doc outside the candidates
-        bounds = self.max_impact[terms].astype(np.float64)
-        rest_bound = np.concatenate((np.cumsum(bounds[::-1])[::-1], [0.0]))
+        order = np.argsort(sizes, kind="stable")  # rarest first
+        terms, sizes = terms[order], sizes[order]
+        starts, cum = self.indptr[terms], np.cumsum(sizes)
         budget = max(_MIN_CANDIDATES, _CANDIDATE_RATIO * self.num_docs)
         m = max(1, int(np.searchsorted(cum, budget, side="right")))
-        if cum[0] > _DENSE_RATIO * self.num_docs:
-            m = terms.size  # every term is common: binary searches would cost more
-        while True:
-            docs, scores = self._score_candidates(starts, ends, m)
-            kth = np.partition(scores, docs.size - k)[docs.size - k] if docs.size >= k else -1.0
-            if m == terms.size or rest_bound[m] < kth:
-                break
-            m += 1  # bound too loose: let the next rarest term add candidates too
+        lookups = cum[m - 1] * np.log2(sizes[m:] + 1.0).sum()
+        docs = None
+        if m == terms.size or lookups < _LOOKUP_COST * (cum[-1] + self.num_docs):
+            docs, scores = self._gather(starts, sizes, m, k)
+            rest = float(self.max_impact[terms[m:]].sum())  # most a non-candidate can get
+            if rest > 0 and (docs.size < k or rest >= np.partition(scores, -k)[-k]):
+                docs = None  # bound too loose: another doc might still make the top k
+        if docs is None:
+            docs, scores = self._gather(starts, sizes, terms.size, k)
         if docs.size > k:
             top = np.argpartition(-scores, k - 1)[:k]
             docs, scores = docs[top], scores[top]
         order = np.lexsort((docs, -scores))
         return [(int(docs[i]), float(scores[i])) for i in order if docs[i] < self.num_docs]
 
-    def _score_candidates(
-        self, starts: np.ndarray, ends: np.ndarray, m: int
+    def _gather(
+        self, starts: np.ndarray, sizes: np.ndarray, m: int, k: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Full scores of the docs in the first ``m`` terms' postings (sorted by doc id)."""
-        spans = [slice(s, e) for s, e in zip(starts[:m].tolist(), ends[:m].tolist(), strict=True)]
+        """Score the docs in the first ``m`` terms' postings with all terms' contributions.
+
+        With m == all terms the docs returned may be cut to a superset of the top k.
+        """
+        pairs = list(zip(starts.tolist(), sizes.tolist(), strict=True))
+        spans = [slice(s, s + n) for s, n in pairs[:m]]
         if m == 1:
             docs = np.asarray(self.indices[spans[0]])
             scores = self.data[spans[0]].astype(np.float64)
-        else:
-            all_docs = np.concatenate([self.indices[sl] for sl in spans])
+        elif sizes[:m].sum() < _UNIQUE_RATIO * self.num_docs:
+            merged = np.concatenate([self.indices[sl] for sl in spans])
+            docs, inverse = np.unique(merged, return_inverse=True)
             weights = np.concatenate([self.data[sl] for sl in spans])
-            if all_docs.size < _UNIQUE_RATIO * self.num_docs:  # sort the few postings
-                docs, inverse = np.unique(all_docs, return_inverse=True)
-                scores = np.bincount(inverse, weights=weights, minlength=docs.size)
-            else:  # a pass over all docs is cheaper than sorting this many postings
-                dense = np.bincount(all_docs, weights=weights, minlength=self.num_docs)
-                docs = np.flatnonzero(dense)
-                scores = dense[docs]
-        for s, e in zip(starts[m:].tolist(), ends[m:].tolist(), strict=True):
-            postings = self.indices[s:e]  # sorted doc ids: binary search the candidates
-            pos = np.minimum(np.searchsorted(postings, docs), e - s - 1)
+            scores = np.bincount(inverse, weights=weights, minlength=docs.size)
+        else:
+            dense = np.zeros(self.num_docs, dtype=np.float32)
+            for sl in spans:  # doc ids are unique within a term
+                np.add.at(dense, self.indices[sl], self.data[sl])
+            docs = np.flatnonzero(dense >= _superset_threshold(dense, k, m == starts.size))
+            scores = dense[docs]
+        for s, n in pairs[m:]:
+            postings = self.indices[s : s + n]  # sorted doc ids: binary search candidates
+            pos = np.minimum(np.searchsorted(postings, docs), n - 1)
             hit = postings[pos] == docs
             scores[hit] += self.data[s + pos[hit]]
         return docs, scores
 
+    def as_bm25s(self) -> bm25s.BM25:
+        """A bm25s retriever sharing our arrays (for its save format and comparisons)."""
+        bm25 = bm25s.BM25(method="lucene", k1=1.5, b=0.75, backend="numpy")
+        bm25.scores = {"data": self.data, "indices": self.indices, "indptr": self.indptr}
+        bm25.scores["num_docs"] = self.num_docs
+        bm25.vocab_dict = self.vocab
+        bm25.nonoccurrence_array = None  # only set by index(); save() reads it
+        return bm25
+
     def save(self, directory: Path) -> None:
         """Write bm25s's files plus ours into a temp dir, then swap it into place."""
         directory = Path(directory)
-        tmp, old = (
-            directory.with_name(directory.name + ".tmp"),
-            directory.with_name(directory.name + ".old"),
-        )
+        tmp, old = (directory.with_name(directory.name + ext) for ext in (".tmp", ".old"))
         for stale in (tmp, old):
             shutil.rmtree(stale, ignore_errors=True)
-        bm25 = bm25s.BM25(method="lucene", k1=1.5, b=0.75, backend="numpy")
-        bm25.scores = {
-            "data": self.data,
-            "indices": self.indices,
-            "indptr": self.indptr,
-            "num_docs": self.num_docs,
-        }
-        bm25.vocab_dict = self.vocab
-        bm25.nonoccurrence_array = None  # only set by index(); save() reads it
-        bm25.save(str(tmp), show_progress=False)
+        self.as_bm25s().save(str(tmp), show_progress=False)
         np.save(tmp / _IMPACT, self.max_impact, allow_pickle=False)
         meta = {
             "format_version": FORMAT_VERSION,
@@ -248,14 +262,8 @@ class LexicalIndex:
             for name in (_DATA, _INDICES, _INDPTR, _IMPACT)
         )
         try:
-            index = cls(
-                {str(t): int(i) for t, i in vocab.items()},
-                data,
-                indices,
-                indptr,
-                int(meta["num_docs"]),
-                np.asarray(impact),
-            )
+            terms = {str(t): int(i) for t, i in vocab.items()}
+            index = cls(terms, data, indices, indptr, int(meta["num_docs"]), np.asarray(impact))
             problems = index._problems(check_doc_ids=not mmap)
             if params.get("num_docs") != index.num_docs or params.get("method") != "lucene":
                 problems.append(f"{_PARAMS} does not match {_META_FILE}")
@@ -281,7 +289,7 @@ class LexicalIndex:
             problems.append(f"{_IMPACT} has {self.max_impact.shape} entries for {n_terms} terms")
         if n_terms and sorted(self.vocab.values()) != list(range(n_terms)):
             problems.append("vocabulary ids are not 0..n-1")
-        out_of_range = n_post and (self.indices.min() < 0 or self.indices.max() >= self.num_docs)
-        if check_doc_ids and out_of_range:
+        skip_ids = not check_doc_ids or not n_post  # mmap: would page in every posting
+        if not skip_ids and (self.indices.min() < 0 or self.indices.max() >= self.num_docs):
             problems.append("posting doc ids out of range")
         return problems

@@ -1,9 +1,12 @@
 """Every Prometheus metric opsbot exports, defined once.
 
 Served at GET /metrics in HTTP mode, and on `opsbot serve --metrics-port N` in Socket Mode.
+One module means one registry and one place to see what an operator can graph.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
@@ -20,15 +23,44 @@ FEEDBACK_VOTES = Counter("opsbot_feedback_votes_total", "Feedback button clicks"
 INDEX_CHUNKS = Gauge("opsbot_index_chunks", "Passages in the live index")
 INDEX_DOCUMENTS = Gauge("opsbot_index_documents", "Documents in the live index")
 LAST_RELOAD_TIMESTAMP = Gauge(
-    "opsbot_last_reload_timestamp_seconds", "Unix time of the last knowledge reload attempt"
+    "opsbot_last_reload_timestamp_seconds",
+    "Unix time the live index was last (re)loaded, or a reload last failed",
 )
 LAST_RELOAD_SUCCESS = Gauge(
-    "opsbot_last_reload_success", "1 if the last knowledge reload succeeded, else 0"
+    "opsbot_last_reload_success", "1 if the last knowledge reload check succeeded, else 0"
 )
-RELOADS = Counter("opsbot_reloads_total", "Knowledge reload attempts", ["result"])
+RELOADS = Counter(
+    "opsbot_reloads_total",
+    "Knowledge reload checks by result (changed, unchanged, failed)",
+    ["result"],
+)
 SLACK_API_ERRORS = Counter(
     "opsbot_slack_api_errors_total", "Slack Web API calls that failed", ["method"]
 )
+
+# Slack plumbing (HTTP acks, listener outcomes); the listeners import these.
+EVENTS = Counter("opsbot_slack_events_total", "Slack requests by kind", ["kind"])
+ERRORS = Counter("opsbot_slack_errors_total", "Failed after-ack work items")
+ACK_SECONDS = Histogram(
+    "opsbot_slack_ack_seconds", "HTTP ack latency", buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 1)
+)
+
+
+def record_index(index: Any) -> None:
+    """Index size gauges from a loaded index (anything with `.chunks` having `.path`)."""
+    chunks = index.chunks
+    INDEX_CHUNKS.set(len(chunks))
+    INDEX_DOCUMENTS.set(len({c.path for c in chunks}))
+
+
+def record_reload(*, ok: bool, changed: bool, at: float) -> None:
+    """One reload check. The timestamp moves only when something happened (the index
+    changed or a reload failed), not on every quiet poll."""
+    result = "failed" if not ok else "changed" if changed else "unchanged"
+    RELOADS.labels(result).inc()
+    LAST_RELOAD_SUCCESS.set(1 if ok else 0)
+    if result != "unchanged":
+        LAST_RELOAD_TIMESTAMP.set(at)
 
 
 def render() -> tuple[bytes, str]:

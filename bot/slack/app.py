@@ -15,32 +15,31 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import urlparse
 
-from prometheus_client import Counter, Histogram
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 
 from bot.config import Settings
 from bot.engine.types import Answer
+from bot.observability.metrics import ERRORS, SLACK_API_ERRORS
+from bot.observability.metrics import EVENTS as EVENTS  # re-exported: listeners import it here
+from bot.observability.questions import record_question
 from bot.slack import blocks
 from bot.slack.dedupe import Deduper
-from bot.store import AnswerRecord, Store
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://slack.com/api/"
-
-EVENTS = Counter("opsbot_slack_events_total", "Slack requests by kind", ["kind"])
-ANSWER_SECONDS = Histogram(
-    "opsbot_slack_answer_seconds",
-    "Engine time per Slack question",
-    buckets=(0.01, 0.05, 0.1, 0.5, 1, 5),
-)
-ERRORS = Counter("opsbot_slack_errors_total", "Failed after-ack work items")
 
 
 class EngineLike(Protocol):
@@ -77,11 +76,46 @@ class SlackEnv:
         )
 
 
+class ApiErrorCounter(RetryHandler):
+    """Counts failed Web API calls by method; it never retries.
+
+    Last in the retry chain, it is consulted only when no handler before it retries, so
+    it sees each call's final outcome once: 429s and 5xx after the retries ran out,
+    connection errors, and `ok: false` answers. Bolt copies `retry_handlers` into the
+    client it makes per request, so listener calls are counted too.
+    """
+
+    def can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        body = response.body if response is not None else None
+        failed = (
+            error is not None
+            or response is None
+            or response.status_code >= 400
+            or (isinstance(body, dict) and body.get("ok") is False)
+        )
+        if failed:
+            SLACK_API_ERRORS.labels(api_method(request.url)).inc()
+        return False
+
+
+def api_method(url: str) -> str:
+    """'chat.postMessage' from https://slack.com/api/chat.postMessage?x=1."""
+    return urlparse(url).path.rstrip("/").rsplit("/", 1)[-1] or "unknown"
+
+
 def make_client(token: str | None, api_url: str = DEFAULT_API_URL) -> WebClient:
     """A WebClient on `api_url` retrying 429s (Retry-After), 5xx and connection errors."""
     client = WebClient(token=token, base_url=api_url, timeout=10)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
     client.retry_handlers.append(ServerErrorRetryHandler(max_retry_count=2))
+    client.retry_handlers.append(ApiErrorCounter())  # last: sees final outcomes only
     return client
 
 
@@ -140,26 +174,21 @@ class Services:
         self,
         question: str,
         *,
+        surface: str,
         history: Sequence[str] = (),
         user: str = "",
         channel: str = "",
         echo_question: bool = False,
     ) -> tuple[dict[str, Any], int | None, Answer]:
-        """Question in, rendered message out; answered messages are stored for feedback."""
+        """Question in, rendered message out; every question is recorded (its id keys the
+        feedback buttons)."""
         started = time.perf_counter()
         answer = self.engine.answer(question, history=list(history))
-        ANSWER_SECONDS.observe(time.perf_counter() - started)
-        answer_id = None
-        if answer.answered:
-            record = AnswerRecord(
-                question=answer.question or question,
-                answer=answer.answer,
-                sources=[source_dict(s) for s in answer.sources],
-                answered=True,
-                user_id=user,
-                channel=channel,
-            )
-            answer_id = self.store.save_answer(record)
+        if not answer.latency_ms:  # engines that do not time themselves
+            answer.latency_ms = (time.perf_counter() - started) * 1000
+        answer_id = record_question(
+            self.store, surface=surface, answer=answer, user=user, channel=channel
+        )
         topics = [] if answer.answered else (answer.topics or self.topics())
         message = blocks.render_answer(
             answer,
@@ -173,11 +202,6 @@ class Services:
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=False)
         self.io_pool.shutdown(wait=True, cancel_futures=False)
-
-
-def source_dict(source: Any) -> dict[str, Any]:
-    keys = ("path", "title", "heading", "score", "url")
-    return {k: getattr(source, k) for k in keys if getattr(source, k, None) is not None}
 
 
 class _DropClientTokenWarning(logging.Filter):

@@ -1,47 +1,106 @@
 """Persistence behind one small interface, so the backend can change without the callers.
 
-Today only SQLite (a file in DATA_DIR). A PostgreSQL backend would implement `Store`
-and be picked here from DATABASE_URL.
+SQLite in DATA_DIR is the embedded default; DATABASE_URL picks another file
+(`sqlite:///path`) or PostgreSQL (`postgresql://...`). Both backends share their SQL
+and logic (bot.store.sql, bot.store.base).
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from bot.config import ConfigError, Settings
-from bot.store.feedback import AnswerRecord, Feedback, SQLiteStore
+from bot.store.records import Feedback, Interaction, PruneResult
+from bot.store.sqlite import SchemaError, SQLiteStore
 
 DB_FILENAME = "opsbot.sqlite3"
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
-__all__ = ["AnswerRecord", "Feedback", "SQLiteStore", "Store", "open_store"]
+__all__ = [
+    "Feedback",
+    "Interaction",
+    "PruneResult",
+    "SQLiteStore",
+    "Store",
+    "open_store",
+]
 
 
 class Store(Protocol):
-    """What the Slack layer needs from persistence."""
+    """What the Slack layer, the chat and the report need from persistence."""
 
-    def save_answer(self, record: AnswerRecord) -> int: ...
+    store_questions: bool
 
-    def get_answer(self, answer_id: int) -> AnswerRecord | None: ...
+    def save_interaction(self, record: Interaction) -> int: ...
+
+    def get_interaction(self, interaction_id: int) -> Interaction | None: ...
+
+    def get_answer(self, answer_id: int) -> Interaction | None: ...
+
+    def interactions(self, since: float = 0.0) -> list[Interaction]: ...
 
     def record_vote(self, answer_id: int, user_id: str, channel: str, vote: str) -> bool: ...
 
-    def feedback(self) -> list[Feedback]: ...
+    def feedback(self, since: float = 0.0) -> list[Feedback]: ...
 
     def claim_event(self, key: str, ttl_seconds: float) -> bool: ...
 
     def prune_events(self, ttl_seconds: float) -> None: ...
 
+    def prune(self, now: float | None = None) -> PruneResult: ...
+
     def close(self) -> None: ...
 
 
 def open_store(settings: Settings) -> Store:
-    """Open the configured store; an unsupported DATABASE_URL is a one-line ConfigError."""
-    url = settings.database_url
+    """Open the configured store; a bad DATABASE_URL or DATA_DIR is a one-line ConfigError."""
+    url = settings.database_url.strip()
+    options: dict[str, Any] = {
+        "store_questions": settings.store_questions,
+        "retention_days": settings.retention_days,
+    }
+    if url.startswith(POSTGRES_SCHEMES):
+        return _open_postgres(url, options)
     if url and not url.startswith("sqlite:///"):
-        scheme = url.split(":", 1)[0]
-        raise ConfigError(f"DATABASE_URL scheme {scheme!r} is not supported yet; use sqlite:///")
-    path = url.removeprefix("sqlite:///") if url else settings.data_dir / DB_FILENAME
+        scheme = url.split(":", 1)[0] if ":" in url else url[:20]
+        raise ConfigError(
+            f"DATABASE_URL scheme {scheme!r} is not supported; "
+            "use sqlite:///PATH or postgresql://USER@HOST/DB"
+        )
+    path = Path(url.removeprefix("sqlite:///")) if url else settings.data_dir / DB_FILENAME
+    where = f"DATABASE_URL {url!r}" if url else f"DATA_DIR {str(settings.data_dir)!r}"
     try:
-        return SQLiteStore(path, store_questions=settings.store_questions)
-    except OSError as exc:  # e.g. DATA_DIR not writable
-        raise ConfigError(f"DATA_DIR {str(settings.data_dir)!r} is not usable: {exc}") from None
+        return SQLiteStore(path, **options)
+    except (OSError, SchemaError) as exc:  # e.g. DATA_DIR not writable
+        raise ConfigError(f"{where} is not usable: {exc}") from None
+    except Exception as exc:  # sqlite3.DatabaseError: not a database, locked, ...
+        raise ConfigError(f"{where} is not usable: {_one_line(exc)}") from None
+
+
+def _open_postgres(url: str, options: dict[str, Any]) -> Store:
+    try:
+        from bot.store.postgres import PostgresStore
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        raise ConfigError("DATABASE_URL is PostgreSQL but psycopg is not installed") from None
+    try:
+        return PostgresStore(url, **options)
+    except Exception as exc:  # psycopg errors: bad URL, unreachable, auth, permissions
+        message = _one_line(exc, secret=_password(url))
+        raise ConfigError(f"DATABASE_URL is not usable: {message}") from None
+
+
+def _password(url: str) -> str:
+    try:
+        return urlsplit(url).password or ""
+    except ValueError:
+        return ""
+
+
+def _one_line(exc: BaseException, secret: str = "") -> str:
+    """The error on one line, capped, with the password (if any) masked."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if secret:
+        text = text.replace(secret, "***")
+    return text[:300]

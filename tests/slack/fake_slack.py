@@ -3,7 +3,8 @@
 Like bolt-python's own mock web API server, it speaks real HTTP on 127.0.0.1, so the
 app's real WebClient (retries included) talks to it unchanged via SLACK_API_URL.
 It records every call, keeps posted messages (so conversations.replies can return a
-thread) and can be told to fail chat.postMessage with 500 or 429 + Retry-After.
+thread) and can be told to fail chat.postMessage with 500 or 429 + Retry-After, or to
+answer a method slowly (`delays`).
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ class FakeSlack:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.messages: list[dict[str, Any]] = []
-        self.failures: dict[str, list[tuple[int, dict[str, str]]]] = {}
+        self.failures: dict[str, list[tuple[int, dict[str, str], str]]] = {}
+        self.delays: dict[str, float] = {}  # seconds to wait before answering a method
         self.ws_url = "ws://127.0.0.1:1/"
         self._cond = threading.Condition()
         self._ts = itertools.count(1)
@@ -94,10 +96,14 @@ class FakeSlack:
 
     # ---- behaviour -------------------------------------------------------------
 
-    def fail(self, method: str, status: int, times: int = 1, retry_after: int = 1) -> None:
+    def fail(
+        self, method: str, status: int, times: int = 1, retry_after: int = 1, body: str = ""
+    ) -> None:
+        """Fail the next `times` calls; `body` replaces the JSON error ({token} is filled in
+        with the caller's token, like a proxy error page echoing the request headers)."""
         headers = {"Retry-After": str(retry_after)} if status == 429 else {}
         with self._cond:
-            self.failures.setdefault(method, []).extend([(status, headers)] * times)
+            self.failures.setdefault(method, []).extend([(status, headers, body)] * times)
 
     def next_ts(self) -> str:
         return f"{self._epoch + next(self._ts)}.000100"
@@ -111,6 +117,8 @@ class FakeSlack:
         return message
 
     def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, str], str]:
+        if self.delays.get(method):
+            time.sleep(self.delays[method])
         with self._cond:
             pending = self.failures.get(method)
             failure = pending.pop(0) if pending else None
@@ -118,6 +126,8 @@ class FakeSlack:
         with self._cond:  # recorded after its effect (e.g. the stored message) is visible
             self.calls.append(Call(method, params))
             self._cond.notify_all()
+        if failure and failure[2]:
+            return failure[0], failure[1], failure[2].replace("{token}", str(params.get("token")))
         if failure:
             return failure[0], failure[1], json.dumps(result)
         return 200, {"Content-Type": "application/json"}, json.dumps(result)

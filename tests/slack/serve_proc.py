@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,3 +68,21 @@ def stop(proc: subprocess.Popen) -> int:
         except subprocess.TimeoutExpired:
             proc.kill()
     return proc.wait()
+
+
+def wait_healthy(proc: subprocess.Popen, sim: SlackSim, log: Path, timeout: float = 120) -> None:
+    """Block until GET /healthz answers 200; fail with the server's log if it never does."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            tail = log.read_text()[-3000:]
+            raise AssertionError(f"opsbot serve exited {proc.returncode}:\n{tail}")
+        try:
+            if sim.get("/healthz").status == 200:
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            stop(proc)
+            raise AssertionError(f"opsbot serve never became healthy:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)

@@ -10,8 +10,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.engine.types import Answer, Source
+from bot.observability.metrics import EVENTS, FEEDBACK_VOTES
 from bot.slack import blocks
-from bot.slack.app import EVENTS
 
 if TYPE_CHECKING:
     from bot.slack.app import Services
@@ -81,4 +81,5 @@ def register(app: App, services: Services) -> None:
             log.warning("ignoring malformed feedback action %r", action.get("action_id"))
             return
         EVENTS.labels("feedback").inc()
+        FEEDBACK_VOTES.labels(parsed[1]).inc()  # every click; the store keeps one per user
         services.submit(record_vote, services, client, respond, body, *parsed)

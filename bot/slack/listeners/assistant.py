@@ -89,7 +89,8 @@ def register(app: App, services: Services) -> None:
         if not is_user_dm(event, context.bot_user_id) or not claim(services, body, event, request):
             return
         EVENTS.labels("dm").inc()
-        if (event["channel"], event.get("thread_ts", "")) in threads:
+        in_assistant_thread = (event["channel"], event.get("thread_ts", "")) in threads
+        if in_assistant_thread:
             services.background(set_status, "is thinking…")
         services.submit(
             reply,
@@ -101,6 +102,7 @@ def register(app: App, services: Services) -> None:
             thread_ts=event.get("thread_ts"),
             user=event.get("user", ""),
             bot_user_id=context.bot_user_id,
+            surface="assistant" if in_assistant_thread else "dm",
         )
 
     app.use(assistant)

@@ -41,7 +41,9 @@ def answer_command(
 ) -> None:
     """Worker: engine answer, rendered with the question echoed (the command itself is unseen)."""
     try:
-        message, _, _ = services.ask(question, user=user, channel=channel, echo_question=True)
+        message, _, _ = services.ask(
+            question, surface="command", user=user, channel=channel, echo_question=True
+        )
     except Exception:  # never silent: tell the user, then let the pool log the cause
         respond(response_type="ephemeral", **blocks.render_error())
         raise

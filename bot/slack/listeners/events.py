@@ -38,7 +38,7 @@ def claim(services: Services, body: dict, event: dict, request: BoltRequest) -> 
     """True once per event and per message: Slack retries and mention+DM twins are dropped."""
     retry = request.headers.get("x-slack-retry-num", [None])[0] or body.get("retry_attempt")
     event_id = body.get("event_id")
-    if retry:
+    if retry and str(retry) != "0":  # Socket Mode sends retry_attempt 0 on first delivery
         reason = request.headers.get("x-slack-retry-reason", [""])[0]
         log.info("Slack retry %s (%s) for event %s", retry, reason or "?", event_id)
     keys = [f"event:{event_id}"] if event_id else []
@@ -89,6 +89,7 @@ def reply(
     thread_ts: str | None,
     user: str,
     bot_user_id: str | None,
+    surface: str,
 ) -> None:
     """Worker: 👀 on, read the thread, ask the engine, post, 👀 off."""
     if not question:
@@ -102,7 +103,7 @@ def reply(
             history = thread_history(client, channel, thread_ts, ts, bot_user_id)
         try:
             message, answer_id, answer = services.ask(
-                question, history=history, user=user, channel=channel
+                question, surface=surface, history=history, user=user, channel=channel
             )
         except Exception:  # never silent: say so in the thread, then log the cause
             client.chat_postMessage(channel=channel, thread_ts=thread_ts, **blocks.render_error())
@@ -151,6 +152,7 @@ def register(app: App, services: Services) -> None:
             thread_ts=event.get("thread_ts") or event["ts"],
             user=event.get("user", ""),
             bot_user_id=context.bot_user_id,
+            surface="mention",
         )
 
     @app.event("message")
@@ -179,6 +181,7 @@ def register(app: App, services: Services) -> None:
             thread_ts=event.get("thread_ts"),  # top-level DMs get a top-level answer
             user=event.get("user", ""),
             bot_user_id=context.bot_user_id,
+            surface="dm",
         )
 
     @app.event(re.compile(".*"))

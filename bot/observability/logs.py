@@ -1,0 +1,242 @@
+"""Log setup: plain text or JSON lines, with secrets scrubbed before anything is written.
+
+Operators grep text and ship JSON; both carry the `extra` fields a caller attaches
+(question_id, surface, latency_ms, ...). Every handler gets a redaction filter, so a
+token that slips into a message, an argument, an extra or a traceback (a proxy error
+page echoing the Authorization header, a user pasting a token) never reaches the log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+REDACTED = "[REDACTED]"
+SECRET_ENV_VARS = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_CLIENT_SECRET",
+)
+OWN_LOGGERS = ("bot", "opsbot")  # module loggers, and "opsbot.questions"
+# sentence-transformers draws tqdm bars on stderr whenever its logger is INFO-enabled
+QUIET_LIBRARIES = ("sentence_transformers",)
+MIN_SECRET_CHARS = 8  # shorter configured values would redact ordinary words
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Slack tokens: xoxb-, xoxp-, xoxa-, xoxe-, xoxe.xoxp- (refresh), xapp- (app-level), ...
+    (re.compile(r"\b(?:xox[a-z](?:\.xox[a-z])?|xapp)-[0-9A-Za-z][0-9A-Za-z-]*"), REDACTED),
+    # Authorization headers in any spelling: "Authorization: Bearer x", {'authorization': 'x'}
+    (
+        re.compile(
+            r"(?i)(\bauthorization\b[\"']?\s*[:=]\s*[\"']?)(?:(?:bearer|basic)\s+)?[^\s\"',;}]+"
+        ),
+        r"\1" + REDACTED,
+    ),
+    (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/-]+=*"), r"\1" + REDACTED),
+    # Credentials in URLs, e.g. a DATABASE_URL postgresql://user:password@host/db
+    (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s/]+@"), r"\1" + REDACTED + "@"),
+)
+
+# Attributes every LogRecord has; anything else on a record came from `extra=`.
+_RECORD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+}
+
+
+class Redactor:
+    """Scrubs token patterns and the configured secret values from strings."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        values = {s.strip() for s in secrets if s and len(s.strip()) >= MIN_SECRET_CHARS}
+        self.secrets = sorted(values, key=len, reverse=True)  # longest first: no partial leftovers
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        for pattern, replacement in _PATTERNS:
+            text = pattern.sub(replacement, text)
+        return text
+
+    def value(self, value: Any) -> Any:
+        """A copy of an `extra` value with every string inside it scrubbed."""
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, dict):
+            return {self.value(k): self.value(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple, set, frozenset)):
+            return [self.value(v) for v in value]
+        if isinstance(value, (int, float, bool)) or value is None:
+            return value
+        return self(str(value))
+
+
+class RedactFilter(logging.Filter):
+    """Rewrites a record in place (message, args, extras, traceback) before it is formatted."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        redact = self.redactor
+        try:
+            message = record.getMessage()
+        except Exception:  # bad %-args: keep both parts, scrubbed, instead of a logging error
+            message = f"{record.msg} {record.args!r}"
+        record.msg, record.args = redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        for key in extras(record):
+            setattr(record, key, redact.value(getattr(record, key)))
+        return True
+
+
+class LevelPolicy(logging.Filter):
+    """opsbot's own records from `level` up, libraries' only from WARNING up.
+
+    Done on the handler, not with logger levels: Bolt resets the level of the logger
+    named after the app ("opsbot") to the root level on every request.
+    """
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        name = record.name
+        ours = name in OWN_LOGGERS or name.startswith(tuple(f"{n}." for n in OWN_LOGGERS))
+        return record.levelno >= (self.level if ours else max(self.level, logging.WARNING))
+
+
+def extras(record: logging.LogRecord) -> list[str]:
+    """Names of the fields a caller passed with `extra=`."""
+    return [k for k in record.__dict__ if k not in _RECORD_ATTRS and not k.startswith("_")]
+
+
+def _text_value(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        value = ",".join(str(v) for v in value) or "-"
+    elif isinstance(value, dict):
+        value = json.dumps(value, ensure_ascii=False, default=str)
+    text = "-" if value is None else str(value)
+    if not text or any(c.isspace() or c in '"=' for c in text):
+        return json.dumps(text, ensure_ascii=False)
+    return text
+
+
+class TextFormatter(logging.Formatter):
+    """`time LEVEL logger: message key=value ...` (extras not already in the message)."""
+
+    def __init__(self, redactor: Redactor | None = None) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self.redactor = redactor or Redactor()
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        head, sep, tail = line.partition("\n")  # keep extras on the message line, before a trace
+        message = record.getMessage()
+        pairs = [f"{k}={_text_value(getattr(record, k))}" for k in extras(record)]
+        pairs = [p for p in pairs if p not in message]
+        if pairs:
+            head = f"{head} {' '.join(pairs)}"
+        return self.redactor(head + sep + tail)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, message, extras, exc."""
+
+    def __init__(self, redactor: Redactor | None = None) -> None:
+        super().__init__()
+        self.redactor = redactor or Redactor()
+
+    def format(self, record: logging.LogRecord) -> str:
+        ts = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+        out: dict[str, Any] = {
+            "ts": ts.replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in extras(record):
+            out[key if key not in out else f"extra_{key}"] = getattr(record, key)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            out["exc"] = record.exc_text
+        if record.stack_info:
+            out["stack"] = record.stack_info
+        return self.redactor(json.dumps(out, ensure_ascii=False, default=str))
+
+
+class StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at emit time (survives stream swaps, like lastResort)."""
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self) -> Any:  # type: ignore[override]
+        return sys.stderr
+
+
+def env_secrets(env: dict[str, str] | None = None) -> list[str]:
+    """The secret values configured in the environment (and .env, once loaded)."""
+    env = dict(os.environ if env is None else env)
+    return [env.get(name, "") for name in SECRET_ENV_VARS]
+
+
+def make_handler(
+    fmt: str = "text",
+    level: int = logging.INFO,
+    *,
+    secrets: Iterable[str] | None = None,
+    stream: Any = None,
+) -> logging.Handler:
+    """A handler in `fmt` ('text' or 'json') with the level policy and redaction filters."""
+    redactor = Redactor(env_secrets() if secrets is None else secrets)
+    handler: logging.Handler = logging.StreamHandler(stream) if stream else StderrHandler()
+    formatter = JsonFormatter(redactor) if fmt == "json" else TextFormatter(redactor)
+    handler.setFormatter(formatter)
+    handler.addFilter(LevelPolicy(level))
+    handler.addFilter(RedactFilter(redactor))
+    handler._opsbot = True  # type: ignore[attr-defined]
+    return handler
+
+
+def configure_logging(
+    fmt: str = "text", level: int = logging.INFO, *, secrets: Iterable[str] | None = None
+) -> None:
+    """Root logging for a CLI process: opsbot's loggers at `level`, libraries at WARNING+.
+
+    Replaces a handler installed by an earlier call (the `cli` group, then `serve`).
+    Like logging.basicConfig, a root already configured by someone else (an embedding
+    app, pytest) keeps its handlers, but each of them still gets the redaction filter.
+    """
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "_opsbot", False)]:
+        root.removeHandler(old)
+    handler = make_handler(fmt, level, secrets=secrets)
+    if not root.handlers:
+        root.addHandler(handler)
+    redact = next(f for f in handler.filters if isinstance(f, RedactFilter))
+    for other in root.handlers:
+        for stale in [f for f in other.filters if isinstance(f, RedactFilter)]:
+            other.removeFilter(stale)
+        other.addFilter(redact)
+    root.setLevel(level)  # LevelPolicy keeps libraries at WARNING and up
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
+    logging.captureWarnings(True)  # library warnings become log lines in the same format

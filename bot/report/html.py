@@ -1,0 +1,163 @@
+"""The HTML report: one self-contained file (inline CSS and SVG, no script, no network).
+
+The markup is also well-formed XML (void elements self-closed, only XML entities),
+so it can be checked with a strict parser; every piece of user text goes through `e()`.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from bot.report.data import DayCount, Report, TopicCount
+from bot.report.render import NOT_STORED, day, fmt_ms, fmt_rate
+
+ANSWERED, DECLINED, BAR = "#2f855a", "#dd6b20", "#3182ce"
+
+CSS = """
+body{font:15px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1a202c;
+ background:#f7fafc;margin:0}
+main{max-width:960px;margin:0 auto;padding:24px}
+h1{margin:0 0 4px}h2{margin:32px 0 8px;font-size:1.15em}
+.muted{color:#718096}
+.cards{display:flex;flex-wrap:wrap;gap:12px;margin-top:16px}
+.card{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:12px 16px;min-width:130px}
+.card b{display:block;font-size:1.6em}
+.panel{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:16px}
+table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:4px 8px;
+ border-bottom:1px solid #edf2f7}td.n{text-align:right;width:4em}
+ol.groups li{margin-bottom:10px}ol.groups ul{margin:4px 0;color:#2d3748}
+.legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px}
+code{background:#edf2f7;padding:0 4px;border-radius:4px}
+svg text{font:11px system-ui,sans-serif;fill:#4a5568}
+"""
+
+
+def e(text: object) -> str:
+    """Escape for element text and attribute values alike."""
+    return escape(str(text), quote=True)
+
+
+def render_html(report: Report) -> str:
+    title = f"opsbot report — last {report.window}"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8"/>',
+        '<meta name="viewport" content="width=device-width, initial-scale=1"/>',
+        f"<title>{e(title)}</title><style>{CSS}</style></head><body><main>",
+        f"<h1>{e(title)}</h1>",
+        f'<p class="muted">{e(day(report.since))} to {e(day(report.until))}</p>',
+        _cards(report),
+        "<h2>Questions per day</h2>",
+        f'<div class="panel">{_per_day_chart(report.per_day)}<div class="legend muted">'
+        f'<span style="background:{ANSWERED}"></span>answered'
+        f'<span style="background:{DECLINED}"></span>declined</div></div>',
+        "<h2>Most-asked topics</h2>",
+        f'<div class="panel">{_topics_chart(report.topics)}</div>',
+        f"<h2>Questions to write docs for ({report.needs_docs} declined or 👎)</h2>",
+        f'<div class="panel">{_groups(report)}</div>',
+        "<h2>Sources with the most 👎</h2>",
+        f'<div class="panel">{_sources(report)}</div>',
+        "</main></body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def _cards(report: Report) -> str:
+    cards = [
+        ("Questions", report.total),
+        ("Answered", report.answered),
+        ("Declined", report.declined),
+        ("Answer rate", fmt_rate(report)),
+        ("Median latency", fmt_ms(report.latency_median_ms)),
+        ("p95 latency", fmt_ms(report.latency_p95_ms)),
+        ("Feedback", f"{report.votes_up} 👍 {report.votes_down} 👎"),
+    ]
+    body = "".join(f'<div class="card"><b>{e(v)}</b>{e(k)}</div>' for k, v in cards)
+    surfaces = ", ".join(f"{k} {v}" for k, v in report.surfaces.items())
+    note = f'<p class="muted">By surface: {e(surfaces)}</p>' if surfaces else ""
+    return f'<div class="cards">{body}</div>{note}'
+
+
+def _per_day_chart(days: list[DayCount]) -> str:
+    """Stacked bars, answered below declined, one per UTC day."""
+    if not days:
+        return '<p class="muted">No data.</p>'
+    height, pad, top = 160, 28, 10
+    bar = max(3, min(36, 880 // len(days)))
+    width = len(days) * bar + 40
+    peak = max((d.answered + d.declined for d in days), default=0) or 1
+    scale = (height - pad - top) / peak
+    base = height - pad
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="Questions per day">',
+        f'<line x1="30" y1="{base}" x2="{width}" y2="{base}" stroke="#cbd5e0"/>',
+        f'<text x="0" y="{top + 8}">{peak}</text><text x="0" y="{base}">0</text>',
+    ]
+    for n, d in enumerate(days):
+        x = 34 + n * bar
+        h_ok, h_no = d.answered * scale, d.declined * scale
+        tip = f"{d.day}: {d.answered} answered, {d.declined} declined"
+        out.append(f"<g><title>{e(tip)}</title>")
+        out.append(_rect(x, base - h_ok, bar - 2, h_ok, ANSWERED))
+        out.append(_rect(x, base - h_ok - h_no, bar - 2, h_no, DECLINED))
+        out.append("</g>")
+    out.append(f'<text x="34" y="{height - 8}">{e(days[0].day)}</text>')
+    if len(days) > 1:
+        out.append(f'<text x="{width}" y="{height - 8}" text-anchor="end">{e(days[-1].day)}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _topics_chart(topics: list[TopicCount]) -> str:
+    """Horizontal bars: how often each document was the best source of an answer."""
+    if not topics:
+        return '<p class="muted">No answered questions in this window.</p>'
+    row, label_w, bar_w = 24, 300, 520
+    height = row * len(topics) + 4
+    peak = max(t.count for t in topics)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + bar_w + 50}" '
+        f'height="{height}" role="img" aria-label="Most-asked topics">'
+    ]
+    for n, t in enumerate(topics):
+        y = n * row + 2
+        w = max(2.0, bar_w * t.count / peak)
+        label = t.title if len(t.title) <= 48 else t.title[:47] + "…"
+        out.append(f"<g><title>{e(f'{t.title} ({t.path}): {t.count}')}</title>")
+        out.append(f'<text x="0" y="{y + 15}">{e(label)}</text>')
+        out.append(_rect(label_w, y + 3, w, row - 8, BAR))
+        out.append(f'<text x="{label_w + w + 6:.1f}" y="{y + 15}">{t.count}</text></g>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _rect(x: float, y: float, w: float, h: float, color: str) -> str:
+    return f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" fill="{color}"/>'
+
+
+def _groups(report: Report) -> str:
+    if not report.questions_stored:
+        return f'<p class="muted">{e(NOT_STORED)}</p>'
+    if not report.groups:
+        return '<p class="muted">None: every question was answered and nobody voted 👎.</p>'
+    items = []
+    for g in report.groups:
+        closest = f"; closest doc: <code>{e(g.closest)}</code>" if g.closest else ""
+        examples = "".join(f"<li>{e(x)}</li>" for x in g.examples)
+        items.append(
+            f'<li><b>{g.size}×</b> <span class="muted">({g.declined} declined, '
+            f"{g.downvoted} 👎{closest})</span><ul>{examples}</ul></li>"
+        )
+    return f'<ol class="groups">{"".join(items)}</ol>'
+
+
+def _sources(report: Report) -> str:
+    if not report.downvoted_sources:
+        return '<p class="muted">No 👎 votes in this window.</p>'
+    rows = "".join(
+        f'<tr><td class="n">{s.down}</td><td class="n">{s.up}</td>'
+        f"<td>{e(s.title)}</td><td><code>{e(s.path)}</code></td></tr>"
+        for s in report.downvoted_sources
+    )
+    return f"<table><tr><th>👎</th><th>👍</th><th>Document</th><th>Path</th></tr>{rows}</table>"

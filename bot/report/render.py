@@ -1,0 +1,66 @@
+"""Text and JSON renderings of a `Report` (HTML lives in bot.report.html)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from bot.report.data import Report
+
+NOT_STORED = "Question text is not stored (STORE_QUESTIONS=false): counts and timings only."
+FORMATS = ("text", "json", "html")
+
+
+def render(report: Report, fmt: str) -> str:
+    """The report in `fmt`; every format ends with a newline."""
+    if fmt == "json":
+        return json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n"
+    if fmt == "html":
+        from bot.report.html import render_html
+
+        return render_html(report)
+    return render_text(report)
+
+
+def fmt_ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} ms" if value >= 10 else f"{value:.1f} ms"
+
+
+def fmt_rate(report: Report) -> str:
+    rate = report.answer_rate
+    return "-" if rate is None else f"{rate:.0%}"
+
+
+def day(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def render_text(report: Report) -> str:
+    out = [
+        f"opsbot report — last {report.window} ({day(report.since)} to {day(report.until)})",
+        "",
+        f"Questions:    {report.total} ({report.answered} answered, {report.declined} declined)",
+        f"Answer rate:  {fmt_rate(report)}",
+        f"Latency:      median {fmt_ms(report.latency_median_ms)}, "
+        f"p95 {fmt_ms(report.latency_p95_ms)}",
+        f"Feedback:     {report.votes_up} 👍, {report.votes_down} 👎",
+    ]
+    if report.surfaces:
+        out.append("Surfaces:     " + ", ".join(f"{k} {v}" for k, v in report.surfaces.items()))
+    out += ["", "Most-asked topics (best source of answered questions):"]
+    out += [f"  {t.count:5d}  {t.title} ({t.path})" for t in report.topics] or ["  (none)"]
+    out += ["", f"Questions to write docs for ({report.needs_docs} declined or 👎):"]
+    if not report.questions_stored:
+        out.append("  " + NOT_STORED)
+    elif not report.groups:
+        out.append("  (none)")
+    for n, group in enumerate(report.groups, 1):
+        why = f"{group.declined} declined, {group.downvoted} 👎"
+        closest = f"; closest doc: {group.closest}" if group.closest else ""
+        out.append(f"  {n:2d}. {group.size}× ({why}{closest})")
+        out += [f"        - {example}" for example in group.examples]
+    out += ["", "Sources with the most 👎:"]
+    out += [
+        f"  {s.down:3d} 👎 {s.up:3d} 👍  {s.title} ({s.path})" for s in report.downvoted_sources
+    ] or ["  (none)"]
+    return "\n".join(out) + "\n"
