@@ -66,6 +66,7 @@ class Settings:
     max_question_chars: int = 4000
     exact_index_limit: int = 50_000
     reload_interval: int = 30
+    shutdown_timeout: float = 20.0
     log_format: str = "text"
     store_questions: bool = True
     retention_days: int = 90
@@ -116,6 +117,10 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
             values[key] = _int(name, raw, minimum)
     if (raw := get("DECLINE_THRESHOLD")) is not None:
         values["decline_threshold"] = _float("DECLINE_THRESHOLD", raw)
+    if (raw := get("SHUTDOWN_TIMEOUT")) is not None:
+        values["shutdown_timeout"] = _float("SHUTDOWN_TIMEOUT", raw)
+        if values["shutdown_timeout"] < 0:
+            raise ConfigError(f"SHUTDOWN_TIMEOUT must be at least 0, got {raw!r}")
     if (raw := get("LOG_FORMAT")) is not None:
         if raw not in ("text", "json"):
             raise ConfigError(f"LOG_FORMAT must be 'text' or 'json', got {raw!r}")

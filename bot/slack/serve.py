@@ -27,7 +27,7 @@ from bot.config import ConfigError, Settings, load_dotenv_once
 from bot.observability import metrics
 from bot.observability.logs import configure_logging
 from bot.slack.app import SlackEnv, build_app, make_client
-from bot.slack.shutdown import GracefulStop, drain, shutdown_timeout
+from bot.slack.shutdown import GracefulStop, drain
 from bot.slack.wsgi import EVENTS_PATH, MAX_BODY_BYTES, SlackWSGI
 
 if TYPE_CHECKING:
@@ -171,7 +171,7 @@ def run(settings: Settings, *, http: bool, port: int, metrics_port: int | None =
     check_tokens(slack, http=http)
     if http and not 0 < port < 65536:
         raise ConfigError(f"--port must be between 1 and 65535, got {port}")
-    stop = GracefulStop(shutdown_timeout())
+    stop = GracefulStop(settings.shutdown_timeout)
     client = make_client(slack.bot_token, slack.api_url)
     preflight(client, slack.api_url)
     store = open_store(settings)

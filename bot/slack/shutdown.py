@@ -9,32 +9,13 @@ signal exits without waiting.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.config import ConfigError
-
 log = logging.getLogger(__name__)
-
-DEFAULT_TIMEOUT = 20.0
-
-
-def shutdown_timeout(env: dict[str, str] | None = None) -> float:
-    """SHUTDOWN_TIMEOUT seconds (default 20): how long in-flight answers may take at exit."""
-    raw = (os.environ if env is None else env).get("SHUTDOWN_TIMEOUT", "").strip()
-    if not raw:
-        return DEFAULT_TIMEOUT
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"SHUTDOWN_TIMEOUT must be a number of seconds, got {raw!r}") from None
-    if value < 0:
-        raise ConfigError(f"SHUTDOWN_TIMEOUT must be at least 0, got {raw!r}")
-    return value
 
 
 class GracefulStop:

@@ -29,10 +29,10 @@ from serve_proc import REPO, app_env, free_port, start_serve, stop, wait_healthy
 from slack_sdk.errors import SlackApiError
 from slack_sim import SlackSim, posted_text, sign
 
-from bot.config import ConfigError
+from bot.config import ConfigError, from_env
 from bot.observability import metrics
 from bot.slack.app import make_client
-from bot.slack.shutdown import GracefulStop, drain, shutdown_timeout
+from bot.slack.shutdown import GracefulStop, drain
 
 BASE = "# Base Notes\n\n## Deploys\n\nWe deploy the web tier with rolling updates every Tuesday.\n"
 NEW = "# Zebra Queue\n\n## Draining\n\nTo drain the zebra queue run `zebractl drain --all`.\n"
@@ -370,10 +370,11 @@ def test_api_errors_are_counted_once_per_failed_call_by_method():
 
 
 def test_shutdown_timeout_setting_and_a_bounded_drain():
-    assert shutdown_timeout({}) == 20 and shutdown_timeout({"SHUTDOWN_TIMEOUT": "2.5"}) == 2.5
+    assert from_env({}).shutdown_timeout == 20
+    assert from_env({"SHUTDOWN_TIMEOUT": "2.5"}).shutdown_timeout == 2.5
     for bad in ("soon", "-1"):
         with pytest.raises(ConfigError, match="SHUTDOWN_TIMEOUT"):
-            shutdown_timeout({"SHUTDOWN_TIMEOUT": bad})
+            from_env({"SHUTDOWN_TIMEOUT": bad})
     stuck = threading.Event()
 
     class Services:

@@ -25,7 +25,7 @@ from slack_bolt import (
 from slack_sdk import WebClient
 
 from bot.slack.app import EVENTS
-from bot.slack.listeners.events import claim, is_user_dm, reply, strip_mention
+from bot.slack.listeners.events import answer_event, claim, is_user_dm
 from bot.slack.listeners.views import example_questions
 
 if TYPE_CHECKING:
@@ -92,17 +92,9 @@ def register(app: App, services: Services) -> None:
         in_assistant_thread = (event["channel"], event.get("thread_ts", "")) in threads
         if in_assistant_thread:
             services.background(set_status, "is thinking…")
-        services.submit(
-            reply,
-            services,
-            client,
-            question=strip_mention(event.get("text") or "", context.bot_user_id),
-            channel=event["channel"],
-            ts=event["ts"],
-            thread_ts=event.get("thread_ts"),
-            user=event.get("user", ""),
-            bot_user_id=context.bot_user_id,
-            surface="assistant" if in_assistant_thread else "dm",
+        surface = "assistant" if in_assistant_thread else "dm"
+        answer_event(
+            services, client, event, context, thread_ts=event.get("thread_ts"), surface=surface
         )
 
     app.use(assistant)

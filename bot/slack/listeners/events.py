@@ -121,6 +121,30 @@ def reply(
         added.add_done_callback(lambda _: services.background(client.reactions_remove, **eyes))
 
 
+def answer_event(
+    services: Services,
+    client: WebClient,
+    event: dict,
+    context: BoltContext,
+    *,
+    thread_ts: str | None,
+    surface: str,
+) -> None:
+    """Queue the answer to a user's message (mention, DM, assistant thread) after the ack."""
+    services.submit(
+        reply,
+        services,
+        client,
+        question=strip_mention(event.get("text") or "", context.bot_user_id),
+        channel=event["channel"],
+        ts=event["ts"],
+        thread_ts=thread_ts,
+        user=event.get("user", ""),
+        bot_user_id=context.bot_user_id,
+        surface=surface,
+    )
+
+
 def register(app: App, services: Services) -> None:
     @app.event("app_mention")
     def on_mention(
@@ -142,18 +166,8 @@ def register(app: App, services: Services) -> None:
         if not claim(services, body, event, request):
             return
         EVENTS.labels("mention").inc()
-        services.submit(
-            reply,
-            services,
-            client,
-            question=strip_mention(event.get("text") or "", context.bot_user_id),
-            channel=event["channel"],
-            ts=event["ts"],
-            thread_ts=event.get("thread_ts") or event["ts"],
-            user=event.get("user", ""),
-            bot_user_id=context.bot_user_id,
-            surface="mention",
-        )
+        thread_ts = event.get("thread_ts") or event["ts"]
+        answer_event(services, client, event, context, thread_ts=thread_ts, surface="mention")
 
     @app.event("message")
     def on_message(
@@ -171,17 +185,9 @@ def register(app: App, services: Services) -> None:
         if not claim(services, body, event, request):
             return
         EVENTS.labels("dm").inc()
-        services.submit(
-            reply,
-            services,
-            client,
-            question=strip_mention(event.get("text") or "", context.bot_user_id),
-            channel=event["channel"],
-            ts=event["ts"],
-            thread_ts=event.get("thread_ts"),  # top-level DMs get a top-level answer
-            user=event.get("user", ""),
-            bot_user_id=context.bot_user_id,
-            surface="dm",
+        # top-level DMs get a top-level answer
+        answer_event(
+            services, client, event, context, thread_ts=event.get("thread_ts"), surface="dm"
         )
 
     @app.event(re.compile(".*"))
