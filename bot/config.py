@@ -64,7 +64,7 @@ class Settings:
     max_file_bytes: int = 5_000_000
     decline_threshold: float = 0.48
     max_question_chars: int = 4000
-    exact_index_limit: int = 50_000
+    exact_index_limit: int = 20_000
     reload_interval: int = 30
     shutdown_timeout: float = 20.0
     log_format: str = "text"

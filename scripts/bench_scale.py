@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -30,45 +29,42 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.index import vectors as vec  # noqa: E402
 from bot.index.lexical import LexicalIndex, tokenize  # noqa: E402
-from bot.index.vectors import (  # noqa: E402
-    EXACT_LIMIT,
-    build_vector_index,
-    describe_index,
-    save_index,
-    search,
-)
 
 K = 10
-PAGE = os.sysconf("SC_PAGE_SIZE")
 
-# Run in a fresh interpreter: the serving process only loads the saved index.
+# A fresh interpreter that only loads the saved indexes, as the bot does.  Peak RSS
+# is VmHWM: ru_maxrss would include the parent's RSS, inherited through fork/exec.
 SERVE_CHILD = """
-import json, resource, sys, time
+import json, sys, time
+from pathlib import Path
 import numpy as np
-from bench_scale import rss_now, timed
+from bench_scale import mem, timed
+from bot.index.lexical import LexicalIndex
 from bot.index.vectors import load_index, search
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+out = {"start": mem()}
 t0 = time.perf_counter()
-index = load_index(sys.argv[1])
-load_s = time.perf_counter() - t0
-queries, rounds = np.load(sys.argv[2]), int(sys.argv[4])
-ids, lat = timed(lambda q: search(index, q, 10)[1][0], queries, rounds)
+index = load_index(Path(sys.argv[1]))
+out["load_s"] = time.perf_counter() - t0
+ids, lat = timed(lambda q: search(index, q, 10)[1][0], np.load(sys.argv[2]), int(sys.argv[4]))
 np.save(sys.argv[3], np.array(ids))
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({"load_s": load_s, "peak_rss_before_load": base, "peak_rss": peak,
-                  "rss_end": rss_now(), **lat}))
+out.update(lat, vectors=mem())
+if len(sys.argv) > 5:
+    lexical = LexicalIndex.load(Path(sys.argv[5]), mmap=True)
+    queries = json.loads(Path(sys.argv[6]).read_text())
+    out["bm25_mmap"] = timed(lambda q: lexical.search(q, 10), queries, 1)[1]
+    out["with_bm25_mmap"] = mem()
+print(json.dumps(out))
 """
 
 
-def rss_now() -> int:
-    """Current resident set size in bytes (Linux /proc)."""
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * PAGE
-
-
-def peak_rss() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+def mem() -> dict[str, int]:
+    """Peak (VmHWM) and current RSS, split into anonymous and file-backed, in bytes."""
+    with open("/proc/self/status") as f:
+        fields = dict(line.split(":", 1) for line in f if line.startswith(("Vm", "Rss")))
+    keys = {"VmHWM": "peak", "VmRSS": "rss", "RssAnon": "anon", "RssFile": "file"}
+    return {name: int(fields[key].split()[0]) * 1024 for key, name in keys.items()}
 
 
 def pct(times_s: list[float] | np.ndarray) -> dict[str, float]:
@@ -82,15 +78,13 @@ def rounds_pct(wall: list[list[float]], cpu: list[list[float]]) -> dict[str, Any
     cpu_* is the searching thread's CPU time, which excludes time lost to other
     processes on this shared 2-core machine (wall minus cpu = contention).
     """
-    w = [pct(r) for r in wall]
-    c = [pct(r) for r in cpu]
-    return {
-        "p50_ms": float(np.median([r["p50_ms"] for r in w])),
-        "p99_ms": float(np.median([r["p99_ms"] for r in w])),
-        "p99_ms_rounds": [round(r["p99_ms"], 3) for r in w],
-        "cpu_p50_ms": float(np.median([r["p50_ms"] for r in c])),
-        "cpu_p99_ms": float(np.median([r["p99_ms"] for r in c])),
+    w, c = [pct(r) for r in wall], [pct(r) for r in cpu]
+    out = {
+        f"{pre}{q}": float(np.median([r[q] for r in rs]))
+        for pre, rs in (("", w), ("cpu_", c))
+        for q in ("p50_ms", "p99_ms")
     }
+    return out | {"p99_ms_rounds": [round(r["p99_ms"], 3) for r in w]}
 
 
 def timed(fn: Any, items: Any, rounds: int) -> tuple[list[Any], dict[str, Any]]:
@@ -135,50 +129,42 @@ def recall(found: np.ndarray, truth: np.ndarray) -> float:
     return hits / truth.size
 
 
-def bench_dense(n: int, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+def bench_dense(n: int, args: argparse.Namespace, tmp: Path) -> tuple[Any, ...]:
     xb = clustered(n, args, draw_seed=1)
     xq = clustered(args.queries, args, draw_seed=2)
-    rss0 = rss_now()
+    rss0 = mem()["rss"]
     t = time.perf_counter()
-    index = build_vector_index(xb, exact_limit=args.exact_limit)
+    index = vec.build_vector_index(xb, exact_limit=args.exact_limit)
     build_s = time.perf_counter() - t
-    rss_delta = rss_now() - rss0
-    found, lat = timed(lambda q, ix=index: search(ix, q, K)[1][0], xq, args.rounds)
-
-    flat = build_vector_index(xb, exact_limit=n + 1)  # IndexFlatIP, exact ground truth
-    truth = search(flat, xq, K)[1]  # batched (BLAS); same kernel as single queries
+    rss_delta = mem()["rss"] - rss0
+    found, lat = timed(lambda q, ix=index: vec.search(ix, q, K)[1][0], xq, args.rounds)
+    flat = vec.build_vector_index(xb, exact_limit=n + 1)  # IndexFlatIP: ground truth
+    truth = vec.search(flat, xq, K)[1]  # batched (BLAS); same kernel as single queries
     nflat = min(args.queries, args.flat_queries)
-    _, flat_lat = timed(lambda q, ix=flat: search(ix, q, K)[1][0], xq[:nflat], 1)
-    del flat
-
+    _, flat_lat = timed(lambda q, ix=flat: vec.search(ix, q, K)[1][0], xq[:nflat], 1)
     path = tmp / f"vectors-{n}.faiss"
-    save_index(index, path)
-    raw = xb.nbytes
-    desc = describe_index(index)
-    del index, xb
-    serve = serve_child(path, xq, tmp, args.rounds)
-    serve["recall_at_10"] = recall(serve.pop("ids"), truth)
-    return {
-        "index": desc,
-        "build_s": build_s,
-        "recall_at_10": recall(np.array(found), truth),
-        **lat,
-        "serialized_bytes": path.stat().st_size,
-        "rss_delta_bytes": rss_delta,
-        "raw_vector_bytes": raw,
-        "flat": {"queries": nflat, **flat_lat},
-        "serving": serve,
-    }
+    vec.save_index(index, path)
+    res = {"index": vec.describe_index(index), "build_s": build_s}
+    res |= {"recall_at_10": recall(np.array(found), truth), **lat}
+    res |= {"serialized_bytes": path.stat().st_size, "rss_delta_bytes": rss_delta}
+    res |= {"raw_vector_bytes": xb.nbytes, "flat": {"queries": nflat, **flat_lat}}
+    return path, xq, truth, res
 
 
-def serve_child(path: Path, xq: np.ndarray, tmp: Path, rounds: int) -> dict[str, Any]:
-    """Load the saved index in a fresh process; report its latency and peak RSS."""
-    qpath, ipath = tmp / "queries.npy", tmp / "ids.npy"
-    np.save(qpath, xq)
+def serve_child(
+    vectors: Path, xq: np.ndarray, rounds: int, lexical: tuple[Path, list[str]] | None
+) -> dict[str, Any]:
+    """Run SERVE_CHILD on the saved indexes; returns its figures and the ids it found."""
+    tmp = vectors.parent
+    args = [str(vectors), str(tmp / "queries.npy"), str(tmp / "ids.npy"), str(rounds)]
+    np.save(args[1], xq)
+    if lexical:
+        (tmp / "bm25-queries.json").write_text(json.dumps(lexical[1]), encoding="utf-8")
+        args += [str(lexical[0]), str(tmp / "bm25-queries.json")]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "scripts")])}
-    cmd = [sys.executable, "-c", SERVE_CHILD, str(path), str(qpath), str(ipath), str(rounds)]
+    cmd = [sys.executable, "-c", SERVE_CHILD, *args]
     out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
-    return {**json.loads(out.stdout), "ids": np.load(ipath)}
+    return {**json.loads(out.stdout), "ids": np.load(args[2])}
 
 
 def zipf_texts(n: int, args: argparse.Namespace, seed: int, lo: int, hi: int) -> list[str]:
@@ -200,14 +186,14 @@ def zipf_texts(n: int, args: argparse.Namespace, seed: int, lo: int, hi: int) ->
     return texts
 
 
-def bench_lexical(n: int, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+def bench_lexical(n: int, args: argparse.Namespace, tmp: Path) -> tuple[Any, ...]:
     texts = zipf_texts(n, args, seed=3, lo=60, hi=120)
     queries = zipf_texts(args.queries, args, seed=4, lo=3, hi=6)
-    rss0 = rss_now()
+    rss0 = mem()["rss"]
     t = time.perf_counter()
     index = LexicalIndex.build(texts)
     build_s = time.perf_counter() - t
-    rss_delta = rss_now() - rss0
+    rss_delta = mem()["rss"] - rss0
     del texts
     _, lat = timed(lambda q: index.search(q, K), queries, args.rounds)
     native = index.as_bm25s()
@@ -216,57 +202,63 @@ def bench_lexical(n: int, args: argparse.Namespace, tmp: Path) -> dict[str, Any]
     directory = tmp / f"bm25-{n}"
     index.save(directory)
     size = sum(f.stat().st_size for f in directory.iterdir())
-    return {
-        "build_s": build_s,
-        **lat,
-        "bm25s_native": {"queries": len(known), **native_lat},  # get_scores + top-k
-        "postings": int(index.indices.shape[0]),
-        "vocab": len(index.vocab),
-        "serialized_bytes": size,
-        "rss_delta_bytes": rss_delta,
-    }
+    res = {"build_s": build_s, **lat, "bm25s_native": {"queries": len(known), **native_lat}}
+    res |= {"postings": int(index.indices.shape[0]), "vocab": len(index.vocab)}
+    return directory, queries, res | {"serialized_bytes": size, "rss_delta_bytes": rss_delta}
+
+
+TABLES = {  # title -> "column=path.in.result" cells; *_GiB columns are byte counts
+    "dense index, one query at a time (ms)": "n=n kind=dense.index.kind build_s=dense.build_s "
+    "p50=dense.p50_ms p99=dense.p99_ms cpu_p99=dense.cpu_p99_ms recall@10=dense.recall_at_10 "
+    "file_GiB=dense.serialized_bytes dRSS_GiB=dense.rss_delta_bytes "
+    "flat_p50=dense.flat.p50_ms flat_p99=dense.flat.p99_ms",
+    "serving process: load_index + searches, then + BM25 (mmap)": "n=n p50=serving.p50_ms "
+    "p99=serving.p99_ms recall@10=serving.recall_at_10 peak_GiB=serving.vectors.peak "
+    "peak/raw=serving.peak_over_raw +bm25_GiB=serving.with_bm25_mmap.peak "
+    "anon_GiB=serving.with_bm25_mmap.anon bm25_p50=serving.bm25_mmap.p50_ms "
+    "bm25_p99=serving.bm25_mmap.p99_ms",
+    "BM25 (bm25s_*: bm25s's own numpy get_scores + top-k)": "n=n build_s=bm25.build_s "
+    "p50=bm25.p50_ms p99=bm25.p99_ms cpu_p99=bm25.cpu_p99_ms bm25s_p50=bm25.bm25s_native.p50_ms "
+    "bm25s_p99=bm25.bm25s_native.p99_ms postings=bm25.postings "
+    "file_GiB=bm25.serialized_bytes dRSS_GiB=bm25.rss_delta_bytes",
+}
 
 
 def table(results: list[dict[str, Any]]) -> str:
-    """Two plain tables: dense (approximate vs exact vs serving process) and BM25."""
-    gb, lines = 1 << 30, []
-    cols = "n kind build_s p50 p99 cpu_p99 rec@10 file_GB dRSS_GB flat_p50 flat_p99"
-    cols += " srv_p50 srv_p99 srv_rec srv_peak_GB peak/raw"
-    lines += [" ".join(f"{c:>9}" for c in cols.split())]
-    for r in (r for r in results if "dense" in r):
-        d, s = r["dense"], r["dense"]["serving"]
-        vals = [r["n"], d["index"]["kind"], d["build_s"], d["p50_ms"], d["p99_ms"]]
-        vals += [d["cpu_p99_ms"], d["recall_at_10"], d["serialized_bytes"] / gb]
-        vals += [d["rss_delta_bytes"] / gb, d["flat"]["p50_ms"], d["flat"]["p99_ms"]]
-        vals += [s["p50_ms"], s["p99_ms"], s["recall_at_10"], s["peak_rss"] / gb]
-        vals += [s["peak_rss"] / d["raw_vector_bytes"]]
-        lines.append(" ".join(f"{v:>9.3f}" if isinstance(v, float) else f"{v:>9}" for v in vals))
-    cols = "n build_s p50 p99 cpu_p99 native_p50 native_p99 postings file_GB dRSS_GB"
-    lines += ["", "BM25 " + " ".join(f"{c:>9}" for c in cols.split())]
-    for r in (r for r in results if "bm25" in r):
-        b = r["bm25"]
-        vals = [r["n"], b["build_s"], b["p50_ms"], b["p99_ms"], b["cpu_p99_ms"]]
-        vals += [b["bm25s_native"]["p50_ms"], b["bm25s_native"]["p99_ms"], b["postings"]]
-        vals += [b["serialized_bytes"] / gb, b["rss_delta_bytes"] / gb]
-        cells = (f"{v:>9.3f}" if isinstance(v, float) else f"{v:>9}" for v in vals)
-        lines.append("     " + " ".join(cells))
-    lines.append("times in ms (median over rounds of per-round percentiles); GB = GiB")
+    """The TABLES as aligned text; a missing value prints as '-'."""
+    lines = []
+    for title, spec in TABLES.items():
+        cols = [cell.split("=") for cell in spec.split()]
+        lines += [title, " ".join(f"{name:>10}" for name, _ in cols)]
+        for r in results:
+            cells = []
+            for name, path in cols:
+                value: Any = r
+                for key in path.split("."):
+                    value = value.get(key, "-") if isinstance(value, dict) else "-"
+                if name.endswith("GiB") and value != "-":
+                    value /= 1 << 30
+                cells.append(f"{value:>10.3f}" if isinstance(value, float) else f"{value:>10}")
+            lines.append(" ".join(cells))
+        lines.append("")
     return "\n".join(lines)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="100000,1000000", help="comma-separated corpus sizes")
-    ap.add_argument("--queries", type=int, default=1000, help="single queries per size")
-    ap.add_argument("--rounds", type=int, default=3, help="latency rounds (median reported)")
-    ap.add_argument("--flat-queries", type=int, default=200, help="queries for exact latency")
-    ap.add_argument("--exact-limit", type=int, default=EXACT_LIMIT)
-    ap.add_argument("--dim", type=int, default=384)
-    ap.add_argument("--centres", type=int, default=2000)
+    for flag, default, note in [
+        ("--queries", 1000, "single queries per size"),
+        ("--rounds", 3, "latency rounds; the median of per-round percentiles is reported"),
+        ("--flat-queries", 200, "queries for the exact index's latency"),
+        ("--exact-limit", vec.EXACT_LIMIT, "as in build_vector_index"),
+        ("--dim", 384, "vector dimension"),
+        ("--centres", 2000, "gaussian clusters"),
+        ("--vocab", 30_000, "Zipf vocabulary size"),
+        ("--seed", 0, "seed for the cluster centres"),
+    ]:
+        ap.add_argument(flag, type=int, default=default, help=note)
     ap.add_argument("--noise", type=float, default=1.5, help="max noise norm per point")
-    ap.add_argument("--vocab", type=int, default=30_000)
-    ap.add_argument("--threads", type=int, default=0, help="faiss OpenMP threads (0 = default)")
-    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-dense", action="store_true")
     ap.add_argument("--skip-bm25", action="store_true")
     ap.add_argument("--out", type=Path, default=ROOT / "bench-results" / "scale.json")
@@ -275,36 +267,32 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    if args.threads:
-        faiss.omp_set_num_threads(args.threads)
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmpdir:
         for n in sizes:
             row: dict[str, Any] = {"n": n}
             if not args.skip_dense:
-                row["dense"] = bench_dense(n, args, Path(tmpdir))
+                path, xq, truth, row["dense"] = bench_dense(n, args, Path(tmpdir))
+            lexical = None
             if not args.skip_bm25:
-                row["bm25"] = bench_lexical(n, args, Path(tmpdir))
+                *lexical, row["bm25"] = bench_lexical(n, args, Path(tmpdir))
+            if not args.skip_dense:
+                serve = serve_child(path, xq, args.rounds, lexical)
+                serve["recall_at_10"] = recall(serve.pop("ids"), truth)
+                serve["peak_over_raw"] = serve["vectors"]["peak"] / row["dense"]["raw_vector_bytes"]
+                row["serving"] = serve
             results.append(row)
             print(f"done n={n}", file=sys.stderr, flush=True)
-    report = {
-        "command": " ".join(["scripts/bench_scale.py", *(argv or sys.argv[1:])]),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "faiss_threads": faiss.omp_get_max_threads(),
-            "faiss": faiss.__version__,
-            "numpy": np.__version__,
-            "python": platform.python_version(),
-        },
-        "args": {k: str(v) for k, v in vars(args).items()},
-        "results": results,
-        "bench_process_peak_rss_bytes": peak_rss(),
-    }
+    versions = {"faiss": faiss.__version__, "numpy": np.__version__}
+    machine = {"cpus": os.cpu_count(), "python": platform.python_version(), **versions}
+    report = {"command": " ".join(["scripts/bench_scale.py", *(argv or sys.argv[1:])])}
+    report |= {"machine": machine, "args": {k: str(v) for k, v in vars(args).items()}}
+    report |= {"results": results, "bench_process_peak_rss_bytes": mem()["peak"]}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2, default=float), encoding="utf-8")
     print(table(results))
-    print(f"bench process peak RSS {peak_rss() / (1 << 30):.2f} GB; JSON: {args.out}")
+    print(f"bench process peak RSS {mem()['peak'] / (1 << 30):.2f} GiB; JSON: {args.out}")
     return 0
 
 

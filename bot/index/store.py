@@ -133,7 +133,7 @@ def load(index_dir: Path, expected_model: str | None = None) -> LoadedIndex:
             if line
         ]
         vectors = load_index(build / "vectors.faiss", manifest.index or None)
-        lexical = LexicalIndex.load(build / "bm25")
+        lexical = LexicalIndex.load(build / "bm25", mmap=True)  # page cache, not heap
     except (OSError, ValueError, TypeError, IndexFileError, LexicalIndexError) as exc:
         raise IndexLoadError(
             f"index in {build} is corrupt or incomplete ({exc}); {REINGEST}"

@@ -32,7 +32,7 @@ __all__ = [
     "search",
 ]
 
-EXACT_LIMIT = 50_000
+EXACT_LIMIT = 20_000
 _TRAILER = struct.Struct("<8sQI4x")  # magic, payload bytes, crc32 of payload
 _MAGIC = b"OPSBOTIX"
 _CHUNK = 1 << 24
@@ -46,12 +46,13 @@ class IndexFileError(Exception):
 def hnsw_params(n: int) -> dict[str, int]:
     """HNSW settings for ``n`` vectors, chosen with scripts/bench_scale.py.
 
-    At 1M clustered 384-d vectors on 2 cores: efSearch 128 gives recall@10 0.976
-    at ~0.5 ms/query single-threaded (64: 0.93, 96: 0.97); M=32 adds 256 B/vector
-    of links (+17% over the raw vectors); efConstruction 80 keeps the 1M build
-    near 7-9 minutes.  IVF-Flat (nlist 4096, nprobe 16) also met the targets at
-    1M but lost recall at 100k (0.96-0.98 at nprobe 16-64) and needs k-means
-    training on every rebuild, so HNSW it is.
+    1M clustered 384-d vectors, 2 cores, one query at a time: efSearch 128 gives
+    recall@10 0.98 at p50 0.5 / p99 1.1 ms (64: 0.93, 96: 0.97).  M=32 adds
+    256 B/vector of links (the serving process peaks at 1.22x the raw vectors);
+    efConstruction 80 keeps the 1M build at ~4 min (~9 min on a busy box).
+    IVF-Flat (nlist 4096, nprobe 16) also met the 1M targets on this data, but
+    at 100k needed nprobe 64 of 1024 for 0.976 where HNSW had 0.999, and it
+    must re-train k-means on every rebuild (2-12 min here), so HNSW it is.
     """
     return {"M": 32, "efConstruction": 80, "efSearch": 128 if n <= 2_000_000 else 192}
 
@@ -59,7 +60,7 @@ def hnsw_params(n: int) -> dict[str, int]:
 def build_vector_index(vectors: np.ndarray, exact_limit: int = EXACT_LIMIT) -> faiss.Index:
     """Index float32 (n, d) normalised rows by inner product; row i gets id i.
 
-    n < exact_limit gives IndexFlatIP: exact, ~5-10 ms per query near the limit on
+    n < exact_limit gives IndexFlatIP: exact, ~2-3 ms per query near the 20k limit on
     one core.  Otherwise IndexHNSWFlat: a graph over the full float vectors, so
     scores are exact cosines and only which neighbours get visited is approximate.
     The HNSW build uses all OpenMP threads and its graph varies run to run; a
