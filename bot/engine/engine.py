@@ -95,7 +95,8 @@ class Engine:
             result.answer = "Ask me a question about: " + ", ".join(self.topics()[:10]) + "."
             result.topics = self.topics()
             return self._done(result, started)
-        ranking = retriever.search(query, k, mode=mode)
+        alone = [cleaned.text] if any(context) and cleaned.text else []  # the follow-up's own focus
+        ranking = retriever.search(query, k, mode=mode, also=alone)
         hits = ranking.hits
         chunks = retriever.index.chunks
         result.sources = [

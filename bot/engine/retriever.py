@@ -6,6 +6,7 @@ is the calibrated signal for "do we know anything about this at all".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -46,35 +47,41 @@ class HybridRetriever:
         return np.vstack([self.index.vectors.reconstruct(int(i)) for i in ids])
 
     def search(
-        self, query: str, k: int, *, mode: Mode = "hybrid", query_vector: np.ndarray | None = None
+        self, query: str, k: int, *, mode: Mode = "hybrid", also: Sequence[str] = ()
     ) -> Ranking:
-        """Top-k distinct passages, best first."""
+        """Top-k distinct passages, best first.
+
+        `also` holds alternative phrasings (a follow-up read with and without its thread);
+        every phrasing's dense and BM25 rankings go into one fusion.
+        """
         n = len(self.index.chunks)
-        if n == 0 or not query.strip():
+        queries = [q for q in (query, *also) if q.strip()]
+        if n == 0 or not queries:
             return Ranking([], 0.0)
         pool = min(max(self.pool, k * 4), n)
-        qvec = self.embedder.encode_query(query) if query_vector is None else query_vector
+        qvecs = np.vstack([self.embedder.encode_query(q) for q in queries])
         scores: dict[int, float] = {}
-        dense_scores: dict[int, float] = {}
-        if mode in ("hybrid", "dense"):
-            sims, ids = dense_search(self.index.vectors, qvec, pool)
-            for rank, (cid, sim) in enumerate(zip(ids[0], sims[0], strict=True)):
-                if cid < 0:
-                    continue
-                dense_scores[int(cid)] = float(sim)
-                scores[int(cid)] = scores.get(int(cid), 0.0) + 1.0 / (RRF_K + rank + 1)
-        if mode in ("hybrid", "bm25"):
-            for rank, (cid, _score) in enumerate(self.index.lexical.search(query, pool)):
+
+        def fuse(ranked: Sequence[int]) -> None:
+            for rank, cid in enumerate(ranked):
                 scores[cid] = scores.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+
+        if mode in ("hybrid", "dense"):
+            sims, ids = dense_search(self.index.vectors, qvecs, pool)
+            for row in ids:
+                fuse([int(cid) for cid in row if cid >= 0])
+        if mode in ("hybrid", "bm25"):
+            for q in queries:
+                fuse([cid for cid, _score in self.index.lexical.search(q, pool)])
         if not scores:
-            return Ranking([], max(dense_scores.values(), default=0.0))
+            return Ranking([], 0.0)
         ordered = sorted(scores, key=lambda cid: (-scores[cid], cid))
         candidates = ordered[: max(k * 3, k + 5)]
         vectors = self._vectors(candidates)
-        dense = vectors @ qvec[0]
-        for cid, sim in zip(candidates, dense, strict=True):
-            dense_scores.setdefault(cid, float(sim))
+        dense_scores = dict(zip(candidates, (vectors @ qvecs.T).max(axis=1).tolist(), strict=True))
         best = max(dense_scores.values())
+        if mode in ("hybrid", "dense"):  # the nearest passage anywhere, even if not shown
+            best = max(best, float(sims[:, 0].max()))
         return Ranking(self._distinct(candidates, vectors, dense_scores, scores, k), best)
 
     def _distinct(
