@@ -13,6 +13,7 @@ import itertools
 import json
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -272,3 +273,16 @@ class FakeSocketMode:
             if not self._cond.wait_for(lambda: envelope_id in self.acks, timeout):
                 raise AssertionError(f"no ack for {envelope_id}")
             return self.acks[envelope_id]
+
+
+def events_payload(event: dict) -> dict:
+    """An Events API body as Slack wraps it (HTTP body or Socket Mode envelope payload)."""
+    return {
+        "team_id": TEAM_ID,
+        "api_app_id": "A0000001",
+        "event": event,
+        "type": "event_callback",
+        "event_id": "Ev" + uuid.uuid4().hex[:10].upper(),
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
+    }

@@ -23,16 +23,10 @@ from pathlib import Path
 
 import fake_slack
 import pytest
-from fake_slack import BOT_USER_ID, TEAM_ID, FakeSlack, FakeSocketMode
+from fake_slack import BOT_USER_ID, FakeSlack, FakeSocketMode, events_payload
 from prometheus_client.parser import text_string_to_metric_families
 from serve_proc import REPO, app_env, free_port, start_serve, stop, wait_healthy
-from slack_sdk.errors import SlackApiError
 from slack_sim import SlackSim, posted_text, sign
-
-from bot.config import ConfigError, from_env
-from bot.observability import metrics
-from bot.slack.app import make_client
-from bot.slack.shutdown import GracefulStop, drain
 
 BASE = "# Base Notes\n\n## Deploys\n\nWe deploy the web tier with rolling updates every Tuesday.\n"
 NEW = "# Zebra Queue\n\n## Draining\n\nTo drain the zebra queue run `zebractl drain --all`.\n"
@@ -314,7 +308,7 @@ def test_socket_mode_sigterm_closes_the_connection_and_finishes_answers(tmp_path
         for channel in channels:
             event = {"type": "app_mention", "user": "UHUMAN1", "channel": channel}
             event |= {"text": f"<@{BOT_USER_ID}> What is MLOps?", "ts": fake.next_ts()}
-            ws.wait_ack(ws.send("events_api", _envelope(event)))
+            ws.wait_ack(ws.send("events_api", events_payload(event)))
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(40) == 0, log.read_text()[-3000:]
         for channel in channels:
@@ -325,69 +319,3 @@ def test_socket_mode_sigterm_closes_the_connection_and_finishes_answers(tmp_path
         stop(proc)
         ws.stop()
         fake.stop()
-
-
-def _envelope(event: dict) -> dict:
-    return {
-        "team_id": TEAM_ID,
-        "api_app_id": "A0000001",
-        "event": event,
-        "type": "event_callback",
-        "event_id": "Ev" + uuid.uuid4().hex[:10].upper(),
-        "event_time": int(time.time()),
-        "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
-    }
-
-
-def test_api_errors_are_counted_once_per_failed_call_by_method():
-    fake = FakeSlack().start()
-    try:
-        client = make_client(fake_slack.BOT_TOKEN, fake.url)
-
-        def errors(method: str) -> float:
-            return metrics.SLACK_API_ERRORS.labels(method)._value.get()
-
-        before = errors("chat.postMessage")
-        fake.fail("chat.postMessage", 500, times=1)
-        client.chat_postMessage(channel="C1", text="retried, then fine")
-        assert errors("chat.postMessage") == before
-        fake.fail("chat.postMessage", 503, times=3)
-        with pytest.raises(SlackApiError):
-            client.chat_postMessage(channel="C1", text="retries run out")
-        assert errors("chat.postMessage") == before + 1
-        before = errors("reactions.add")
-        fake.fail("reactions.add", 429, times=3, retry_after=0)
-        with pytest.raises(SlackApiError):
-            client.reactions_add(channel="C1", timestamp="1.1", name="eyes")
-        assert errors("reactions.add") == before + 1  # rate limit outlasted the retries
-        before = errors("auth.test")
-        with pytest.raises(SlackApiError):
-            make_client("xoxb-wrong-token", fake.url).auth_test()  # ok: false
-        assert errors("auth.test") == before + 1
-        assert len(fake.find("chat.postMessage")) == 5
-    finally:
-        fake.stop()
-
-
-def test_shutdown_timeout_setting_and_a_bounded_drain():
-    assert from_env({}).shutdown_timeout == 20
-    assert from_env({"SHUTDOWN_TIMEOUT": "2.5"}).shutdown_timeout == 2.5
-    for bad in ("soon", "-1"):
-        with pytest.raises(ConfigError, match="SHUTDOWN_TIMEOUT"):
-            from_env({"SHUTDOWN_TIMEOUT": bad})
-    stuck = threading.Event()
-
-    class Services:
-        def close(self) -> None:
-            stuck.wait(5)  # an answer that never finishes
-
-    started = time.monotonic()
-    assert drain(Services(), GracefulStop(0.3)) is False
-    assert time.monotonic() - started < 2
-    stuck.set()
-
-    class Idle:
-        def close(self) -> None:
-            pass
-
-    assert drain(Idle(), GracefulStop(0.3)) is True

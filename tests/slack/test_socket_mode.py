@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from fake_slack import BOT_USER_ID, TEAM_ID, FakeSlack, FakeSocketMode
+from fake_slack import BOT_USER_ID, TEAM_ID, FakeSlack, FakeSocketMode, events_payload
 from serve_proc import Running, app_env, start_serve, stop
 from slack_sim import SlackSim
 
@@ -41,24 +41,12 @@ def socket_app(tmp_path_factory, live) -> Iterator[tuple[Running, FakeSocketMode
     fake.stop()
 
 
-def _events_payload(event: dict) -> dict:
-    return {
-        "team_id": TEAM_ID,
-        "api_app_id": "A0000001",
-        "event": event,
-        "type": "event_callback",
-        "event_id": "Ev" + uuid.uuid4().hex[:10].upper(),
-        "event_time": int(time.time()),
-        "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
-    }
-
-
 def test_mention_envelope_is_acked_and_answered_once(socket_app):
     running, ws = socket_app
     channel = "C" + uuid.uuid4().hex[:8].upper()
     event = {"type": "app_mention", "user": "UHUMAN1", "channel": channel}
     event |= {"text": f"<@{BOT_USER_ID}> What is MLOps?", "ts": running.fake.next_ts()}
-    payload = _events_payload(event)
+    payload = events_payload(event)
     started = time.perf_counter()
     envelope_id = ws.send("events_api", payload)
     assert ws.wait_ack(envelope_id)["envelope_id"] == envelope_id
