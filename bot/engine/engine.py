@@ -23,6 +23,12 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+def _titles(index: store.LoadedIndex) -> list[str]:
+    """Document titles, richest first; once per index, not once per decline."""
+    counts = Counter(c.title for c in index.chunks)
+    return [title for title, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
 class Engine:
     """Loaded index + model, ready to answer. Safe for concurrent `answer` calls."""
 
@@ -31,6 +37,7 @@ class Engine:
         self.embedder = embedder
         self._lock = threading.Lock()
         self._retriever = HybridRetriever(index, embedder)
+        self._topics = _titles(index)
 
     @classmethod
     def open(
@@ -62,7 +69,8 @@ class Engine:
     def swap_index(self, index: store.LoadedIndex) -> None:
         """Atomically replace the index; answers in flight keep the one they started with."""
         with self._lock:
-            self._retriever = HybridRetriever(index, self.embedder)
+            topics = _titles(index)  # computed first, so the swap itself is two assignments
+            self._retriever, self._topics = HybridRetriever(index, self.embedder), topics
 
     @property
     def chunk_count(self) -> int:
@@ -70,8 +78,7 @@ class Engine:
 
     def topics(self) -> list[str]:
         """Document titles, richest documents first."""
-        counts = Counter(c.title for c in self.index.chunks)
-        return [title for title, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+        return list(self._topics)
 
     def answer(
         self,
