@@ -144,6 +144,7 @@ def test_reload_and_index_metrics():
     metrics.record_reload(ok=False, changed=False, at=3000.0)
     assert _sample("opsbot_last_reload_timestamp_seconds") == 3000.0
     assert _sample("opsbot_last_reload_success") == 0.0
-    chunks = [SimpleNamespace(path=p) for p in ("a.md", "a.md", "b.md")]
-    metrics.record_index(SimpleNamespace(chunks=chunks))
+    documents = {"a.md": ["A", 2], "b.md": ["B", 1]}
+    index = SimpleNamespace(chunks=[object()] * 3, manifest=SimpleNamespace(documents=documents))
+    metrics.record_index(index)
     assert _sample("opsbot_index_chunks") == 3.0 and _sample("opsbot_index_documents") == 2.0

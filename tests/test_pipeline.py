@@ -108,3 +108,28 @@ def test_engine_open_ingests_when_stale(kb: Settings):
     shutil.rmtree(kb.index_dir / "builds")
     with pytest.raises(store.IndexLoadError):
         store.load(kb.index_dir)
+
+
+def test_loaded_chunks_are_read_on_demand_and_match_what_was_written(kb: Settings):
+    from bot.index.chunktable import ChunkTable
+
+    pipeline.ingest(kb)
+    loaded = store.load(kb.index_dir)
+    assert isinstance(loaded.chunks, ChunkTable)
+    assert len(loaded.chunks) == loaded.manifest.chunk_count == loaded.vectors.ntotal
+    assert {c.path for c in loaded.chunks} == {"alpha.md", "sub/beta.md"}
+    assert loaded.chunks[-1] == loaded.chunks[len(loaded.chunks) - 1]
+    assert loaded.manifest.documents == {
+        "alpha.md": ["Alpha Runbook", 1],
+        "sub/beta.md": ["Beta Guide", 1],
+    }
+    with pytest.raises(IndexError):
+        loaded.chunks[len(loaded.chunks)]
+
+
+def test_torn_chunks_file_is_reported(kb: Settings):
+    pipeline.ingest(kb)
+    path = (kb.index_dir / "current").resolve() / "chunks.jsonl"
+    path.write_bytes(path.read_bytes()[:-20])  # a crash mid-write, by hand
+    with pytest.raises(store.IndexLoadError, match="opsbot ingest"):
+        store.load(kb.index_dir)

@@ -25,7 +25,9 @@ def _stderr(message: str) -> None:
 
 def _titles(index: store.LoadedIndex) -> list[str]:
     """Document titles, richest first; once per index, not once per decline."""
-    counts = Counter(c.title for c in index.chunks)
+    counts: Counter[str] = Counter()
+    for title, chunk_count in index.manifest.documents.values():
+        counts[title] += chunk_count
     return [title for title, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
@@ -105,15 +107,14 @@ class Engine:
         alone = [cleaned.text] if any(context) and cleaned.text else []  # the follow-up's own focus
         ranking = retriever.search(query, k, mode=mode, also=alone)
         hits = ranking.hits
-        chunks = retriever.index.chunks
         result.sources = [
             Source(
-                path=chunks[h.chunk_id].path,
-                title=chunks[h.chunk_id].title,
-                heading=chunks[h.chunk_id].heading,
+                path=h.chunk.path,
+                title=h.chunk.title,
+                heading=h.chunk.heading,
                 score=round(h.dense, 4),
-                text=chunks[h.chunk_id].text,
-                url=chunks[h.chunk_id].url,
+                text=h.chunk.text,
+                url=h.chunk.url,
             )
             for h in hits
         ]

@@ -12,6 +12,7 @@ from typing import Literal
 
 import numpy as np
 
+from bot.engine.types import Chunk
 from bot.index.embedder import Embedder
 from bot.index.store import LoadedIndex
 from bot.index.vectors import search as dense_search
@@ -25,6 +26,7 @@ PER_FILE = 1  # passages per file in the top-k while other files still have cand
 @dataclass(frozen=True)
 class Hit:
     chunk_id: int
+    chunk: Chunk
     dense: float  # cosine between question and passage
     fused: float
 
@@ -93,12 +95,12 @@ class HybridRetriever:
         k: int,
     ) -> list[Hit]:
         """Drop near-copies of a better passage, and prefer spreading the top-k over files:
-        a file's third passage only gets in when nothing from another file is left."""
-        chunks = self.index.chunks
+        a file's second passage only gets in when nothing from another file is left."""
+        chunks = [self.index.chunks[cid] for cid in candidates]  # parsed once per query
         unique_rows: list[int] = []
         seen_text: set[str] = set()
-        for row, cid in enumerate(candidates):
-            text_key = " ".join(chunks[cid].text.lower().split())
+        for row in range(len(candidates)):
+            text_key = " ".join(chunks[row].text.lower().split())
             if text_key in seen_text:
                 continue
             if unique_rows and float(np.max(vectors[unique_rows] @ vectors[row])) > NEAR_DUPLICATE:
@@ -108,7 +110,7 @@ class HybridRetriever:
         per_file: dict[str, int] = {}
         chosen: list[int] = []
         for row in unique_rows:
-            path = chunks[candidates[row]].path
+            path = chunks[row].path
             if per_file.get(path, 0) < PER_FILE and len(chosen) < k:
                 chosen.append(row)
                 per_file[path] = per_file.get(path, 0) + 1
@@ -118,4 +120,7 @@ class HybridRetriever:
             if row not in chosen:
                 chosen.append(row)
         chosen.sort()
-        return [Hit(candidates[r], dense[candidates[r]], fused[candidates[r]]) for r in chosen]
+        return [
+            Hit(candidates[r], chunks[r], dense[candidates[r]], fused[candidates[r]])
+            for r in chosen
+        ]

@@ -16,6 +16,7 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -23,11 +24,12 @@ import faiss
 
 from bot import __version__
 from bot.engine.types import Chunk
+from bot.index.chunktable import ChunkTable
 from bot.index.lexical import LexicalIndex, LexicalIndexError
 from bot.index.vectors import IndexFileError, load_index, save_index
 
 CHUNKER_VERSION = 1
-FORMAT_VERSION = 2  # bump when the on-disk layout of a build changes
+FORMAT_VERSION = 3  # bump when the on-disk layout of a build changes
 REINGEST = "re-run `opsbot ingest`"
 
 
@@ -43,6 +45,7 @@ class Manifest:
     files: dict[str, str]
     chunk_count: int
     index: dict = field(default_factory=dict)
+    documents: dict[str, list] = field(default_factory=dict)  # path -> [title, chunks]
     opsbot_version: str = __version__
     created_at: float = field(default_factory=time.time)
 
@@ -54,7 +57,7 @@ class Manifest:
 @dataclass
 class LoadedIndex:
     manifest: Manifest
-    chunks: list[Chunk]
+    chunks: Sequence[Chunk]  # a ChunkTable: read from disk on demand
     vectors: faiss.Index
     lexical: LexicalIndex
     path: Path
@@ -127,11 +130,9 @@ def load(index_dir: Path, expected_model: str | None = None) -> LoadedIndex:
             f"{expected_model!r}; {REINGEST}"
         )
     try:
-        chunks = [
-            Chunk(**json.loads(line))
-            for line in (build / "chunks.jsonl").read_text("utf-8").splitlines()
-            if line
-        ]
+        chunks = ChunkTable(build / "chunks.jsonl")
+        if len(chunks):
+            chunks[0], chunks[len(chunks) - 1]  # parse both ends: a torn file fails here
         vectors = load_index(build / "vectors.faiss", manifest.index or None)
         lexical = LexicalIndex.load(build / "bm25", mmap=True)  # page cache, not heap
     except (OSError, ValueError, TypeError, IndexFileError, LexicalIndexError) as exc:

@@ -149,6 +149,15 @@ def embed_with_cache(
     return matrix, len(missing)
 
 
+def documents_of(chunks: list[Chunk]) -> dict[str, list]:
+    """path -> [title, chunk count], kept in the manifest so loading needs no pass over texts."""
+    documents: dict[str, list] = {}
+    for chunk in chunks:
+        entry = documents.setdefault(chunk.path, [chunk.title, 0])
+        entry[1] += 1
+    return documents
+
+
 def ingest(
     settings: Settings,
     *,
@@ -189,6 +198,7 @@ def ingest(
             files=hashes,
             chunk_count=len(chunks),
             index=describe_index(vectors),
+            documents=documents_of(chunks),
         )
         store.write_build(settings.index_dir, manifest, chunks, vectors, lexical)
         summary.chunks = len(chunks)

@@ -47,10 +47,9 @@ ACK_SECONDS = Histogram(
 
 
 def record_index(index: Any) -> None:
-    """Index size gauges from a loaded index (anything with `.chunks` having `.path`)."""
-    chunks = index.chunks
-    INDEX_CHUNKS.set(len(chunks))
-    INDEX_DOCUMENTS.set(len({c.path for c in chunks}))
+    """Index size gauges from a loaded index (its manifest lists the documents)."""
+    INDEX_CHUNKS.set(len(index.chunks))
+    INDEX_DOCUMENTS.set(len(index.manifest.documents))
 
 
 def record_reload(*, ok: bool, changed: bool, at: float) -> None:
