@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
@@ -130,7 +130,6 @@ class Services:
     deduper: Deduper
     pool: ThreadPoolExecutor
     io_pool: ThreadPoolExecutor
-    _topics: tuple[float, list[str]] = field(default=(0.0, []), repr=False)
 
     def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
         """Run slow work after the ack; errors are logged, never lost silently."""
@@ -163,12 +162,8 @@ class Services:
             return done
 
     def topics(self) -> list[str]:
-        """Engine topics, cached for a minute (declines and App Home ask often)."""
-        stamp, cached = self._topics
-        if time.monotonic() - stamp > 60 or not cached:
-            cached = list(self.engine.topics())
-            self._topics = (time.monotonic(), cached)
-        return cached
+        """The engine's topics (computed once per index, so always current after a reload)."""
+        return list(self.engine.topics())
 
     def ask(
         self,
