@@ -226,8 +226,8 @@ def topic_list(topics: Sequence[str], limit: int = 40) -> str:
 
 
 def fallback_text(text: str, limit: int = 300) -> str:
-    """Plain notification text: escaped, code fences removed, short."""
-    flat = " ".join(text.replace(FENCE, " ").split())
+    """Plain notification text: escaped, code fences and bold markers removed, short."""
+    flat = " ".join(text.replace(FENCE, " ").replace("**", "").split())
     return escape(_clip(flat, limit)) or "opsbot"
 
 

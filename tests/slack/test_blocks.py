@@ -102,3 +102,8 @@ def test_home_and_help():
     assert home["type"] == "home" and "12 passages" in dumped
     assert "<!here>" not in dumped and "/opsbot" in dumped
     assert "/opsbot share" in _dump(blocks.render_help(["T"]))
+
+
+def test_fallback_text_is_plain():
+    text = blocks.fallback_text("**What Sets Them Apart**\n```\nrun <x>\n```")
+    assert text == "What Sets Them Apart run &lt;x&gt;"
