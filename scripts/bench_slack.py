@@ -23,13 +23,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests" / "slack")]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench import percentile  # noqa: E402  (one definition for both bench scripts)
+
 DEFAULT_QUESTIONS = REPO.parent / "shared" / "eval" / "article-dev.jsonl"
 FALLBACK_QUESTIONS = ["What is MLOps?", "What is DevOps?", "devops vs mlops differences"]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def load_questions(path: Path, count: int) -> list[str]:
