@@ -35,7 +35,11 @@ def _positive_int(name: str, raw: str | None) -> int | None:
 
 
 knowledge_option = click.option(
-    "--knowledge-dir", type=click.Path(path_type=Path), help="Knowledge files (KNOWLEDGE_DIR)."
+    "--knowledge-dir",
+    "knowledge_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Knowledge folder; repeat for several (KNOWLEDGE_DIR, os.pathsep-separated).",
 )
 index_option = click.option(
     "--index-dir", type=click.Path(path_type=Path), help="Where the index lives (INDEX_DIR)."
@@ -61,11 +65,13 @@ def cli(ctx: click.Context) -> None:
 @index_option
 @click.option("--force", is_flag=True, help="Rebuild even if nothing changed (cache still used).")
 @click.pass_context
-def ingest(ctx: click.Context, knowledge_dir: Path | None, index_dir: Path | None, force) -> None:
+def ingest(
+    ctx: click.Context, knowledge_dirs: tuple[Path, ...], index_dir: Path | None, force
+) -> None:
     """Build or refresh the index from the knowledge dir (only changed files are embedded)."""
     from bot.ingest.pipeline import ingest as run_ingest
 
-    settings = _settings(ctx, knowledge_dir=knowledge_dir, index_dir=index_dir)
+    settings = _settings(ctx, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
     summary = run_ingest(settings, show_progress=sys.stderr.isatty(), force=force)
     for line in summary.lines():
         click.echo(line)
@@ -84,13 +90,13 @@ def _open_engine(settings: Settings):
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.argument("question")
 @click.pass_context
-def ask(ctx, knowledge_dir, index_dir, k_raw, as_json, question) -> None:
+def ask(ctx, knowledge_dirs, index_dir, k_raw, as_json, question) -> None:
     """Answer QUESTION. Use - to read one question per line from stdin (JSON lines out)."""
     from bot.render import render_text
 
     k = _positive_int("-k", k_raw)
-    settings = _settings(ctx, knowledge_dir=knowledge_dir, index_dir=index_dir)
-    settings.require_knowledge_dir()
+    settings = _settings(ctx, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
+    settings.require_knowledge_dirs()
     engine = _open_engine(settings)
     if question == "-":
         for line in sys.stdin:
@@ -109,14 +115,14 @@ def ask(ctx, knowledge_dir, index_dir, k_raw, as_json, question) -> None:
 @knowledge_option
 @index_option
 @click.pass_context
-def chat(ctx, knowledge_dir, index_dir) -> None:
+def chat(ctx, knowledge_dirs, index_dir) -> None:
     """Chat with the bot in the terminal (same engine as Slack)."""
     from bot.chat import run_chat
     from bot.reload import KnowledgeWatcher
     from bot.store import open_store
 
-    settings = _settings(ctx, knowledge_dir=knowledge_dir, index_dir=index_dir)
-    settings.require_knowledge_dir()
+    settings = _settings(ctx, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
+    settings.require_knowledge_dirs()
     store = open_store(settings)
     try:
         engine = _open_engine(settings)
@@ -145,13 +151,13 @@ def chat(ctx, knowledge_dir, index_dir) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
-def eval_command(ctx, file, knowledge_dir, index_dir, k_raw, mode, as_json) -> None:
+def eval_command(ctx, file, knowledge_dirs, index_dir, k_raw, mode, as_json) -> None:
     """Score retrieval on a question file: hit@k, MRR, declines, misses."""
     from bot.evaluation import evaluate, load_questions
 
     k = _positive_int("-k", k_raw) or 5
-    settings = _settings(ctx, knowledge_dir=knowledge_dir, index_dir=index_dir)
-    settings.require_knowledge_dir()
+    settings = _settings(ctx, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
+    settings.require_knowledge_dirs()
     questions = load_questions(file)
     report = evaluate(_open_engine(settings), questions, k=k, mode=mode)
     if as_json:
@@ -242,7 +248,7 @@ def start(ctx: click.Context) -> None:
             "To connect Slack, see README 'Connect to Slack'.",
             err=True,
         )
-        ctx.invoke(chat, knowledge_dir=None, index_dir=None)
+        ctx.invoke(chat, knowledge_dirs=(), index_dir=None)
 
 
 def main() -> None:

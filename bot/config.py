@@ -55,7 +55,7 @@ def _bool(name: str, raw: str) -> bool:
 class Settings:
     """All tunables in one place. Field names map to UPPER_CASE environment variables."""
 
-    knowledge_dir: Path = Path("knowledge")
+    knowledge_dirs: tuple[Path, ...] = (Path("knowledge"),)
     index_dir: Path = DEFAULT_STATE_DIR / "index"
     data_dir: Path = DEFAULT_STATE_DIR / "data"
     embedding_model: str = ""  # empty means the packaged all-MiniLM-L6-v2
@@ -75,16 +75,37 @@ class Settings:
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """Apply CLI flags (None means 'not given')."""
-        clean = {k: v for k, v in overrides.items() if v is not None}
-        for key in ("knowledge_dir", "index_dir", "data_dir"):
+        clean = {k: v for k, v in overrides.items() if v is not None and v != ()}
+        if "knowledge_dir" in clean:  # one root, as a single path
+            clean["knowledge_dirs"] = (clean.pop("knowledge_dir"),)
+        if "knowledge_dirs" in clean:
+            clean["knowledge_dirs"] = tuple(Path(p) for p in clean["knowledge_dirs"])
+        for key in ("index_dir", "data_dir"):
             if key in clean:
                 clean[key] = Path(clean[key])
         return replace(self, **clean)
 
-    def require_knowledge_dir(self) -> Path:
-        if not self.knowledge_dir.is_dir():
-            raise ConfigError(f"KNOWLEDGE_DIR {str(self.knowledge_dir)!r} is not a directory")
-        return self.knowledge_dir
+    @property
+    def knowledge_dir(self) -> Path:
+        """The first knowledge root (the only one in the common single-root set-up)."""
+        return self.knowledge_dirs[0]
+
+    def require_knowledge_dirs(self) -> tuple[Path, ...]:
+        """Every root must exist, and root folder names must differ (they prefix paths)."""
+        if not self.knowledge_dirs:
+            raise ConfigError("KNOWLEDGE_DIR is empty: give at least one knowledge folder")
+        names: dict[str, Path] = {}
+        for root in self.knowledge_dirs:
+            if not root.is_dir():
+                raise ConfigError(f"KNOWLEDGE_DIR {str(root)!r} is not a directory")
+            name = root.resolve().name
+            if len(self.knowledge_dirs) > 1 and name in names:
+                raise ConfigError(
+                    f"knowledge folders {str(names[name])!r} and {str(root)!r} have the same "
+                    "name; their documents' paths would collide"
+                )
+            names[name] = root
+        return self.knowledge_dirs
 
 
 def from_env(env: dict[str, str] | None = None) -> Settings:
@@ -96,9 +117,10 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         raw = env.get(name)
         return raw if raw not in (None, "") else None
 
-    for name, key in (("KNOWLEDGE_DIR", "knowledge_dir"), ("INDEX_DIR", "index_dir")):
-        if (raw := get(name)) is not None:
-            values[key] = Path(raw)
+    if (raw := get("KNOWLEDGE_DIR")) is not None:  # several roots: os.pathsep-separated
+        values["knowledge_dirs"] = tuple(Path(p) for p in raw.split(os.pathsep) if p.strip())
+    if (raw := get("INDEX_DIR")) is not None:
+        values["index_dir"] = Path(raw)
     if (raw := get("DATA_DIR")) is not None:
         values["data_dir"] = Path(raw)
     if (raw := get("EMBEDDING_MODEL")) is not None:

@@ -39,7 +39,7 @@ def bench_ingest(corpus: Path, work: Path) -> dict:
 
     embedder = Embedder()
     embedder.load()
-    settings = Settings(knowledge_dir=corpus, index_dir=work / "index", data_dir=work / "data")
+    settings = Settings(knowledge_dirs=(corpus,), index_dir=work / "index", data_dir=work / "data")
     files, _ = discover(corpus, settings.max_file_bytes)
     chunks, _, _ = build_chunks(files, settings, embedder)
     texts = [c.embed_text for c in chunks]
@@ -93,7 +93,7 @@ def bench_latency(corpus: Path, work: Path, questions: list[str]) -> dict:
     from bot.engine.engine import Engine
     from bot.index.vectors import search
 
-    settings = Settings(knowledge_dir=corpus, index_dir=work / "index", data_dir=work / "data")
+    settings = Settings(knowledge_dirs=(corpus,), index_dir=work / "index", data_dir=work / "data")
     engine = Engine.open(settings)
     pool = engine._retriever.pool
     floor_ms, full_ms = [], []

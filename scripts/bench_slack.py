@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     proc, sim = start_app(fake, state)  # builds the index in state/index
     try:
         settings = Settings(
-            knowledge_dir=REPO / "knowledge", index_dir=state / "index", data_dir=state / "x"
+            knowledge_dirs=(REPO / "knowledge",), index_dir=state / "index", data_dir=state / "x"
         )
         engine = open_engine(settings)
         interleaved(sim, engine, questions[: args.warmup])  # not counted

@@ -32,7 +32,7 @@ def shared_dir() -> Path:
 def article_settings(tmp_path_factory) -> Settings:
     state = tmp_path_factory.mktemp("article-state")
     return Settings(
-        knowledge_dir=REPO / "knowledge", index_dir=state / "index", data_dir=state / "data"
+        knowledge_dirs=(REPO / "knowledge",), index_dir=state / "index", data_dir=state / "data"
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -89,7 +90,7 @@ def test_corrupt_index_is_one_line_error(monkeypatch, capsys, tmp_path, repo_roo
     from bot.config import Settings
     from bot.ingest.pipeline import ingest
 
-    settings = Settings(knowledge_dir=repo_root / "knowledge", index_dir=tmp_path / "idx")
+    settings = Settings(knowledge_dirs=(repo_root / "knowledge",), index_dir=tmp_path / "idx")
     ingest(settings)
     ((tmp_path / "idx" / "current").resolve() / "chunks.jsonl").write_text("{broken")
     code, _, err = run_main(monkeypatch, capsys, "ask", *dirs(settings), "What is MLOps?")
@@ -109,3 +110,12 @@ def test_unchanged_reingest_never_imports_the_model(article_engine, article_sett
     )
     assert done.returncode == 0, done.stderr
     assert "up to date" in done.stdout
+
+
+def test_knowledge_dir_env_takes_a_pathsep_list():
+    import os
+
+    from bot.config import from_env
+
+    settings = from_env({"KNOWLEDGE_DIR": f"knowledge{os.pathsep}../docs"})
+    assert settings.knowledge_dirs == (Path("knowledge"), Path("../docs"))

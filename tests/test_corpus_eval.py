@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def corpus_engine(shared_dir, tmp_path_factory):
     state = tmp_path_factory.mktemp("corpus")
-    settings = Settings(knowledge_dir=shared_dir / "corpus", index_dir=state / "index")
+    settings = Settings(knowledge_dirs=(shared_dir / "corpus",), index_dir=state / "index")
     return Engine.open(settings, notify=lambda _m: None)
 
 

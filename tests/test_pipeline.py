@@ -23,7 +23,9 @@ def kb(tmp_path: Path) -> Settings:
     (knowledge / "sub").mkdir(parents=True)
     (knowledge / "alpha.md").write_text(DOC_A)
     (knowledge / "sub" / "beta.md").write_text(DOC_B)
-    return Settings(knowledge_dir=knowledge, index_dir=tmp_path / "idx", data_dir=tmp_path / "d")
+    return Settings(
+        knowledge_dirs=(knowledge,), index_dir=tmp_path / "idx", data_dir=tmp_path / "d"
+    )
 
 
 def test_ingest_then_reingest_embeds_only_changes(kb: Settings):
@@ -133,3 +135,31 @@ def test_torn_chunks_file_is_reported(kb: Settings):
     path.write_bytes(path.read_bytes()[:-20])  # a crash mid-write, by hand
     with pytest.raises(store.IndexLoadError, match="opsbot ingest"):
         store.load(kb.index_dir)
+
+
+def test_several_roots_prefix_paths_and_reingest_when_any_root_changes(kb: Settings, tmp_path):
+    team = tmp_path / "team-docs"
+    team.mkdir()
+    (team / "paging.md").write_text(
+        "# Paging\n\n## Escalation\n\nPage the secondary after 15 minutes.\n"
+    )
+    both = kb.with_overrides(knowledge_dirs=(kb.knowledge_dir, team))
+    first = pipeline.ingest(both)
+    manifest = store.read_manifest(both.index_dir)
+    assert manifest is not None
+    assert set(manifest.files) == {"kb/alpha.md", "kb/sub/beta.md", "team-docs/paging.md"}
+    assert first.files == 3
+    assert pipeline.ingest(both).up_to_date
+    (team / "paging.md").write_text(
+        "# Paging\n\n## Escalation\n\nPage the secondary after 5 min.\n"
+    )
+    assert not pipeline.check_fresh(both)
+
+
+def test_several_roots_with_the_same_folder_name_are_refused(kb: Settings, tmp_path):
+    from bot.config import ConfigError
+
+    other = tmp_path / "elsewhere" / "kb"
+    other.mkdir(parents=True)
+    with pytest.raises(ConfigError, match="same name"):
+        kb.with_overrides(knowledge_dirs=(kb.knowledge_dir, other)).require_knowledge_dirs()

@@ -32,7 +32,7 @@ def test_answers_follow_add_change_delete_without_failures(tmp_path: Path):
     kb.mkdir()
     (kb / "base.md").write_text(BASE)
     settings = Settings(
-        knowledge_dir=kb, index_dir=tmp_path / "idx", data_dir=tmp_path / "d", reload_interval=1
+        knowledge_dirs=(kb,), index_dir=tmp_path / "idx", data_dir=tmp_path / "d", reload_interval=1
     )
     engine = Engine.open(settings, notify=lambda _m: None)
     watcher = KnowledgeWatcher(engine, settings)
@@ -78,7 +78,7 @@ def test_failed_reload_keeps_old_index(tmp_path: Path, monkeypatch):
     kb = tmp_path / "kb"
     kb.mkdir()
     (kb / "base.md").write_text(BASE)
-    settings = Settings(knowledge_dir=kb, index_dir=tmp_path / "idx", data_dir=tmp_path / "d")
+    settings = Settings(knowledge_dirs=(kb,), index_dir=tmp_path / "idx", data_dir=tmp_path / "d")
     engine = Engine.open(settings, notify=lambda _m: None)
     watcher = KnowledgeWatcher(engine, replace(settings, reload_interval=0))
     (kb / "zebra.md").write_text(NEW)
@@ -99,7 +99,7 @@ def test_external_ingest_is_picked_up(tmp_path: Path):
     kb = tmp_path / "kb"
     kb.mkdir()
     (kb / "base.md").write_text(BASE)
-    settings = Settings(knowledge_dir=kb, index_dir=tmp_path / "idx", data_dir=tmp_path / "d")
+    settings = Settings(knowledge_dirs=(kb,), index_dir=tmp_path / "idx", data_dir=tmp_path / "d")
     engine = Engine.open(settings, notify=lambda _m: None)
     watcher = KnowledgeWatcher(engine, settings)
     (kb / "zebra.md").write_text(NEW)

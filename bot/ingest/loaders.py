@@ -12,7 +12,7 @@ import io
 import logging
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.engine.types import Document, Section
@@ -98,6 +98,23 @@ def discover(
                 skipped.append(SkippedFile(rel, f"unreadable ({exc.strerror or exc})"))
 
     walk(root, "")
+    return sorted(files, key=lambda f: f.path), sorted(skipped, key=lambda s: s.path)
+
+
+def discover_roots(
+    roots: tuple[Path, ...] | list[Path], max_file_bytes: int
+) -> tuple[list[SourceFile], list[SkippedFile]]:
+    """`discover` over every knowledge root. With one root, paths are relative to it; with
+    several, each path starts with its root's folder name, so two roots' files never clash."""
+    if len(roots) == 1:
+        return discover(roots[0], max_file_bytes)
+    files: list[SourceFile] = []
+    skipped: list[SkippedFile] = []
+    for root in roots:
+        prefix = Path(root).resolve().name + "/"
+        found, missed = discover(root, max_file_bytes)
+        files += [replace(f, path=prefix + f.path) for f in found]
+        skipped += [replace(s, path=prefix + s.path) for s in missed]
     return sorted(files, key=lambda f: f.path), sorted(skipped, key=lambda s: s.path)
 
 

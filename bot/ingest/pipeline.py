@@ -19,7 +19,7 @@ from bot.index import store
 from bot.index.cache import EmbeddingCache, content_key
 from bot.index.embedder import Embedder
 from bot.ingest.chunker import chunk_document
-from bot.ingest.loaders import LoadError, SkippedFile, SourceFile, discover, load_document
+from bot.ingest.loaders import LoadError, SkippedFile, SourceFile, discover_roots, load_document
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +93,9 @@ def is_up_to_date(settings: Settings, files: list[SourceFile], model_name: str) 
 
 def check_fresh(settings: Settings, embedder: Embedder | None = None) -> bool:
     """Cheap staleness check (hashes only, no model) for `ask`, `chat` and reloads."""
-    settings.require_knowledge_dir()
+    roots = settings.require_knowledge_dirs()
     embedder = embedder or Embedder(settings.embedding_model)
-    files, _ = discover(settings.knowledge_dir, settings.max_file_bytes)
+    files, _ = discover_roots(roots, settings.max_file_bytes)
     return is_up_to_date(settings, files, embedder.name)
 
 
@@ -170,10 +170,10 @@ def ingest(
     from bot.index.vectors import build_vector_index, describe_index
 
     started = time.perf_counter()
-    knowledge_dir = settings.require_knowledge_dir()
+    roots = settings.require_knowledge_dirs()
     embedder = embedder or Embedder(settings.embedding_model)
     with index_lock(settings.index_dir):
-        files, skipped = discover(knowledge_dir, settings.max_file_bytes)
+        files, skipped = discover_roots(roots, settings.max_file_bytes)
         summary = IngestSummary(files=len(files), skipped=list(skipped))
         if not force and is_up_to_date(settings, files, embedder.name):
             manifest = store.read_manifest(settings.index_dir)
