@@ -70,6 +70,20 @@ def test_ask_stdin_writes_json_lines(article_engine, article_settings):
     assert all(len(r["sources"]) <= 2 for r in rows)
 
 
+def test_ask_stdin_takes_json_lines_with_thread_history(article_engine, article_settings):
+    lines = [
+        json.dumps({"question": "who do they team up with?", "history": ["what is mlops"]}),
+        json.dumps({"question": "what's a good pasta recipe", "history": ["what is devops"]}),
+    ]
+    result = CliRunner().invoke(
+        cli_module.cli, ["ask", *dirs(article_settings), "-"], input="\n".join(lines) + "\n"
+    )
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert [r["answered"] for r in rows] == [True, False]
+    assert "data experts" in rows[0]["lead"]
+
+
 def test_ask_human_output(article_engine, article_settings):
     result = CliRunner().invoke(cli_module.cli, ["ask", *dirs(article_settings), "What is DevOps?"])
     assert result.exit_code == 0
