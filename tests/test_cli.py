@@ -53,7 +53,7 @@ def test_ask_json_shape(article_engine, article_settings):
     payload = json.loads(result.output)
     assert payload["answered"] is True
     assert payload["question"] == "What is MLOps?"
-    assert len(payload["sources"]) == 3
+    assert 1 <= len(payload["sources"]) <= 3  # weak passages are left out, not padded in
     assert payload["sources"][0]["path"] == "devops-vs-mlops.md"
     assert payload["sources"][0]["score"] >= payload["sources"][-1]["score"] - 0.2
 
