@@ -28,7 +28,7 @@ from bot.observability import metrics
 from bot.observability.logs import configure_logging
 from bot.slack.app import SlackEnv, build_app, make_client
 from bot.slack.shutdown import GracefulStop, drain
-from bot.slack.wsgi import EVENTS_PATH, MAX_BODY_BYTES, SlackWSGI
+from bot.slack.wsgi import EVENTS_PATH, SlackWSGI
 
 if TYPE_CHECKING:
     from bot.engine.engine import Engine
@@ -69,21 +69,12 @@ def serve_http(
     app: App, slack: SlackEnv, port: int, health: Callable[[], dict], stop: GracefulStop
 ) -> None:
     """Serve until SIGTERM; then 503 new events, drain in a thread, and end the loop."""
-    import waitress
+    from bot.slack.httpserver import make_server
 
     host = os.environ.get("HOST", "0.0.0.0")
     wsgi = SlackWSGI(app, slack.signing_secret, health)
     try:
-        server = waitress.create_server(
-            wsgi,
-            host=host,
-            port=port,
-            threads=8,
-            ident="opsbot",
-            max_request_body_size=MAX_BODY_BYTES,
-            clear_untrusted_proxy_headers=True,
-            channel_timeout=30,
-        )
+        server = make_server(wsgi, host, port)
     except OSError as exc:
         raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
 

@@ -1,0 +1,250 @@
+"""Hostile input and faults (issue 10): each test reproduces one finding of the probe.
+
+Bounded in count and time, loopback only. Slack-side tests run against the real
+`opsbot serve --http` (the `live` fixture) or the real Bolt app in-process (`stub_app`);
+knowledge-side tests run the real CLI on throwaway folders.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from fake_slack import BOT_USER_ID, SIGNING_SECRET, TEAM_ID
+from slack_sim import SlackSim, sign
+
+
+@pytest.fixture(scope="module")
+def stub_server(tmp_path_factory) -> Iterator[SlackSim]:
+    """The real Bolt app behind the product's hardened server, in-process, on a stub engine;
+    the request deadline is cut to 1 s to keep tests short."""
+    import fake_slack
+    from fake_slack import FakeSlack
+    from serve_proc import free_port
+    from stub_engine import StubEngine
+
+    from bot.config import Settings
+    from bot.slack.app import SlackEnv, build_app, make_client
+    from bot.slack.httpserver import make_server
+    from bot.slack.wsgi import SlackWSGI
+    from bot.store import open_store
+
+    fake = FakeSlack().start()
+    settings = Settings(data_dir=tmp_path_factory.mktemp("hostile-data"))
+    store = open_store(settings)
+    env = SlackEnv(fake_slack.BOT_TOKEN, "", SIGNING_SECRET, fake.url)
+    client = make_client(env.bot_token, fake.url)
+    app = build_app(settings, StubEngine(), store, client=client, slack=env)
+    port = free_port()
+    wsgi = SlackWSGI(app, SIGNING_SECRET, lambda: {"status": "ok"})
+    server = make_server(wsgi, "127.0.0.1", port)
+    server.request_deadline = 1.0
+    thread = threading.Thread(target=_run_quietly, args=(server,), daemon=True)
+    thread.start()
+    yield SlackSim(f"127.0.0.1:{port}", fake)
+    server.close()
+    app.opsbot.close()
+    store.close()
+    fake.stop()
+
+
+def _run_quietly(server) -> None:
+    with contextlib.suppress(OSError):
+        server.run()
+
+
+def _channel(prefix: str = "C") -> str:
+    return prefix + uuid.uuid4().hex[:8].upper()
+
+
+def _raw_post(base: str, body: bytes, headers: dict[str, str]) -> int:
+    """POST with header values sent as raw latin-1 bytes (http.client refuses some)."""
+    host, port = base.split(":")
+    head = [b"POST /slack/events HTTP/1.1", f"Host: {host}".encode()]
+    head += [f"{k}: ".encode() + v.encode("latin-1") for k, v in headers.items()]
+    head += [b"Content-Type: application/json", f"Content-Length: {len(body)}".encode()]
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"\r\n".join(head) + b"\r\n\r\n" + body)
+        reply = b""
+        while b"\r\n" not in reply:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+    return int(reply.split(b" ", 2)[1])
+
+
+# ---- 3: slowloris -------------------------------------------------------------------------
+
+
+def test_200_slow_sockets_do_not_stop_a_signed_mention(live):
+    host, port = live.sim.base.split(":")
+    slow: list[socket.socket] = []
+    try:
+        for _ in range(200):
+            sock = socket.create_connection((host, int(port)), timeout=5)
+            sock.sendall(b"POST /slack/events HTTP/1.1\r\nHost: x\r\n")  # never finished
+            slow.append(sock)
+        time.sleep(0.3)
+        for sock in slow[:50]:  # still trickling, so never idle
+            sock.sendall(b"X")
+        channel = _channel()
+        started = time.perf_counter()
+        event = live.sim.mention("What is MLOps?", channel)
+        assert event["reply"].status == 200
+        assert time.perf_counter() - started < 1.0
+        live.fake.wait_for("chat.postMessage", channel=channel)
+        assert live.sim.get("/healthz").status == 200
+    finally:
+        for sock in slow:
+            sock.close()
+
+
+def test_a_trickled_request_is_dropped_at_the_deadline(stub_server):
+    host, port = stub_server.base.split(":")
+    sock = socket.create_connection((host, int(port)), timeout=5)
+    sock.sendall(b"POST /slack/events HTTP/1.1\r\n")
+    deadline = time.monotonic() + 6
+    closed = False
+    while time.monotonic() < deadline and not closed:
+        time.sleep(0.25)
+        try:
+            sock.sendall(b"X")  # one byte every 250 ms: never idle
+            sock.settimeout(0.01)
+            closed = sock.recv(1) == b""
+        except TimeoutError:
+            continue
+        except OSError:
+            closed = True
+    sock.close()
+    assert closed, "a request that never completes must be dropped"
+
+
+# ---- 5: unauthenticated junk is 401, one short log line ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "signature"),
+    [
+        ("²", "v0=" + "0" * 64),
+        ("9" * 5000, "v0=" + "0" * 64),
+        (None, "v0=ÿÿ"),
+        (None, "v0=é" + "0" * 63),
+        ("", ""),
+        ("-1", "v0=" + "0" * 64),
+    ],
+)
+def test_malformed_signature_or_timestamp_is_401(live, timestamp, signature):
+    body = live.sim.event_body({"type": "app_mention", "user": "U1", "text": "hi", "ts": "1.1"})
+    headers = sign(body)
+    if timestamp is not None:
+        headers["X-Slack-Request-Timestamp"] = timestamp
+    headers["X-Slack-Signature"] = signature
+    assert _raw_post(live.sim.base, body.encode(), headers) == 401
+    assert live.proc.poll() is None
+
+
+def test_unsigned_non_utf8_body_is_401_and_signed_one_400(live):
+    junk = b'{"event": "\xff\xfe"}'
+    assert _raw_post(live.sim.base, junk, {}) == 401
+    headers = sign(junk.decode("latin-1"))  # a valid signature over the raw bytes
+    headers["X-Slack-Signature"] = "v0=" + _hmac(headers["X-Slack-Request-Timestamp"], junk)
+    assert _raw_post(live.sim.base, junk, headers) == 400
+
+
+def _hmac(timestamp: str, body: bytes) -> str:
+    import hashlib
+    import hmac
+
+    message = b"v0:" + timestamp.encode() + b":" + body
+    return hmac.new(SIGNING_SECRET.encode(), message, hashlib.sha256).hexdigest()
+
+
+def test_rejections_log_one_short_line_each(stub_server, caplog):
+    body = json.dumps({"type": "event_callback", "event": {}})
+    for ts in ("²", "9" * 5000):
+        headers = {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": "v0=é"}
+        with caplog.at_level("INFO"):
+            assert _raw_post(stub_server.base, body.encode(), headers) == 401
+    lines = [r for r in caplog.records if "rejected" in r.getMessage()]
+    assert len(lines) == 2
+    assert all(len(r.getMessage()) < 120 and not r.exc_info for r in lines)
+
+
+# ---- 6: signed but malformed event shapes are acked and answered --------------------------
+
+
+def _event_body(event: dict, **top: object) -> str:
+    body = {
+        "token": "legacy",
+        "team_id": TEAM_ID,
+        "api_app_id": "A0000001",
+        "event": event,
+        "type": "event_callback",
+        "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
+    }
+    return json.dumps(body | top)
+
+
+def test_non_string_text_is_acked_and_answered(live):
+    for text in (12345, ["What", "is", "MLOps?"], {"t": 1}, None):
+        channel = _channel()
+        ts = live.fake.next_ts()
+        event = {"type": "app_mention", "user": "UH", "text": text, "ts": ts, "channel": channel}
+        assert live.sim.post(_event_body(event), "application/json").status == 200
+        (post,) = live.fake.wait_for("chat.postMessage", channel=channel)
+        assert post.params["thread_ts"] == ts
+
+
+def test_authorizations_as_a_string_is_acked_and_answered(live):
+    channel = _channel()
+    ts = live.fake.next_ts()
+    event = {"type": "app_mention", "user": "UH", "text": "What is MLOps?"}
+    body = _event_body(event | {"ts": ts, "channel": channel}, authorizations="nope")
+    assert live.sim.post(body, "application/json").status == 200
+    live.fake.wait_for("chat.postMessage", channel=channel)
+
+
+def test_empty_assistant_thread_is_acked(live):
+    channel = _channel("D")
+    event = {"type": "assistant_thread_started", "assistant_thread": {}, "channel": channel}
+    assert live.sim.post(_event_body(event), "application/json").status == 200
+    event = {"type": "assistant_thread_started", "assistant_thread": "x", "channel": channel}
+    assert live.sim.post(_event_body(event), "application/json").status == 200
+    assert live.proc.poll() is None
+
+
+def test_actions_holding_strings_are_acked(live):
+    from urllib.parse import urlencode
+
+    for actions in (["up", "down"], [1, None], [{"action_id": 5}], "x"):
+        payload = {
+            "type": "block_actions",
+            "team": {"id": TEAM_ID},
+            "user": {"id": "UH"},
+            "api_app_id": "A0000001",
+            "actions": actions,
+            "container": {"type": "message"},
+        }
+        body = urlencode({"payload": json.dumps(payload)})
+        assert live.sim.post(body, "application/x-www-form-urlencoded").status == 200
+
+
+def test_thread_with_non_numeric_ts_still_gets_an_answer(live):
+    channel = _channel()
+    first = live.fake.next_ts()
+    live.fake.add_message(channel, "earlier question about kubernetes", ts=first)
+    live.fake.add_message(channel, "odd", ts="not-a-number", thread_ts=first)
+    live.fake.add_message(channel, "odd", ts={"x": 1}, thread_ts=first)
+    live.sim.mention("What is MLOps?", channel, thread_ts=first)
+    (post,) = live.fake.wait_for("chat.postMessage", channel=channel)
+    assert post.params["thread_ts"] == first
+    assert "machine learning" in json.dumps(post.params["blocks"])
