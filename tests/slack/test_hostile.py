@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -248,3 +251,80 @@ def test_thread_with_non_numeric_ts_still_gets_an_answer(live):
     (post,) = live.fake.wait_for("chat.postMessage", channel=channel)
     assert post.params["thread_ts"] == first
     assert "machine learning" in json.dumps(post.params["blocks"])
+
+
+# ---- 9: credentials never reach stderr, and LOG_FORMAT=json holds for start-up errors ------
+
+
+def _opsbot(args: list[str], tmp_path, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env=base | {"INDEX_DIR": str(tmp_path / "index"), "DATA_DIR": str(tmp_path / "d")} | env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["report"], {"DATABASE_URL": "postgresql://bob:Sup3rPw0rd@[db/x"}),
+        (["report"], {"DATABASE_URL": "postgresql://bob:Sup3r/Pw0rd@db:notaport/x"}),
+        (["report"], {"DATABASE_URL": "mysql://bob:Sup3rPw0rd@db/x"}),
+        (
+            ["serve", "--http", "--port", "3999"],
+            {
+                "SLACK_BOT_TOKEN": "xoxb-1-fake",
+                "SLACK_SIGNING_SECRET": "fake-signing-secret",
+                "SLACK_API_URL": "http://user:Sup3rPw0rd@127.0.0.1:9/api/",
+            },
+        ),
+        (
+            ["serve", "--http"],
+            {
+                "SLACK_BOT_TOKEN": "xoxb-1-fake",
+                "SLACK_SIGNING_SECRET": "fake-signing-secret",
+                "SLACK_API_URL": "ftp://user:Sup3rPw0rd@example/",
+            },
+        ),
+    ],
+)
+def test_startup_errors_never_show_credentials(tmp_path, fmt, args, env):
+    proc = _opsbot(args, tmp_path, LOG_FORMAT=fmt, **env)
+    assert proc.returncode == 2
+    out = proc.stderr + proc.stdout
+    assert "Sup3r" not in out and "Pw0rd" not in out and "Traceback" not in out
+    (line,) = proc.stderr.strip().splitlines()
+    if fmt == "json":
+        record = json.loads(line)
+        assert record["level"] == "ERROR" and record["message"]
+    else:
+        assert line.startswith("opsbot: error: ")
+
+
+# ---- 10: one record is one line, whatever a file name or question holds --------------------
+
+
+def test_control_characters_are_escaped_in_text_and_json_logs():
+    import io
+    import logging
+
+    from bot.observability.logs import make_handler
+
+    for fmt in ("text", "json"):
+        stream = io.StringIO()
+        logger = logging.getLogger(f"bot.hostile.{fmt}")
+        logger.propagate = False
+        logger.addHandler(make_handler(fmt, stream=stream, secrets=[]))
+        forged = "a.md\n2026-11-30 00:00:00,000 ERROR bot: forged\r\x1b[31mred\u2028x\udcff"
+        logger.warning("skipped %s: %s", forged, "binary file", extra={"path": forged})
+        logger.handlers.clear()
+        lines = stream.getvalue().splitlines()
+        assert len(lines) == 1, lines
+        assert "\x1b" not in lines[0] and "\r" not in lines[0] and "\u2028" not in lines[0]
+        if fmt == "json":
+            assert "\\n2026" in json.loads(lines[0])["message"]
