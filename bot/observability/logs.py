@@ -32,6 +32,7 @@ URL_ENV_VARS = ("DATABASE_URL", "SLACK_API_URL")  # may carry user:password@
 MIN_URL_SECRET_CHARS = 4
 # Control characters (newline forging a log line, ANSI escapes), line separators and the
 # lone surrogates a non-UTF-8 file name decodes to: shown as escapes, never written raw.
+_JSON_UNSAFE = re.compile(r"[\u2028\u2029\ud800-\udfff]")  # json.dumps leaves these raw
 _UNSAFE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -90,25 +91,30 @@ class Redactor:
             text = pattern.sub(replacement, text)
         return text
 
-    def value(self, value: Any) -> Any:
-        """A copy of an `extra` value with every string inside it scrubbed."""
-        if isinstance(value, str):
-            return escape_controls(self(value))
+    def value(self, value: Any, escape: bool = False) -> Any:
+        """A copy of an `extra` value with every string inside it scrubbed (and escaped)."""
         if isinstance(value, dict):
-            return {self.value(k): self.value(v) for k, v in value.items()}
+            return {self.value(k, escape): self.value(v, escape) for k, v in value.items()}
         if isinstance(value, (list, tuple, set, frozenset)):
-            return [self.value(v) for v in value]
+            return [self.value(v, escape) for v in value]
         if isinstance(value, (int, float, bool)) or value is None:
             return value
-        return self(str(value))
+        text = self(value if isinstance(value, str) else str(value))
+        return escape_controls(text) if escape else text
 
 
 class RedactFilter(logging.Filter):
-    """Rewrites a record in place (message, args, extras, traceback) before it is formatted."""
+    """Rewrites a record in place (message, args, extras, traceback) before it is formatted.
 
-    def __init__(self, redactor: Redactor) -> None:
+    With `escape` (text logs), control characters in the message and extras become
+    visible escapes, so a file name holding a newline cannot forge a second log line;
+    JSON lines escape them already.
+    """
+
+    def __init__(self, redactor: Redactor, escape: bool = True) -> None:
         super().__init__()
         self.redactor = redactor
+        self.escape = escape
 
     def filter(self, record: logging.LogRecord) -> bool:
         redact = self.redactor
@@ -116,7 +122,8 @@ class RedactFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # bad %-args: keep both parts, scrubbed, instead of a logging error
             message = f"{record.msg} {record.args!r}"
-        record.msg, record.args = escape_controls(redact(message)), None
+        message = redact(message)
+        record.msg, record.args = escape_controls(message) if self.escape else message, None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
@@ -124,7 +131,7 @@ class RedactFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         for key in extras(record):
-            setattr(record, key, redact.value(getattr(record, key)))
+            setattr(record, key, redact.value(getattr(record, key), self.escape))
         return True
 
 
@@ -202,7 +209,8 @@ class JsonFormatter(logging.Formatter):
             out["exc"] = record.exc_text
         if record.stack_info:
             out["stack"] = record.stack_info
-        return self.redactor(json.dumps(out, ensure_ascii=False, default=str))
+        line = self.redactor(json.dumps(out, ensure_ascii=False, default=str))
+        return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", line)  # JSON escapes
 
 
 class StderrHandler(logging.StreamHandler):
@@ -268,7 +276,7 @@ def make_handler(
     formatter = JsonFormatter(redactor) if fmt == "json" else TextFormatter(redactor)
     handler.setFormatter(formatter)
     handler.addFilter(LevelPolicy(level))
-    handler.addFilter(RedactFilter(redactor))
+    handler.addFilter(RedactFilter(redactor, escape=fmt != "json"))
     handler._opsbot = True  # type: ignore[attr-defined]
     return handler
 
@@ -292,7 +300,7 @@ def configure_logging(
     for other in root.handlers:
         for stale in [f for f in other.filters if isinstance(f, RedactFilter)]:
             other.removeFilter(stale)
-        other.addFilter(redact)
+        other.addFilter(redact if other is handler else RedactFilter(redact.redactor))
     root.setLevel(level)  # LevelPolicy keeps libraries at WARNING and up
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(max(level, logging.WARNING))

@@ -316,15 +316,18 @@ def test_control_characters_are_escaped_in_text_and_json_logs():
     from bot.observability.logs import make_handler
 
     for fmt in ("text", "json"):
-        stream = io.StringIO()
+        raw = io.BytesIO()
+        stream = io.TextIOWrapper(raw, encoding="utf-8", errors="strict", write_through=True)
         logger = logging.getLogger(f"bot.hostile.{fmt}")
         logger.propagate = False
         logger.addHandler(make_handler(fmt, stream=stream, secrets=[]))
         forged = "a.md\n2026-11-30 00:00:00,000 ERROR bot: forged\r\x1b[31mred\u2028x\udcff"
         logger.warning("skipped %s: %s", forged, "binary file", extra={"path": forged})
         logger.handlers.clear()
-        lines = stream.getvalue().splitlines()
+        lines = raw.getvalue().decode("utf-8").splitlines()
         assert len(lines) == 1, lines
         assert "\x1b" not in lines[0] and "\r" not in lines[0] and "\u2028" not in lines[0]
         if fmt == "json":
-            assert "\\n2026" in json.loads(lines[0])["message"]
+            assert "\n2026" in json.loads(lines[0])["message"]  # JSON escaped it, intact
+        else:
+            assert "a.md\\n2026" in lines[0]
