@@ -36,6 +36,7 @@ from bot.observability.questions import record_question
 from bot.slack import blocks
 from bot.slack.dedupe import Deduper
 from bot.store import Store
+from bot.store.health import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,10 @@ class Services:
         def guarded() -> Any:
             try:
                 return fn(*args, **kwargs)
+            except StoreUnavailable as exc:  # the outage itself was logged once
+                ERRORS.inc()
+                log.info("after-ack work %s skipped: %s", getattr(fn, "__name__", fn), exc)
+                return None
             except Exception:
                 ERRORS.inc()
                 log.exception("after-ack work %s failed", getattr(fn, "__name__", fn))

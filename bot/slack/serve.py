@@ -29,6 +29,7 @@ from bot.observability.logs import configure_logging
 from bot.slack.app import SlackEnv, build_app, make_client
 from bot.slack.shutdown import GracefulStop, drain
 from bot.slack.wsgi import EVENTS_PATH, SlackWSGI
+from bot.store.health import MonitoredStore
 
 if TYPE_CHECKING:
     from bot.engine.engine import Engine
@@ -165,7 +166,7 @@ def run(settings: Settings, *, http: bool, port: int, metrics_port: int | None =
     stop = GracefulStop(settings.shutdown_timeout)
     client = make_client(slack.bot_token, slack.api_url)
     preflight(client, slack.api_url)
-    store = open_store(settings)
+    store = MonitoredStore(open_store(settings))
     log.info("loading the engine")
     engine = Engine.open(settings, notify=log.info)
     metrics.record_index(engine.index)
@@ -184,7 +185,7 @@ def run(settings: Settings, *, http: bool, port: int, metrics_port: int | None =
         if metrics_port:
             start_metrics(metrics_port)
         if http:
-            serve_http(app, slack, port, health(engine, watcher), stop)
+            serve_http(app, slack, port, health(engine, watcher, store), stop)
         else:
             serve_socket(app, slack, stop)
     finally:
@@ -209,18 +210,23 @@ def reload_metrics(engine: Engine) -> Callable[[ReloadResult], None]:
     return on_result
 
 
-def health(engine: Engine, watcher: KnowledgeWatcher) -> Callable[[], dict]:
-    """GET /healthz: alive, plus what the index holds and how the last reload went."""
+def health(
+    engine: Engine, watcher: KnowledgeWatcher, store: MonitoredStore | None = None
+) -> Callable[[], dict]:
+    """GET /healthz: alive, plus what the index holds, how the last reload went, and
+    whether the database answers (answers still go out while it is down: "degraded")."""
 
     def body() -> dict:
         last = watcher.last
         reload = {"ok": last.ok, "at": last.at, "detail": last.detail} if last else None
         index = engine.index
+        database = store.health() if store is not None else {"ok": True}
         return {
-            "status": "ok",
+            "status": "ok" if database["ok"] else "degraded",
             "chunks": len(index.chunks),
             "index": index.path.name,
             "last_reload": reload,
+            "database": database,
         }
 
     return body

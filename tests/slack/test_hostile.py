@@ -331,3 +331,36 @@ def test_control_characters_are_escaped_in_text_and_json_logs():
             assert "\n2026" in json.loads(lines[0])["message"]  # JSON escaped it, intact
         else:
             assert "a.md\\n2026" in lines[0]
+
+
+# ---- 11: a database outage shows in /healthz and a metric, and is logged once --------------
+
+
+def test_database_outage_is_reported_once_and_answers_go_on(live):
+    import sqlite3
+
+    log = live.data_dir.parent / "serve.log"
+    lock = sqlite3.connect(live.data_dir / "opsbot.sqlite3", isolation_level=None, timeout=10)
+    lock.execute("BEGIN EXCLUSIVE")  # another process holds the database: writes fail
+    try:
+        channels = [_channel() for _ in range(3)]
+        for channel in channels:
+            live.sim.mention("What is MLOps?", channel)
+            (post,) = live.fake.wait_for("chat.postMessage", channel=channel, timeout=30)
+            assert "machine learning" in json.dumps(post.params["blocks"])
+        body = live.sim.get("/healthz").json()
+        assert body["status"] == "degraded" and body["database"]["ok"] is False
+        assert "locked" in body["database"]["error"]
+        assert "opsbot_database_up 0.0" in live.sim.get("/metrics").body
+        text = log.read_text()
+        assert text.count("database unavailable") == 1, text[-3000:]
+        assert "could not store" not in text and "dedupe store unavailable" not in text
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    time.sleep(5.2)  # the retry window: the next question probes the database again
+    channel = _channel()
+    live.sim.mention("What is MLOps?", channel)
+    live.fake.wait_for("chat.postMessage", channel=channel)
+    assert live.sim.get("/healthz").json()["database"] == {"ok": True}
+    assert "database is back" in log.read_text()
