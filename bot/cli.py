@@ -287,6 +287,7 @@ def _fail(message: str) -> None:
 
 def main() -> None:
     """Entry point: every expected failure is one line on stderr, never a traceback."""
+    from bot.index.chunktable import ChunkReadError
     from bot.index.embedder import ModelError
     from bot.index.store import IndexLoadError
     from bot.ingest.pipeline import IngestBusyError
@@ -303,7 +304,7 @@ def main() -> None:
     except ConfigError as exc:
         _fail(str(exc))
         sys.exit(EXIT_USAGE)
-    except (IndexLoadError, ModelError, IngestBusyError) as exc:
+    except (IndexLoadError, ModelError, IngestBusyError, ChunkReadError) as exc:
         _fail(str(exc))
         sys.exit(1)
     except OSError as exc:  # a full disk or read-only file system while writing the index

@@ -76,20 +76,29 @@ def cache_path(settings: Settings) -> Path:
     return settings.index_dir / "embeddings.sqlite"
 
 
-def is_up_to_date(settings: Settings, files: list[SourceFile], model_name: str) -> bool:
-    """True when the live manifest already describes exactly these files and settings."""
+def is_up_to_date(
+    settings: Settings, files: list[SourceFile], model_name: str, *, full_check: bool = False
+) -> bool:
+    """True when the live manifest already describes exactly these files and settings, and
+    the build's files are as written (sizes; every byte with `full_check`, as ingest does)."""
     try:
         manifest = store.read_manifest(settings.index_dir)
     except store.IndexLoadError:
         return False
-    return (
+    current = store.current_build(settings.index_dir)
+    if not (
         manifest is not None
         and manifest.model == model_name
         and manifest.chunker == store.Manifest.chunker_settings(settings.chunk_tokens)
         and manifest.files == {f.path: f.sha256 for f in files}
         and manifest.opsbot_version == store.__version__
-        and (settings.index_dir / "current" / "vectors.faiss").exists()
-    )
+        and (current / "vectors.faiss").exists()
+    ):
+        return False
+    problems = store.verify_build(current.resolve(), manifest, full=full_check)
+    if problems:
+        log.warning("the live index build is damaged (%s); rebuilding it", "; ".join(problems))
+    return not problems
 
 
 def check_fresh(settings: Settings, embedder: Embedder | None = None) -> bool:
@@ -200,7 +209,7 @@ def ingest(
     with index_lock(settings.index_dir):
         files, skipped = discover_roots(roots, settings.max_file_bytes)
         summary = IngestSummary(files=len(files), skipped=list(skipped))
-        if not force and is_up_to_date(settings, files, embedder.name):
+        if not force and is_up_to_date(settings, files, embedder.name, full_check=True):
             manifest = store.read_manifest(settings.index_dir)
             summary.chunks = manifest.chunk_count if manifest else 0
             summary.up_to_date = True

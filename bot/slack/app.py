@@ -131,6 +131,7 @@ class Services:
     deduper: Deduper
     pool: ThreadPoolExecutor
     io_pool: ThreadPoolExecutor
+    failures: int = 0  # answers failed in a row
 
     def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
         """Run slow work after the ack; errors are logged, never lost silently."""
@@ -183,7 +184,12 @@ class Services:
         """Question in, rendered message out; every question is recorded (its id keys the
         feedback buttons)."""
         started = time.perf_counter()
-        answer = self.engine.answer(question, history=list(history))
+        try:
+            answer = self.engine.answer(question, history=list(history))
+        except Exception:
+            self.failures += 1  # /healthz turns 503 while answering keeps failing
+            raise
+        self.failures = 0
         if not answer.latency_ms:  # engines that do not time themselves
             answer.latency_ms = (time.perf_counter() - started) * 1000
         answer_id = record_question(

@@ -40,6 +40,7 @@ __all__ = ["SlackWSGI", "check_tokens", "run"]
 log = logging.getLogger(__name__)
 
 SEE = "see README 'Connect to Slack'"
+FAILING_AFTER = 3  # answers failed in a row before /healthz says 503
 
 
 def check_tokens(slack: SlackEnv, *, http: bool) -> None:
@@ -185,7 +186,8 @@ def run(settings: Settings, *, http: bool, port: int, metrics_port: int | None =
         if metrics_port:
             start_metrics(metrics_port)
         if http:
-            serve_http(app, slack, port, health(engine, watcher, store), stop)
+            checks = health(engine, watcher, store, app.opsbot)  # type: ignore[attr-defined]
+            serve_http(app, slack, port, checks, stop)
         else:
             serve_socket(app, slack, stop)
     finally:
@@ -211,22 +213,29 @@ def reload_metrics(engine: Engine) -> Callable[[ReloadResult], None]:
 
 
 def health(
-    engine: Engine, watcher: KnowledgeWatcher, store: MonitoredStore | None = None
+    engine: Engine,
+    watcher: KnowledgeWatcher,
+    store: MonitoredStore | None = None,
+    services: Any = None,
 ) -> Callable[[], dict]:
     """GET /healthz: alive, plus what the index holds, how the last reload went, and
-    whether the database answers (answers still go out while it is down: "degraded")."""
+    whether the database answers. "failing" (HTTP 503) once FAILING_AFTER answers in a
+    row failed; "degraded" (200) while only the database is down, as answers still go out."""
 
     def body() -> dict:
         last = watcher.last
         reload = {"ok": last.ok, "at": last.at, "detail": last.detail} if last else None
         index = engine.index
         database = store.health() if store is not None else {"ok": True}
+        failures = getattr(services, "failures", 0)
+        status = "failing" if failures >= FAILING_AFTER else "ok" if database["ok"] else "degraded"
         return {
-            "status": "ok" if database["ok"] else "degraded",
+            "status": status,
             "chunks": len(index.chunks),
             "index": index.path.name,
             "last_reload": reload,
             "database": database,
+            "failed_answers_in_a_row": failures,
         }
 
     return body

@@ -101,7 +101,9 @@ class SlackWSGI:
         if path == "/healthz" and method in ("GET", "HEAD"):
             if self.draining.is_set():
                 return 503, [("Content-Type", "application/json")], '{"status": "stopping"}'
-            return 200, [("Content-Type", "application/json")], json.dumps(self.health())
+            body = self.health()
+            status = 503 if body.get("status") == "failing" else 200
+            return status, [("Content-Type", "application/json")], json.dumps(body)
         if path == "/metrics" and method in ("GET", "HEAD"):
             body, content_type = metrics.render()
             return 200, [("Content-Type", content_type)], body.decode("utf-8")

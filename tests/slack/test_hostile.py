@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fake_slack import BOT_USER_ID, SIGNING_SECRET, TEAM_ID
@@ -364,3 +365,97 @@ def test_database_outage_is_reported_once_and_answers_go_on(live):
     live.fake.wait_for("chat.postMessage", channel=channel)
     assert live.sim.get("/healthz").json()["database"] == {"ok": True}
     assert "database is back" in log.read_text()
+
+
+# ---- 7 and 8: a damaged or truncated index build ------------------------------------------
+
+DOCS = {
+    "alpha.md": "# Alpha Runbook\n\nRestart the alpha service with systemctl restart alpha.\n",
+    "beta.md": "# Beta Guide\n\nBeta deploys run through the blue green pipeline nightly.\n",
+    "gamma.md": "# Gamma Notes\n\nGamma backups are written to object storage every hour.\n",
+}
+
+
+@pytest.fixture()
+def small_kb(tmp_path):
+    from bot.config import Settings
+
+    knowledge = tmp_path / "kb"
+    knowledge.mkdir()
+    for name, text in DOCS.items():
+        (knowledge / name).write_text(text)
+    return Settings(knowledge_dirs=(knowledge,), index_dir=tmp_path / "idx", data_dir=tmp_path)
+
+
+def _chunks_file(settings) -> Path:
+    return (settings.index_dir / "current").resolve() / "chunks.jsonl"
+
+
+def test_garbled_middle_line_is_caught_and_ingest_rebuilds(small_kb, article_engine):
+    from bot.index import store
+    from bot.ingest import pipeline
+
+    embedder = article_engine.embedder
+    pipeline.ingest(small_kb, embedder=embedder)
+    path = _chunks_file(small_kb)
+    lines = path.read_bytes().split(b"\n")
+    assert len(lines) >= 4  # three chunks and the final newline
+    lines[1] = b"X" * len(lines[1])  # same size: only a checksum notices
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(store.IndexLoadError, match="damaged"):
+        store.load(small_kb.index_dir)
+    summary = pipeline.ingest(small_kb, embedder=embedder)  # the advice in the error works
+    assert not summary.up_to_date
+    loaded = store.load(small_kb.index_dir)
+    assert {c.path for c in loaded.chunks} == set(DOCS)
+
+
+def test_truncated_chunks_file_under_a_loaded_index_is_an_error_not_sigbus(
+    small_kb, article_engine
+):
+    from bot.ingest import pipeline
+
+    pipeline.ingest(small_kb, embedder=article_engine.embedder)
+    script = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from bot.index import store\n"
+        "from bot.index.chunktable import ChunkReadError\n"
+        "index = store.load(Path(sys.argv[1]))\n"
+        "path = index.path / 'chunks.jsonl'\n"
+        "os.truncate(path, 0)\n"
+        "try:\n"
+        "    index.chunks[len(index.chunks) - 1]\n"
+        "except ChunkReadError as exc:\n"
+        "    print('clean error:', exc)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(small_kb.index_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])
+    assert "clean error:" in proc.stdout and "ingest" in proc.stdout
+
+
+def test_healthz_turns_503_while_answering_keeps_failing(live):
+    path = (live.data_dir.parent / "index" / "current").resolve() / "chunks.jsonl"
+    original = path.read_bytes()
+    try:
+        path.write_bytes(bytes(b if b == 10 else 88 for b in original))  # same size, garbled
+        for _ in range(3):
+            channel = _channel()
+            live.sim.mention("What is MLOps?", channel)
+            (post,) = live.fake.wait_for("chat.postMessage", channel=channel)
+            assert "machine learning" not in json.dumps(post.params)  # the error reply
+        reply = live.sim.get("/healthz")
+        assert reply.status == 503 and reply.json()["status"] == "failing"
+    finally:
+        path.write_bytes(original)
+    channel = _channel()
+    live.sim.mention("What is MLOps?", channel)
+    (post,) = live.fake.wait_for("chat.postMessage", channel=channel)
+    assert "machine learning" in json.dumps(post.params["blocks"])
+    assert live.sim.get("/healthz").status == 200
+    assert live.proc.poll() is None
