@@ -137,6 +137,8 @@ def write_build(
     builds.mkdir(parents=True, exist_ok=True)
     build_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     tmp = builds / f".tmp-{build_id}"
+    final = builds / build_id
+    link = index_dir / f".current-{build_id}"
     tmp.mkdir()
     try:
         with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
@@ -151,13 +153,14 @@ def write_build(
             if path.is_file() and path.name != "vectors.faiss"  # it carries its own CRC
         }
         (tmp / "manifest.json").write_text(json.dumps(asdict(manifest), indent=1), "utf-8")
-        final = builds / build_id
         os.replace(tmp, final)
-        link = index_dir / f".current-{build_id}"
         os.symlink(Path("builds") / build_id, link)
         os.replace(link, current_build(index_dir))
-    except BaseException:
+    except BaseException:  # a full disk mid-build: leave nothing half-written behind
         shutil.rmtree(tmp, ignore_errors=True)
+        link.unlink(missing_ok=True)
+        if current_build(index_dir).resolve() != final.resolve():
+            shutil.rmtree(final, ignore_errors=True)
         raise
     _remove_old_builds(builds, keep={build_id})
     return final

@@ -459,3 +459,75 @@ def test_healthz_turns_503_while_answering_keeps_failing(live):
     assert "machine learning" in json.dumps(post.params["blocks"])
     assert live.sim.get("/healthz").status == 200
     assert live.proc.poll() is None
+
+
+# ---- 4: a full disk does not block start-up on the previous index --------------------------
+
+
+@pytest.fixture()
+def tiny_disk(tmp_path) -> Iterator[Path]:
+    """A 3 MB tmpfs (needs root), unmounted afterwards."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root); the in-process test covers it")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def _fill(disk: Path) -> None:
+    with open(disk / "filler", "wb") as fh, contextlib.suppress(OSError):
+        while True:
+            fh.write(b"\0" * 65536)
+            fh.flush()
+
+
+def test_full_disk_serves_the_old_index_and_ingest_fails_in_one_line(tiny_disk, small_kb):
+    env = {"KNOWLEDGE_DIR": str(small_kb.knowledge_dir), "INDEX_DIR": str(tiny_disk / "idx")}
+    assert _opsbot(["ingest"], tiny_disk, **env).returncode == 0
+    (small_kb.knowledge_dir / "delta.md").write_text(
+        "# Delta\n\n" + "Delta rollouts need a change ticket. " * 400
+    )
+    _fill(tiny_disk)
+    asked = _opsbot(["ask", "how do I restart the alpha service?"], tiny_disk, **env)
+    assert asked.returncode == 0, asked.stderr
+    assert "systemctl restart alpha" in asked.stdout
+    warning = [line for line in asked.stderr.splitlines() if "could not rebuild" in line]
+    assert len(warning) == 1 and "No space left" in warning[0]
+    assert "Traceback" not in asked.stderr
+    ingested = _opsbot(["ingest"], tiny_disk, **env)
+    assert ingested.returncode == 1
+    assert len(ingested.stderr.strip().splitlines()) == 1, ingested.stderr
+    assert "No space left" in ingested.stderr or "full" in ingested.stderr
+    leftovers = [
+        p.name
+        for p in (tiny_disk / "idx").rglob("*")
+        if p.name.startswith((".tmp-", ".current-")) or p.name.endswith(("-wal", "-shm", ".tmp"))
+    ]
+    assert leftovers == []
+
+
+def test_full_disk_in_process_keeps_the_old_index(small_kb, article_engine, monkeypatch):
+    """The same path without a mount (CI without root): the build write hits ENOSPC."""
+    import errno
+
+    from bot.engine.engine import Engine
+    from bot.index import store
+    from bot.ingest import pipeline
+
+    pipeline.ingest(small_kb, embedder=article_engine.embedder)
+    (small_kb.knowledge_dir / "delta.md").write_text("# Delta\n\nDelta needs a ticket.\n")
+
+    def full_disk(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store, "write_build", full_disk)
+    notes: list[str] = []
+    engine = Engine.open(small_kb, notify=notes.append)
+    assert engine.answer("how do I restart the alpha service?").answered
+    assert [n for n in notes if "could not rebuild" in n and "No space left" in n]
