@@ -531,3 +531,114 @@ def test_full_disk_in_process_keeps_the_old_index(small_kb, article_engine, monk
     engine = Engine.open(small_kb, notify=notes.append)
     assert engine.answer("how do I restart the alpha service?").answered
     assert [n for n in notes if "could not rebuild" in n and "No space left" in n]
+
+
+# ---- 1: nothing outside the knowledge folders, nothing hidden, no secret titles ------------
+
+
+def test_links_out_of_the_knowledge_folder_are_skipped(tmp_path, small_kb, article_engine):
+    from dataclasses import replace
+
+    from bot.engine.engine import Engine
+    from bot.index import store
+    from bot.ingest import pipeline
+
+    kb = small_kb.knowledge_dir
+    outside = tmp_path / "host"
+    (outside / "etc").mkdir(parents=True)
+    (outside / "etc" / "shadow.txt").write_text("root:$6$hash:19000:0:99999:7:::\n")
+    (outside / "etc" / "passwd.md").write_text("# Passwd\n\nroot:x:0:0:root:/root:/bin/bash\n")
+    (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=xoxb-1-leaked-token-value\n")
+    (kb / ".env").write_text("SLACK_SIGNING_SECRET=inside-but-hidden-secret\n")
+    (kb / "shadow.txt").symlink_to(outside / "etc" / "shadow.txt")
+    (kb / "etc").symlink_to(outside / "etc", target_is_directory=True)
+    (kb / "slack-config.txt").symlink_to("../.env")
+    (kb / "settings.txt").symlink_to(".env")
+    (kb / "alias.md").symlink_to("alpha.md")  # inside the root: fine
+    summary = pipeline.ingest(small_kb, embedder=article_engine.embedder)
+    manifest = store.read_manifest(small_kb.index_dir)
+    assert set(manifest.files) == {*DOCS, "alias.md"}
+    reasons = {s.path: s.reason for s in summary.skipped}
+    for name in ("shadow.txt", "etc", "slack-config.txt"):
+        assert "outside the knowledge folders" in reasons[name]
+    assert "hidden" in reasons["settings.txt"]
+    engine = Engine.open(small_kb, notify=lambda _m: None)
+    answer = engine.answer("what is the slack bot token?")
+    shown = answer.answer + " ".join(engine.topics()) + json.dumps(answer.to_json())
+    assert "xoxb" not in shown and "root:" not in shown and "SECRET" not in shown
+
+    opted_in = replace(small_kb, knowledge_outside_links=True)
+    pipeline.ingest(opted_in, embedder=article_engine.embedder)
+    files = set(store.read_manifest(small_kb.index_dir).files)
+    assert {"shadow.txt", "etc/passwd.md"} <= files  # asked for: outside links are read
+    assert "slack-config.txt" not in files and "settings.txt" not in files  # never .env
+
+
+def test_a_secret_looking_first_line_is_never_a_title(tmp_path):
+    import hashlib
+
+    from bot.ingest.loaders import SourceFile, load_document
+
+    for first in ("SLACK_BOT_TOKEN=xoxb-1-abc-def", "export DB_PASSWORD = hunter2", "xoxp-1-2-3"):
+        raw = f"{first}\n\nDeploys run nightly through the pipeline.\n".encode()
+        path = tmp_path / "notes.txt"
+        path.write_bytes(raw)
+        doc = load_document(
+            SourceFile("notes.txt", path, hashlib.sha256(raw).hexdigest(), len(raw))
+        )
+        assert doc.title == "Notes", first
+
+
+# ---- 2 and 10: file names that are not UTF-8 or hold a newline -----------------------------
+
+
+def _hostile_names(kb: Path) -> None:
+    bad = os.path.join(os.fsencode(kb), b"bad-name-\xff\xfe.md")
+    with open(bad, "wb") as fh:
+        fh.write(b"# Bad name\n\nThis file has a name that is not UTF-8.\n")
+    (kb / "evil\n1999-01-01 00:00:00,000 ERROR bot: forged.md").write_bytes(b"\x00\x01binary")
+
+
+def test_odd_file_names_are_skipped_in_ingest_and_ask(tmp_path, small_kb):
+    _hostile_names(small_kb.knowledge_dir)
+    env = {"KNOWLEDGE_DIR": str(small_kb.knowledge_dir), "INDEX_DIR": str(tmp_path / "i2")}
+    asked = _opsbot(["ask", "how do I restart the alpha service?"], tmp_path, **env)
+    assert asked.returncode == 0, asked.stderr
+    assert "systemctl restart alpha" in asked.stdout and "Traceback" not in asked.stderr
+    assert "bad-name-\\xff\\xfe.md" in asked.stderr and "not valid UTF-8" in asked.stderr
+    assert not [line for line in asked.stderr.splitlines() if line.startswith("1999-01-01")]
+    (small_kb.knowledge_dir / "alpha.md").write_text(DOCS["alpha.md"] + "\nAlso: check logs.\n")
+    ingested = _opsbot(["ingest"], tmp_path, **env)
+    assert ingested.returncode == 0, ingested.stderr
+    assert "Indexed 3 files" in ingested.stdout and "Skipped 2 files" in ingested.stdout
+    lines = ingested.stdout.splitlines() + ingested.stderr.splitlines()
+    assert not [ln for ln in lines if ln.startswith("1999-01-01")]
+
+
+def test_live_reload_skips_an_odd_name_and_still_picks_up_new_files(small_kb, article_engine):
+    from bot.engine.engine import Engine
+    from bot.reload import KnowledgeWatcher
+
+    engine = Engine.open(small_kb, notify=lambda _m: None)
+    watcher = KnowledgeWatcher(engine, small_kb)
+    _hostile_names(small_kb.knowledge_dir)
+    (small_kb.knowledge_dir / "delta.md").write_text("# Delta\n\nDelta rollouts need a ticket.\n")
+    result = watcher.reload_if_changed()
+    assert result.ok and result.changed, result.detail
+    assert "delta.md" in engine.index.manifest.files
+
+
+def test_a_skip_warning_is_logged_once_per_file_and_content(small_kb, article_engine, caplog):
+    from bot.ingest import pipeline
+
+    kb = small_kb.knowledge_dir
+    marker = uuid.uuid4().hex.encode()
+    (kb / "blob.md").write_bytes(b"\x00" + marker)
+    with caplog.at_level("WARNING", logger="bot.ingest.pipeline"):
+        for round_ in range(3):
+            (kb / "alpha.md").write_text(DOCS["alpha.md"] + f"\nRound {round_}.\n")
+            pipeline.ingest(small_kb, embedder=article_engine.embedder)
+        (kb / "blob.md").write_bytes(b"\x00\x00" + marker)  # new content: worth a new warning
+        pipeline.ingest(small_kb, embedder=article_engine.embedder)
+    warnings = [r for r in caplog.records if "blob.md" in r.getMessage()]
+    assert len(warnings) == 2
