@@ -642,3 +642,14 @@ def test_a_skip_warning_is_logged_once_per_file_and_content(small_kb, article_en
         pipeline.ingest(small_kb, embedder=article_engine.embedder)
     warnings = [r for r in caplog.records if "blob.md" in r.getMessage()]
     assert len(warnings) == 2
+
+
+def test_oversized_headers_and_bodies_are_refused(stub_server):
+    host, port = stub_server.base.split(":")
+    for head, expected in (
+        (b"POST /slack/events HTTP/1.1\r\nX-Junk: " + b"a" * 70_000 + b"\r\n\r\n", b" 431 "),
+        (b"POST /slack/events HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n" + b"{" * 1000, b" 413 "),
+    ):
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(head)
+            assert expected in sock.recv(200)
