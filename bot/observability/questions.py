@@ -48,8 +48,8 @@ def record_question(
             answer=answer.answer,
             sources=sources,
             answered=answer.answered,
-            user_id=user,
-            channel=channel,
+            user_id=str(user or ""),  # odd payloads must not cost the row
+            channel=str(channel or ""),
             surface=surface,
             top_score=round(float(answer.top_score), 4),
             latency_ms=round(answer.latency_ms, 2),

@@ -53,12 +53,12 @@ def _repair_event(event: dict[str, Any]) -> bool:
         event["text"] = text_of(event["text"])
         changed = True
     for key in _EVENT_STRINGS:
-        value = event.get(key)
-        if value is None or isinstance(value, str):
+        if key not in event or isinstance(event[key], str):
             continue
+        value = event[key]
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             event[key] = str(value)
-        else:
+        else:  # null, lists, objects
             del event[key]  # listeners treat a missing field as "nothing to reply to"
         changed = True
     if event.get("type") in ASSISTANT_EVENTS:

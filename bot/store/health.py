@@ -9,6 +9,7 @@ connect or lock timeout in Slack's ack path; then one call is let through to pro
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +21,18 @@ log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 5.0
 T = TypeVar("T")
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Errors that mean "the database is not answering" (unreachable, locked, disk full),
+    as opposed to one statement's data being wrong (constraints, bad parameters)."""
+    if isinstance(exc, (sqlite3.OperationalError, OSError)):
+        return True
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return False
+    return isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError))
 
 
 class StoreUnavailable(RuntimeError):
@@ -55,6 +68,8 @@ class MonitoredStore:
         try:
             result = fn(*args, **kwargs)
         except Exception as exc:
+            if not is_outage(exc):
+                raise  # a bad row is the caller's problem, not an outage
             self._failed(exc)
             raise StoreUnavailable(f"database unavailable: {self._error}") from exc
         self._succeeded()

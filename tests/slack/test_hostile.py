@@ -653,3 +653,18 @@ def test_oversized_headers_and_bodies_are_refused(stub_server):
         with socket.create_connection((host, int(port)), timeout=5) as sock:
             sock.sendall(head)
             assert expected in sock.recv(200)
+
+
+def test_a_bad_row_is_not_mistaken_for_a_database_outage(tmp_path):
+    from bot.store import SQLiteStore
+    from bot.store.health import MonitoredStore
+    from bot.store.records import Interaction
+
+    store = MonitoredStore(SQLiteStore(tmp_path / "s.sqlite3"))
+    bad = Interaction(question="q", answer="a", sources=[], answered=True, user_id=None)
+    with pytest.raises(Exception, match="NOT NULL"):
+        store.save_interaction(bad)
+    assert store.health() == {"ok": True}
+    good = Interaction(question="q", answer="a", sources=[], answered=True, user_id="U1")
+    assert store.save_interaction(good) > 0
+    store.close()
