@@ -21,6 +21,10 @@ class Unusable(ValueError):
 def repair(body: dict[str, Any]) -> bool:
     """Fix field types in place; True when anything changed. Raises Unusable."""
     changed = False
+    if not isinstance(body.get("type", ""), str):
+        raise Unusable("payload type is not a string")
+    if body.get("type") == "event_callback" and not isinstance(body.get("event"), dict):
+        raise Unusable("event_callback without an event object")
     auth = body.get("authorizations")
     if "authorizations" in body and not (
         isinstance(auth, list) and all(isinstance(a, dict) for a in auth)

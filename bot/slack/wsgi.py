@@ -142,7 +142,10 @@ class SlackWSGI:
         try:
             content_type = headers["content-type"].split(";")[0].strip()
             body = parse_body(raw, content_type)
-            well_formed(body)
+            try:
+                well_formed(body)
+            except ValueError as exc:  # parsed, signed, but not a shape we can act on
+                raise Unusable(str(exc)) from None
             if repair(body):
                 raw = self.resign(raw, body, headers)
             request = BoltRequest(body=raw, query=environ.get("QUERY_STRING", ""), headers=headers)
