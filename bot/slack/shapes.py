@@ -51,8 +51,8 @@ def repair(body: dict[str, Any]) -> bool:
 
 def _repair_event(event: dict[str, Any]) -> bool:
     changed = False
-    if not isinstance(event.get("type", ""), str):
-        raise Unusable("event type is not a string")
+    if not isinstance(event.get("type"), str) or not event["type"]:
+        raise Unusable("event without a type")
     if "text" in event and not isinstance(event["text"], str):
         event["text"] = text_of(event["text"])
         changed = True
