@@ -487,9 +487,17 @@ def _fill(disk: Path) -> None:
             fh.flush()
 
 
-def test_full_disk_serves_the_old_index_and_ingest_fails_in_one_line(tiny_disk, small_kb):
+def test_full_disk_serves_the_old_index_and_ingest_fails_in_one_line(
+    tiny_disk, small_kb, article_engine
+):
+    from dataclasses import replace
+
+    from bot.ingest import pipeline
+
     env = {"KNOWLEDGE_DIR": str(small_kb.knowledge_dir), "INDEX_DIR": str(tiny_disk / "idx")}
-    assert _opsbot(["ingest"], tiny_disk, **env).returncode == 0
+    pipeline.ingest(
+        replace(small_kb, index_dir=tiny_disk / "idx"), embedder=article_engine.embedder
+    )
     (small_kb.knowledge_dir / "delta.md").write_text(
         "# Delta\n\n" + "Delta rollouts need a change ticket. " * 400
     )
