@@ -13,6 +13,8 @@ import threading
 import time
 from typing import Protocol
 
+from bot.store.health import StoreUnavailable
+
 log = logging.getLogger(__name__)
 
 DEFAULT_TTL_SECONDS = 3600.0  # Slack's last retry comes ~5 minutes after the first try
@@ -54,6 +56,8 @@ class Deduper:
             if prune:
                 self._store.prune_events(self._ttl)
             return self._store.claim_event(key, self._ttl)
+        except StoreUnavailable:  # logged once by the store's health monitor
+            return True
         except Exception:  # the memory check already ran; a store hiccup must not drop events
             log.warning("dedupe store unavailable; using memory only", exc_info=True)
             return True
