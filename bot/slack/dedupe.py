@@ -50,8 +50,8 @@ class Deduper:
             if prune:
                 self._seen = {k: v for k, v in self._seen.items() if v > now}
                 self._next_prune = now + self._ttl
-        if self._store is None:
-            return True
+        if self._store is None or getattr(self._store, "down", False):
+            return True  # no store, or a known outage: never make Slack's ack wait on it
         try:
             if prune:
                 self._store.prune_events(self._ttl)

@@ -55,6 +55,12 @@ class MonitoredStore:
     def store_questions(self) -> bool:
         return bool(self._store.store_questions)
 
+    @property
+    def down(self) -> bool:
+        """True during a known outage; Slack's ack path then skips the database entirely
+        (answers, which run after the ack, probe for its return)."""
+        return self._down_since is not None
+
     def health(self) -> dict[str, Any]:
         with self._lock:
             if self._down_since is None:

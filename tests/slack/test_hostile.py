@@ -676,3 +676,19 @@ def test_a_bad_row_is_not_mistaken_for_a_database_outage(tmp_path):
     good = Interaction(question="q", answer="a", sources=[], answered=True, user_id="U1")
     assert store.save_interaction(good) > 0
     store.close()
+
+
+def test_acks_do_not_wait_on_a_database_known_to_be_down(live):
+    import sqlite3
+
+    lock = sqlite3.connect(live.data_dir / "opsbot.sqlite3", isolation_level=None, timeout=10)
+    lock.execute("BEGIN EXCLUSIVE")
+    try:
+        first = live.sim.mention("What is MLOps?", _channel())  # notices the outage
+        assert first["reply"].status == 200
+        time.sleep(6)  # past the retry window: only answers (after the ack) probe again
+        acks = [live.sim.mention("What is MLOps?", _channel())["reply"] for _ in range(3)]
+        assert all(a.status == 200 and a.seconds < 1.0 for a in acks), acks
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
