@@ -12,9 +12,11 @@ from bot.config import Settings
 from bot.engine.compose import compose, decline_text, prefer_comparison_sections
 from bot.engine.query import clean_question, is_comparative
 from bot.engine.retriever import HybridRetriever, Mode
+from bot.engine.topics import Catalogue, catalogue, nearest_topics
 from bot.engine.types import Answer, Source
 from bot.index import store
 from bot.index.embedder import Embedder
+from bot.ingest.urls import url_resolver
 
 HISTORY_TURNS = 2
 
@@ -40,6 +42,7 @@ class Engine:
         self._lock = threading.Lock()
         self._retriever = HybridRetriever(index, embedder)
         self._topics = _titles(index)
+        self._url_for = url_resolver(settings.knowledge_dirs, settings.knowledge_urls)
 
     @classmethod
     def open(
@@ -82,6 +85,14 @@ class Engine:
         """Document titles, richest documents first."""
         return list(self._topics)
 
+    def nearest_topics(self, question: str, n: int = 5) -> list[str]:
+        """The `n` document titles nearest to the question (a decline offers these)."""
+        return nearest_topics(self.index, self.embedder.encode_query(question), n)
+
+    def catalogue(self) -> Catalogue:
+        """Documents grouped by folder, example questions, index size and age (Home tab)."""
+        return catalogue(self.index)
+
     def answer(
         self,
         question: str,
@@ -114,13 +125,13 @@ class Engine:
                 heading=h.chunk.heading,
                 score=round(h.dense, 4),
                 text=h.chunk.text,
-                url=h.chunk.url,
+                url=h.chunk.url or self._url_for(h.chunk.path),
             )
             for h in hits
         ]
         result.top_score = ranking.best_dense
         if result.top_score < self.settings.decline_threshold:
-            result.topics = self.topics()
+            result.topics = self.nearest_topics(query) or self.topics()
             result.answer = decline_text(result.topics)
             return self._done(result, started)
         result.answered = True

@@ -54,7 +54,9 @@ def _next(tokens: list[Token], n: int) -> str:
 
 @lru_cache(maxsize=1)
 def parser() -> MarkdownIt:
-    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    md.validateLink = lambda url: True  # parse every link; `link` keeps only http(s) targets
+    return md
 
 
 class _Renderer:

@@ -55,7 +55,7 @@ class ThreadSet:
 
 def greet(services: Services, say: Say, set_prompts: SetSuggestedPrompts) -> None:
     say(GREETING)
-    prompts = example_questions(services.topics(), limit=4)
+    prompts = example_questions(services, limit=4)
     if prompts:
         set_prompts(prompts=prompts, title="Try one of these:")
 
