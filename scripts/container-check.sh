@@ -43,6 +43,24 @@ else
     step "reusing base image $BASE_TAG"
 fi
 
+# Can podman start a container at all? Some sandboxes (this CI VM among them: no
+# CAP_SYS_RESOURCE, cgroup v1/v2 hybrid) make crun fail to raise rlimits or set up cgroups;
+# runc with explicit, lower ulimits works there. Anything else fails loudly here.
+if ! err=$(podman run --rm "$BASE_TAG" true 2>&1); then
+    step "podman's default runtime cannot start containers here: ${err##*$'\n'}"
+    command -v runc >/dev/null || die "no runc to fall back to (apt-get install -y runc)"
+    conf="$(mktemp /tmp/opsbot-containers.XXXXXX.conf)"
+    nofile=$(ulimit -Hn); nproc=$(ulimit -Hu)
+    [[ $nproc == unlimited || $nproc -gt 32768 ]] && nproc=32768
+    [[ $nofile == unlimited || $nofile -gt 65536 ]] && nofile=65536
+    printf '[containers]\ndefault_ulimits = ["nofile=%s:%s", "nproc=%s:%s"]\n[engine]\nruntime = "runc"\n' \
+        "$nofile" "$nofile" "$nproc" "$nproc" >"$conf"
+    export CONTAINERS_CONF=$conf
+    err=$(podman run --rm "$BASE_TAG" true 2>&1) \
+        || die "podman cannot run containers in this sandbox, even with runc: ${err##*$'\n'}"
+    step "using runc with nofile=$nofile nproc=$nproc ($conf)"
+fi
+
 build_args=(--build-arg "BASE_IMAGE=$BASE_TAG")
 mounts=()
 if [[ -d /opt/wheels ]]; then  # this machine's CPU torch wheel; no PyTorch index here

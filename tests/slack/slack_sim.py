@@ -19,6 +19,25 @@ BROADCASTS = ("<!channel", "<!here", "<!everyone", "<@U123", "<https://evil")
 _RAW_MARKDOWN = re.compile(r"\*\*|__|~~|^#{1,6} |\]\(|!\[|^\s*[-*+] |^\|.*\|$", re.M)
 
 
+def visible_texts(params: dict[str, Any]) -> list[str]:
+    """Every text a user can see in one message: the fallback first, then each block text."""
+    found = [params.get("text") or ""]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") in ("mrkdwn", "plain_text"):
+                found.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    blocks = params.get("blocks")
+    walk(json.loads(blocks) if isinstance(blocks, str) else blocks)
+    return found
+
+
 def raw_markdown(text: str) -> list[str]:
     """Markdown markers Slack would show raw (outside code blocks): **, ##, ~~, [x](y), …"""
     outside = re.sub(r"```.*?```|`[^`\n]*`", "", text, flags=re.S)

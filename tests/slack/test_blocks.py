@@ -7,8 +7,8 @@ import json
 from slack_sim import BROADCASTS, raw_markdown
 from stub_engine import StubEngine
 
-from bot.engine.types import Answer, Source
 from bot.engine.topics import Catalogue, Group
+from bot.engine.types import Answer, Source
 from bot.slack import blocks
 from bot.slack.home import render_home
 

@@ -11,7 +11,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from slack_sim import BROADCASTS, posted_text, raw_markdown
+from slack_sim import BROADCASTS, posted_text, raw_markdown, visible_texts
 
 from bot.slack import blocks
 
@@ -128,29 +128,11 @@ def test_assistant_thread_gets_prompts_status_and_answer(stub_app):
     assert "what is gitops" in posted_text(answer.params)
 
 
-def _all_text(params: dict) -> list[str]:
-    """Every text a user can see in one message: fallback, block texts, element texts."""
-    found = [params.get("text") or ""]
-
-    def walk(node) -> None:
-        if isinstance(node, dict):
-            if node.get("type") in ("mrkdwn", "plain_text"):
-                found.append(node["text"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(params.get("blocks"))
-    return found
-
-
 def test_answer_has_no_raw_markdown_and_numbered_linked_sources(stub_app):
     channel = _channel()
     stub_app.sim.mention("what is gitops", channel)
     (call,) = stub_app.fake.wait_for("chat.postMessage", channel=channel)
-    texts = _all_text(call.params)
+    texts = visible_texts(call.params)
     assert all(not raw_markdown(t) for t in texts), [raw_markdown(t) for t in texts]
     joined = "\n".join(texts)
     assert "<https://docs.example.com/devops?a=1&amp;b=2|[1]>" in joined  # the citation links
@@ -188,6 +170,6 @@ def test_decline_in_a_channel_is_short_and_offers_a_dm(stub_app):
     channel = _channel()
     stub_app.sim.mention("best pizza in town?", channel)
     (call,) = stub_app.fake.wait_for("chat.postMessage", channel=channel)
-    visible = " ".join(_all_text(call.params)[1:])
+    visible = " ".join(visible_texts(call.params)[1:])
     assert len(visible) <= blocks.DECLINE_LIMIT
     assert "Nearest topics" in visible and "DM" in visible
