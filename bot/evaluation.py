@@ -60,11 +60,26 @@ class EvalReport:
 
 
 def load_questions(path: Path) -> list[dict]:
+    """Question objects, one per line; any bad line is a one-line ConfigError naming it."""
     try:
         lines = path.read_text("utf-8").splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read eval file {path}: {exc}") from None
+    questions = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError as exc:
+            raise ConfigError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+        question = item.get("question") if isinstance(item, dict) else None
+        if not isinstance(question, str) or not question.strip():
+            raise ConfigError(f'{path}:{number}: needs a non-empty "question" string')
+        questions.append(item)
+    if not questions:
+        raise ConfigError(f"eval file {path} has no questions")
+    return questions
 
 
 def _norm(text: str) -> str:

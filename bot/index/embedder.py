@@ -44,6 +44,11 @@ def resolve_model(name: str) -> tuple[str, Path | str]:
     path = Path(name).expanduser()
     if path.exists():
         return str(path.resolve()), path.resolve()
+    if name.startswith(("/", ".", "~")) or name.count("/") > 1 or "\\" in name:
+        raise ModelError(
+            f"EMBEDDING_MODEL {name!r} does not exist; give a local sentence-transformers "
+            "model directory, or leave it empty for the packaged all-MiniLM-L6-v2"
+        )
     return name, name
 
 
@@ -89,9 +94,10 @@ class Embedder:
                 try:
                     _LOADED[self.name] = SentenceTransformer(str(self._source), device="cpu")
                 except Exception as exc:  # hub lookups offline raise many types
+                    reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
                     raise ModelError(
-                        f"cannot load embedding model {self.name!r} offline: {exc}. "
-                        "Set EMBEDDING_MODEL to a local model directory."
+                        f"cannot load embedding model {self.name!r} offline ({reason}); "
+                        "set EMBEDDING_MODEL to a local model directory"
                     ) from exc
             self._model = _LOADED[self.name]
         return self._model
