@@ -80,7 +80,9 @@ def ingest(
     from bot.ingest.pipeline import ingest as run_ingest
 
     settings = _settings(ctx, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
-    summary = run_ingest(settings, show_progress=sys.stderr.isatty(), force=force)
+    tty = sys.stderr.isatty()  # a bar on a terminal, a line every few seconds otherwise
+    notify = None if tty else (lambda line: click.echo(line, err=True))
+    summary = run_ingest(settings, show_progress=tty, force=force, notify=notify)
     for line in summary.lines():
         click.echo(line)
 

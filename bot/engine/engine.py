@@ -61,7 +61,10 @@ class Engine:
         embedder = Embedder(settings.embedding_model)
         if auto_ingest and not check_fresh(settings, embedder):
             notify(f"Index in {settings.index_dir} is missing or stale; ingesting first…")
-            for line in ingest(settings, embedder=embedder).lines():
+            bar = notify is _stderr and sys.stderr.isatty()  # else a line every few seconds
+            for line in ingest(
+                settings, embedder=embedder, show_progress=bar, notify=notify
+            ).lines():
                 notify(line)
         index = store.load(settings.index_dir, expected_model=embedder.name)
         embedder.encode_query("warm up")  # first real question is as fast as the hundredth

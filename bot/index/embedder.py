@@ -123,7 +123,7 @@ class Embedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         order = np.argsort([-len(t) for t in texts], kind="stable")
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        step = BATCH_SIZE * 4
+        step = BATCH_SIZE  # one batch per progress tick: the bar moves every second or so
         for start in range(0, len(order), step):
             rows = order[start : start + step]
             out[rows] = model.encode(
