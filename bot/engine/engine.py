@@ -93,8 +93,13 @@ class Engine:
         return nearest_topics(self.index, self.embedder.encode_query(question), n)
 
     def catalogue(self) -> Catalogue:
-        """Documents grouped by folder, example questions, index size and age (Home tab)."""
-        return catalogue(self.index)
+        """Documents grouped by folder, example questions, index size and age (Home tab);
+        computed once per index, so a reload refreshes it."""
+        index = self.index
+        cached = getattr(self, "_catalogue", None)
+        if cached is None or cached[0] is not index:
+            cached = self._catalogue = (index, catalogue(index))
+        return cached[1]
 
     def answer(
         self,

@@ -40,9 +40,11 @@ def nearest_topics(index: LoadedIndex, qvec: np.ndarray, n: int = 5, pool: int =
 
 
 def topic_label(title: str, path: str) -> str:
-    """A title, with its folder when the title alone is a bare word ('import' → 'import (dvc)')."""
+    """A title, with its folder when the title alone is a bare word or command
+    ('import' → 'import (command-reference)')."""
     folder = path.rsplit("/", 2)[-2] if path.count("/") else ""
-    if len(title.split()) <= 2 and folder and folder.lower() not in title.lower():
+    bare = len(title.split()) == 1 or title == title.lower()
+    if bare and folder and folder.lower() not in title.lower():
         return f"{title} ({folder})"
     return title
 
