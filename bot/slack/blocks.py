@@ -149,6 +149,24 @@ def feedback_block(answer_id: int) -> dict[str, Any]:
     return ContextActionsBlock(block_id=FEEDBACK_BLOCK_ID, elements=[element]).to_dict()
 
 
+def classic_feedback(message: dict[str, Any]) -> dict[str, Any]:
+    """The same message with plain 👍/👎 buttons instead of feedback_buttons, for a
+    workspace or surface that rejects the newer block (Slack answers `invalid_blocks`)."""
+    out = []
+    for block in message.get("blocks", []):
+        if block.get("type") == "context_actions":
+            value = block["elements"][0]["positive_button"]["value"].partition(":")[2]
+            buttons = [
+                ButtonElement(
+                    text=label, action_id=f"{VOTE_ACTION_PREFIX}{vote}", value=value
+                ).to_dict()
+                for vote, label in (("up", "👍 Helpful"), ("down", "👎 Not helpful"))
+            ]
+            block = {"type": "actions", "block_id": FEEDBACK_BLOCK_ID, "elements": buttons}
+        out.append(block)
+    return {**message, "blocks": out}
+
+
 def share_block(answer_id: int) -> dict[str, Any]:
     """'Share in channel' under an ephemeral answer: posts it publicly, once."""
     button = ButtonElement(

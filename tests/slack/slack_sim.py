@@ -143,6 +143,16 @@ class SlackSim:
         """A block_actions click on a feedback button of `message` (as posted to the fake)."""
         blocks = message.get("blocks")
         blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+        classic = [
+            e
+            for b in blocks
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["action_id"] == f"opsbot_vote_{vote}"
+        ]
+        if classic:  # the plain-button fallback
+            action = {**classic[0], "block_id": "opsbot_feedback", "type": "button"}
+            return self._block_action(message, blocks, action, user, response_url, **kw)
         element = next(
             e for b in blocks if b["type"] == "context_actions" for e in b["elements"]
         )  # Slack's feedback_buttons: the click carries the chosen button's value

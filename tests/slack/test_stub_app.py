@@ -173,3 +173,19 @@ def test_decline_in_a_channel_is_short_and_offers_a_dm(stub_app):
     visible = " ".join(visible_texts(call.params)[1:])
     assert len(visible) <= blocks.DECLINE_LIMIT
     assert "Nearest topics" in visible and "DM" in visible
+
+
+def test_rejected_feedback_buttons_fall_back_to_classic_buttons_that_still_vote(stub_app):
+    channel = _channel()
+    rejected = '{"ok": false, "error": "invalid_blocks"}'
+    stub_app.fake.fail("chat.postMessage", 200, body=rejected)
+    stub_app.sim.mention("what is gitops", channel)
+    calls = stub_app.fake.wait_for("chat.postMessage", count=2, channel=channel)
+    kinds = [[b["type"] for b in c.params["blocks"]] for c in calls]
+    assert "context_actions" in kinds[0] and "context_actions" not in kinds[1]
+    assert "actions" in kinds[1]
+    message = next(m for m in stub_app.fake.messages if m.get("bot_id") and m["channel"] == channel)
+    url = stub_app.fake.response_url(channel + "-vote")
+    assert stub_app.sim.click(message, "down", "UVOTER9", url).status == 200
+    (update,) = stub_app.fake.wait_for("chat.update", channel=channel)
+    assert "Thanks for the feedback" in posted_text(update.params)
