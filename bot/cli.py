@@ -149,7 +149,7 @@ def chat(ctx, knowledge_dirs, index_dir) -> None:
 
 
 @cli.command(name="eval")
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @knowledge_option
 @index_option
 @k_option
@@ -159,21 +159,48 @@ def chat(ctx, knowledge_dirs, index_dir) -> None:
     default="hybrid",
     help="Retrieval to evaluate (dense and bm25 show what the fusion adds).",
 )
+@click.option(
+    "--without",
+    "without",
+    default="",
+    metavar="SIGNALS",
+    help="Ablation: comma-separated ranking signals to switch off "
+    "(unit, lexical, heading, bm25, cutoff, diversity).",
+)
+@click.option("--table", is_flag=True, help="Also print one row per question.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
-def eval_command(ctx, file, knowledge_dirs, index_dir, k_raw, mode, as_json) -> None:
-    """Score retrieval on a question file: hit@k, MRR, declines, misses."""
+def eval_command(
+    ctx, files, knowledge_dirs, index_dir, k_raw, mode, without, table, as_json
+) -> None:
+    """Score answers on question files: hit@k, MRR, lead, declines, misses."""
+    from bot.engine.rerank import Weights
     from bot.evaluation import evaluate, load_questions
 
     k = _positive_int("-k", k_raw) or 5
     settings = _settings(ctx, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
-    settings.require_knowledge_dirs()
-    questions = load_questions(file)
-    report = evaluate(_open_engine(settings), questions, k=k, mode=mode)
+    roots = settings.require_knowledge_dirs()
+    try:
+        weights = Weights().without(*[s.strip() for s in without.split(",") if s.strip()])
+    except ValueError as exc:
+        raise ConfigError(f"--without: {exc}") from None
+    question_sets = [(file, load_questions(file)) for file in files]
+    engine = _open_engine(settings)
+    reports = {}
+    for file, questions in question_sets:
+        report = evaluate(
+            engine, questions, k=k, mode=mode, several_roots=len(roots) > 1, weights=weights
+        )
+        reports[str(file)] = report
+        if not as_json:
+            if len(question_sets) > 1:
+                click.echo(f"== {file}")
+            click.echo("\n".join(report.lines(table=table)))
     if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2))
-    else:
-        click.echo("\n".join(report.lines()))
+        payload = {name: r.to_json(table=table) for name, r in reports.items()}
+        click.echo(
+            json.dumps(payload if len(reports) > 1 else next(iter(payload.values())), indent=2)
+        )
 
 
 @cli.command()

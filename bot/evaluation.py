@@ -1,4 +1,10 @@
-"""`opsbot eval`: retrieval quality on question files shaped like ../shared/eval/*.jsonl."""
+"""`opsbot eval`: answer quality on question files shaped like ../shared/eval/*.jsonl.
+
+Each line: `question`, optional `history` (earlier user turns of the thread), `gold` (paths
+relative to the knowledge root that holds them) or `hints` (phrases a correct passage
+contains), `kind` ("unanswerable" must be declined) and `mixed` (false: only meaningful
+with the article alone, skipped when several roots are indexed).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,24 @@ from pathlib import Path
 
 from bot.config import ConfigError
 from bot.engine.engine import Engine
+from bot.engine.rerank import Weights
 from bot.engine.retriever import Mode
 from bot.engine.types import Answer
+
+LEAD_CHARS = 400
+_CITATION = re.compile(r"\[\d+\]")
+
+
+@dataclass
+class Row:
+    id: str
+    question: str
+    kind: str
+    answered: bool
+    rank: int | None
+    lead: bool | None
+    confidence: float
+    top: str
 
 
 @dataclass
@@ -20,10 +42,14 @@ class EvalReport:
     answerable: int = 0
     hits: int = 0
     reciprocal_ranks: float = 0.0
+    lead_questions: int = 0
+    leads: int = 0
     unanswerable: int = 0
     declined_correctly: int = 0
     false_declines: int = 0
+    skipped: int = 0
     misses: list[str] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
 
     @property
     def hit_rate(self) -> float:
@@ -33,22 +59,34 @@ class EvalReport:
     def mrr(self) -> float:
         return self.reciprocal_ranks / self.answerable if self.answerable else 0.0
 
-    def to_json(self) -> dict:
-        return {
+    @property
+    def lead_rate(self) -> float:
+        return self.leads / self.lead_questions if self.lead_questions else 0.0
+
+    def to_json(self, table: bool = False) -> dict:
+        out = {
             "k": self.k,
             "mode": self.mode,
             f"hit@{self.k}": round(self.hit_rate, 4),
             "mrr": round(self.mrr, 4),
+            "lead": round(self.lead_rate, 4),
             "declined_correctly": f"{self.declined_correctly}/{self.unanswerable}",
+            "false_declines": f"{self.false_declines}/{self.answerable}",
             "false_decline_rate": round(self.false_declines / max(self.answerable, 1), 4),
+            "skipped": self.skipped,
             "misses": self.misses,
         }
+        if table:
+            out["questions"] = [row.__dict__ for row in self.rows]
+        return out
 
-    def lines(self) -> list[str]:
+    def lines(self, table: bool = False) -> list[str]:
         out = [
-            f"mode={self.mode}  questions={self.answerable + self.unanswerable}",
+            f"mode={self.mode}  questions={self.answerable + self.unanswerable}"
+            + (f"  skipped={self.skipped} (mixed: false)" if self.skipped else ""),
             f"hit@{self.k}: {self.hit_rate:.3f} ({self.hits}/{self.answerable})",
             f"MRR: {self.mrr:.3f}",
+            f"lead: {self.lead_rate:.3f} ({self.leads}/{self.lead_questions})",
             f"declined correctly: {self.declined_correctly}/{self.unanswerable}",
             f"false declines: {self.false_declines}/{self.answerable} "
             f"({self.false_declines / max(self.answerable, 1):.1%})",
@@ -56,34 +94,46 @@ class EvalReport:
         if self.misses:
             out.append("misses:")
             out += [f"  - {m}" for m in self.misses]
+        if table:
+            out.append(f"{'id':<8} {'ans':<4} {'rank':<5} {'lead':<5} {'conf':<6} question")
+            for r in self.rows:
+                lead = "-" if r.lead is None else ("yes" if r.lead else "no")
+                out.append(
+                    f"{r.id:<8} {'yes' if r.answered else 'no':<4} {r.rank or '-'!s:<5} "
+                    f"{lead:<5} {r.confidence:<6.3f} {r.question[:70]}"
+                )
         return out
 
 
 def load_questions(path: Path) -> list[dict]:
-    """Question objects, one per line; any bad line is a one-line ConfigError naming it."""
+    """Question dicts; every bad line is reported with its own line number."""
     try:
         lines = path.read_text("utf-8").splitlines()
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read eval file {path}: {exc}") from None
-    questions = []
+    items: list[dict] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             item = json.loads(line)
         except ValueError as exc:
-            raise ConfigError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-        question = item.get("question") if isinstance(item, dict) else None
-        if not isinstance(question, str) or not question.strip():
-            raise ConfigError(f'{path}:{number}: needs a non-empty "question" string')
-        questions.append(item)
-    if not questions:
-        raise ConfigError(f"eval file {path} has no questions")
-    return questions
+            raise ConfigError(f"{path}:{number}: not valid JSON ({exc})") from None
+        if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+            raise ConfigError(f'{path}:{number}: each line needs a "question" string')
+        items.append(item)
+    if not items:
+        raise ConfigError(f"{path}: no questions in the file")
+    return items
 
 
 def _norm(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+    return re.sub(r"[^a-z0-9]+", " ", _CITATION.sub(" ", text).lower()).strip()
+
+
+def _matches_gold(path: str, gold: set[str]) -> bool:
+    """Gold paths are relative to their own root; with several roots, paths carry its name."""
+    return path in gold or path.split("/", 1)[-1] in gold
 
 
 def first_relevant_rank(item: dict, answer: Answer) -> int | None:
@@ -91,33 +141,72 @@ def first_relevant_rank(item: dict, answer: Answer) -> int | None:
     gold = set(item.get("gold") or [])
     hints = [_norm(h) for h in (item.get("hints") or [])]
     for rank, source in enumerate(answer.sources, start=1):
-        if gold and source.path in gold:
+        if gold and _matches_gold(source.path, gold):
             return rank
         if not gold and hints and any(h in _norm(source.text) for h in hints):
             return rank
     return None
 
 
-def evaluate(engine: Engine, questions: list[dict], k: int, mode: Mode = "hybrid") -> EvalReport:
+def lead_has_hint(item: dict, answer: Answer) -> bool | None:
+    """Does what the user reads first (LEAD_CHARS of the answer) hold a hint?"""
+    hints = [_norm(h) for h in (item.get("hints") or [])]
+    if not hints:
+        return None
+    opening = _norm(re.sub(r"[*_`#>]", "", answer.answer)[:LEAD_CHARS])
+    return any(h in opening for h in hints)
+
+
+def evaluate(
+    engine: Engine,
+    questions: list[dict],
+    k: int,
+    mode: Mode = "hybrid",
+    *,
+    several_roots: bool = False,
+    weights: Weights | None = None,
+) -> EvalReport:
     report = EvalReport(k=k, mode=mode)
     for item in questions:
-        answer = engine.answer(item["question"], k=k, mode=mode)
+        if several_roots and item.get("mixed") is False:
+            report.skipped += 1
+            continue
+        history = [h for h in item.get("history") or [] if isinstance(h, str)]
+        answer = engine.answer(item["question"], history=history, k=k, mode=mode, weights=weights)
         label = f"{item.get('id', '?')}: {item['question'][:80]}"
+        top = answer.sources[0].path if answer.sources else "nothing"
+        row = Row(
+            str(item.get("id", "?")),
+            item["question"],
+            str(item.get("kind", "")),
+            answer.answered,
+            None,
+            None,
+            answer.top_score,
+            top,
+        )
+        report.rows.append(row)
         if item.get("kind") == "unanswerable":
             report.unanswerable += 1
             if answer.answered:
-                report.misses.append(f"{label} — answered (score {answer.top_score:.3f})")
+                report.misses.append(f"{label} — answered (confidence {answer.top_score:.3f})")
             else:
                 report.declined_correctly += 1
             continue
         report.answerable += 1
         if not answer.answered:
             report.false_declines += 1
-        rank = first_relevant_rank(item, answer)
-        if rank is None:
-            got = answer.sources[0].path if answer.sources else "nothing"
-            report.misses.append(f"{label} — not in top {k} (top: {got})")
+            report.misses.append(f"{label} — declined (confidence {answer.top_score:.3f})")
+        row.rank = first_relevant_rank(item, answer)
+        if row.rank is None:
+            report.misses.append(f"{label} — not in top {k} (top: {top})")
         else:
             report.hits += 1
-            report.reciprocal_ranks += 1.0 / rank
+            report.reciprocal_ranks += 1.0 / row.rank
+        row.lead = lead_has_hint(item, answer) if answer.answered else False
+        if item.get("hints"):
+            report.lead_questions += 1
+            report.leads += bool(row.lead)
+            if not row.lead:
+                report.misses.append(f"{label} — no hint in the first {LEAD_CHARS} characters")
     return report

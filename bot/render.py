@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.engine.types import Answer
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
 
 
 def render_text(answer: Answer) -> str:
-    lines = [answer.answer, ""]
+    """The answer (lead first), then its numbered sources, best first, as `[n]` cites them."""
+    lines = [_BOLD.sub(r"\1", answer.answer), ""]
     if answer.truncated:
         lines.insert(0, "(Your question was long; I used its first part.)\n")
-    if answer.sources:
-        lines.append("Sources:" if answer.answered else "Nearest passages (not a match):")
+    if answer.sources and answer.answered:
+        lines.append("Sources:")
         for i, source in enumerate(answer.sources, start=1):
             link = f" <{source.url}>" if source.url else ""
             lines.append(
-                f"  {i}. {source.heading} — {source.path}{link} (score {source.score:.2f})"
+                f"  [{i}] {source.heading} — {source.path}{link} (score {source.score:.2f})"
             )
     return "\n".join(lines).rstrip() + "\n"

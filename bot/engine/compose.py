@@ -1,190 +1,172 @@
-"""Writing the answer: the most relevant whole sentences of the best passage(s)."""
+"""Writing the answer: a direct answer of a few cited sentences, then trimmed passages.
+
+The lead is extractive: the units (sentences, list items, rows) that score best against the
+question, each followed by `[n]`, the number of the source it came from. A comparison's
+lead covers both sides. Each supporting passage is cut at unit boundaries around its best
+unit, within its own section, and never ends on a dangling "…as follows:".
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from bot.engine.types import Source
+from bot.engine.rerank import Evidence, ScoredUnit
+from bot.engine.terms import folded_terms
 
-MAX_ANSWER_CHARS = 1200
-_WORD = re.compile(r"[a-z0-9][a-z0-9_\-./]*")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`\"'(\[*])")
-STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "but",
-        "by",
-        "can",
-        "do",
-        "does",
-        "for",
-        "from",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "me",
-        "my",
-        "of",
-        "on",
-        "or",
-        "our",
-        "so",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "to",
-        "us",
-        "was",
-        "we",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "should",
-        "could",
-        "just",
-        "any",
-        "some",
-        "about",
-    ]
-)
+LEAD_CHARS = 320  # the direct answer: about three sentences
+LEAD_SLACK = 0.12  # a unit joins the lead if it scores within this of the best one
+NEIGHBOUR_BONUS = 0.06  # the sentence after a chosen one often finishes its thought
+SOURCE_WEIGHT = 0.5  # how much a unit's passage rank counts when choosing lead units
+PASSAGE_CHARS = 480
+PASSAGES_SHOWN = 2
+_LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 
 
-def terms(text: str) -> set[str]:
-    return {w.strip("-./") for w in _WORD.findall(text.lower())} - STOPWORDS - {""}
+@dataclass(frozen=True)
+class Pick:
+    source: int  # 1-based source number
+    evidence: Evidence
+    unit: ScoredUnit
 
 
-def split_units(passage: str) -> list[str]:
-    """Blocks (code fences, list items, table rows kept whole), paragraphs split into sentences."""
-    units: list[str] = []
-    for block in re.split(r"\n\s*\n", passage.strip()):
-        stripped = block.strip()
-        if not stripped:
-            continue
-        structured = stripped.startswith(("```", "|", "-", "*", "#", ">")) or re.match(
-            r"^\d+[.)]\s", stripped
-        )
-        if structured or "\n" in stripped:
-            units.append(stripped)
-        else:
-            units.extend(s.strip() for s in _SENTENCE_END.split(stripped) if s.strip())
-    return units
+def _value(ev: Evidence, unit: ScoredUnit, top: float) -> float:
+    return unit.score + SOURCE_WEIGHT * (ev.score - top)
 
 
-def best_excerpt(passage: str, question: str, budget: int = MAX_ANSWER_CHARS) -> str:
-    """The window of consecutive units that covers most question terms within the budget."""
-    if len(passage) <= budget:
-        return passage.strip()
-    units = split_units(passage)
-    wanted = terms(question)
-    scores = [len(terms(u) & wanted) for u in units]
-    best_start, best_end, best_score = 0, 0, -1.0
-    for start in range(len(units)):
-        length, end, score = 0, start, 0.0
-        while end < len(units) and length + len(units[end]) + 1 <= budget:
-            length += len(units[end]) + 1
-            score += scores[end]
-            end += 1
-        if end > start and score > best_score:
-            best_start, best_end, best_score = start, end, score
-    if best_end == best_start:  # a single unit longer than the budget: cut at a word
-        return _cut(units[0] if units else passage, budget)
-    joined = "\n\n".join(units[best_start:best_end])
-    return joined if len(joined) <= budget else " ".join(units[best_start:best_end])
+def _lead_text(unit: ScoredUnit) -> str:
+    text = _LIST_MARKER.sub("", unit.unit.text) if unit.unit.kind == "item" else unit.unit.text
+    if len(text) > LEAD_CHARS + 80:
+        text = text[:LEAD_CHARS].rsplit(" ", 1)[0] + " …"
+    return text
 
 
-def _cut(text: str, budget: int) -> str:
-    if text.startswith("```"):
-        lines, kept, size = text.splitlines(), [], 0
-        for line in lines[:-1]:
-            if size + len(line) + 5 > budget:
-                break
-            kept.append(line)
-            size += len(line) + 1
-        return "\n".join(kept) + "\n```"
-    return text[:budget].rsplit(" ", 1)[0] + " …"
-
-
-_COMMON_ASK = re.compile(r"\b(in common|similar\w*|share|both|overlap\w*)\b", re.IGNORECASE)
-_DIFF_ASK = re.compile(r"\b(differ\w*|vs\.?|versus|compar\w*|contrast|apart)\b", re.IGNORECASE)
-_COMMON_HEADING = re.compile(r"common|similar|shared?\b|both|overlap", re.IGNORECASE)
-_DIFF_HEADING = re.compile(r"differ|apart|\bvs\b|versus|contrast|distinguish|compar", re.IGNORECASE)
-CUE_WINDOW = 0.1  # a cue-matching section may outrank a better-scoring one by this much
-
-
-def prefer_comparison_sections(question: str, sources: Sequence[Source]) -> list[Source]:
-    """For 'what differs' / 'what's in common' questions, lead with the section whose
-    heading says so ("What Sets Them Apart", "Differences", "Similarities")."""
-    if _COMMON_ASK.search(question):
-        cue = _COMMON_HEADING
-    elif _DIFF_ASK.search(question):
-        cue = _DIFF_HEADING
-    else:
-        return list(sources)
-    if not sources:
+def choose_lead(shown: Sequence[Evidence], sides: Sequence[set[str]] = ()) -> list[Pick]:
+    """The best units across the shown passages, within about LEAD_CHARS."""
+    if not shown:
         return []
-    best = max(s.score for s in sources)
-
-    def matches(source: Source) -> bool:
-        own = source.heading.split(" › ")[1:]  # the title is shared by every section
-        return bool(own) and bool(cue.search(own[-1])) and source.score >= best - CUE_WINDOW
-
-    return sorted(sources, key=lambda s: not matches(s))
-
-
-def compose(question: str, sources: Sequence[Source], comparative: bool) -> str:
-    """Lead with the best passage; for comparisons, show a second section beside it."""
-    if not sources:
-        return ""
-    best = sources[0]
-    partner = None
-    if comparative:
-        partner = next(
-            (s for s in sources[1:] if s.heading != best.heading and s.score >= best.score - 0.12),
-            None,
-        )
-    if partner is None:
-        return best_excerpt(best.text, question)
-    half = MAX_ANSWER_CHARS // 2
-    parts = [
-        f"**{_section_label(s)}**\n{best_excerpt(s.text, question, half)}" for s in (best, partner)
+    top = shown[0].score
+    pool = [
+        Pick(n, ev, u)
+        for n, ev in enumerate(shown, start=1)
+        for u in ev.units
+        if u.unit.kind != "code" or len(u.unit.text) <= LEAD_CHARS
     ]
+    if not pool:
+        return []
+    chosen: list[Pick] = []
+    used = 0
+    best_value = max(_value(p.evidence, p.unit, top) for p in pool)
+    while pool:
+
+        def value(p: Pick) -> float:
+            v = _value(p.evidence, p.unit, top)
+            if any(c.evidence is p.evidence and c.unit.index == p.unit.index - 1 for c in chosen):
+                v += NEIGHBOUR_BONUS
+            return v
+
+        pick = max(pool, key=value)
+        if chosen and value(pick) < best_value - LEAD_SLACK:
+            break
+        length = len(_lead_text(pick.unit))
+        pool.remove(pick)
+        if chosen and used + length > LEAD_CHARS:
+            continue
+        chosen.append(pick)
+        used += length
+    for side in sides:  # a comparison answers for both sides
+        covered = any(side & folded_terms(p.unit.unit.text) for p in chosen)
+        if covered:
+            continue
+        others = [
+            Pick(n, ev, u)
+            for n, ev in enumerate(shown, start=1)
+            for u in ev.units
+            if side & folded_terms(u.unit.text) and u.unit.kind != "code"
+        ]
+        if others:
+            chosen.append(max(others, key=lambda p: _value(p.evidence, p.unit, top)))
+    chosen.sort(key=lambda p: (p.source, p.unit.index))
+    return chosen
+
+
+def lead_text(picks: Sequence[Pick]) -> str:
+    """The picks as one paragraph, each unit followed by its citation."""
+    parts = []
+    for pick in picks:
+        text = _lead_text(pick.unit).rstrip()
+        parts.append(f"{text} [{pick.source}]")
+    return " ".join(parts)
+
+
+def excerpt(ev: Evidence, budget: int = PASSAGE_CHARS) -> str:
+    """Whole units around the passage's best unit, from its own section, within budget."""
+    best = ev.best_unit
+    if best is None:
+        return ev.chunk.text[:budget].rsplit(" ", 1)[0]
+    units = [u for u in ev.units if u.unit.section == best.unit.section]
+    at = units.index(best)
+    start, end = at, at + 1
+    size = len(best.unit.text)
+    while True:  # read on first, then back
+        grew = False
+        if end < len(units) and size + len(units[end].unit.text) <= budget:
+            size += len(units[end].unit.text)
+            end += 1
+            grew = True
+        elif start > 0 and size + len(units[start - 1].unit.text) <= budget:
+            start -= 1
+            size += len(units[start].unit.text)
+            grew = True
+        if not grew:
+            break
+    while end - start > 1 and units[end - 1].unit.text.rstrip().endswith(":"):
+        end -= 1  # never stop on an introduction to something not shown
+    return _join(units[start:end], best)
+
+
+def _join(units: Sequence[ScoredUnit], best: ScoredUnit) -> str:
+    out = ""
+    previous = None
+    for u in units:
+        text = u.unit.text
+        if len(units) == 1 and len(text) > PASSAGE_CHARS * 2 and u.unit.kind != "code":
+            text = text[: PASSAGE_CHARS * 2].rsplit(" ", 1)[0] + " …"
+        if previous is None:
+            out = text
+        elif (
+            u.unit.kind == "sentence"
+            and previous.unit.kind == "sentence"
+            and (u.unit.block == previous.unit.block)
+        ):
+            out += " " + text
+        elif u.unit.kind in ("item", "row") and previous.unit.block == u.unit.block:
+            out += "\n" + text
+        else:
+            out += "\n\n" + text
+        previous = u
+    return out
+
+
+def label(ev: Evidence) -> str:
+    """What a passage is called: its own section heading, else its chunk's last heading."""
+    return ev.section or ev.chunk.heading.split(" › ")[-1]
+
+
+def compose(lead: str, shown: Sequence[Evidence], passages: int = PASSAGES_SHOWN) -> str:
+    """Lead, then the first few supporting passages, each under its numbered label."""
+    parts = [lead] if lead else []
+    for n, ev in enumerate(shown[:passages], start=1):
+        parts.append(f"**[{n}] {label(ev)}**\n{excerpt(ev)}")
     return "\n\n".join(parts)
 
 
-def _section_label(source: Source) -> str:
-    return source.heading.split(" › ")[-1]
-
-
 def decline_text(topics: Sequence[str]) -> str:
-    listed = ", ".join(topics[:10])
-    more = f" and {len(topics) - 10} more" if len(topics) > 10 else ""
+    listed = ", ".join(topics[:5])
     return (
         "I don't have anything on that in my knowledge base, so I won't guess. "
-        f"I can answer questions about: {listed}{more}."
+        f"Nearest topics I know: {listed}."
+        if listed
+        else "I don't have anything on that in my knowledge base, so I won't guess."
     )

@@ -9,9 +9,12 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 from bot.config import Settings
-from bot.engine.compose import compose, decline_text, prefer_comparison_sections
-from bot.engine.query import clean_question, is_comparative
+from bot.engine.answerability import Verdict, judge
+from bot.engine.compose import choose_lead, compose, decline_text, label, lead_text
+from bot.engine.query import clean_question, comparison_sides, refers_back
+from bot.engine.rerank import Evidence, Weights, score_candidates, select
 from bot.engine.retriever import HybridRetriever, Mode
+from bot.engine.terms import QueryTerms, TermWeights
 from bot.engine.topics import Catalogue, catalogue, nearest_topics
 from bot.engine.types import Answer, Source
 from bot.index import store
@@ -19,6 +22,8 @@ from bot.index.embedder import Embedder
 from bot.ingest.urls import url_resolver
 
 HISTORY_TURNS = 2
+CONTEXT_WEIGHT = 0.3  # a thread's earlier words count less than the question's own
+OWN_PHRASING = 0.75  # a follow-up read alone has this much say in passage scores
 
 
 def _stderr(message: str) -> None:
@@ -41,7 +46,9 @@ class Engine:
         self.embedder = embedder
         self._lock = threading.Lock()
         self._retriever = HybridRetriever(index, embedder)
+        self._terms = TermWeights(index.lexical)
         self._topics = _titles(index)
+        self.weights = Weights()
         self._url_for = url_resolver(settings.knowledge_dirs, settings.knowledge_urls)
 
     @classmethod
@@ -77,8 +84,12 @@ class Engine:
     def swap_index(self, index: store.LoadedIndex) -> None:
         """Atomically replace the index; answers in flight keep the one they started with."""
         with self._lock:
-            topics = _titles(index)  # computed first, so the swap itself is two assignments
-            self._retriever, self._topics = HybridRetriever(index, self.embedder), topics
+            topics, terms = _titles(index), TermWeights(index.lexical)  # before the swap
+            self._retriever, self._terms, self._topics = (
+                HybridRetriever(index, self.embedder),
+                terms,
+                topics,
+            )
 
     @property
     def chunk_count(self) -> int:
@@ -108,48 +119,79 @@ class Engine:
         history: Sequence[str] = (),
         k: int | None = None,
         mode: Mode = "hybrid",
+        weights: Weights | None = None,
     ) -> Answer:
         """Answer one question; `history` holds earlier user turns of the same thread."""
         started = time.perf_counter()
         k = k or self.settings.top_k
+        weights = weights or self.weights
         cleaned = clean_question(question, self.settings.max_question_chars)
-        retriever = self._retriever  # one consistent index for this whole answer
-        context = [clean_question(h, 500).text for h in history[-HISTORY_TURNS:]]
-        query = " ".join([*(c for c in context if c), cleaned.text]).strip()
+        retriever, term_weights = self._retriever, self._terms  # one consistent index
         result = Answer(
             question=cleaned.text, answered=False, answer="", truncated=cleaned.truncated
         )
-        if not query:
+        if not cleaned.text:
             result.answer = "Ask me a question about: " + ", ".join(self.topics()[:10]) + "."
             result.topics = self.topics()
             return self._done(result, started)
-        alone = [cleaned.text] if any(context) and cleaned.text else []  # the follow-up's own focus
-        ranking = retriever.search(query, k, mode=mode, also=alone)
-        hits = ranking.hits
-        result.sources = [
-            Source(
-                path=h.chunk.path,
-                title=h.chunk.title,
-                heading=h.chunk.heading,
-                score=round(h.dense, 4),
-                text=h.chunk.text,
-                url=h.chunk.url or self._url_for(h.chunk.path),
+        own = term_weights.query(cleaned.text)
+        context = [clean_question(h, 500).text for h in history[-HISTORY_TURNS:]]
+        follows = any(context) and refers_back(cleaned.text, len(own.weights))
+        query, also, terms = cleaned.text, [], own
+        if follows:  # the thread resolves what the question refers to
+            query = " ".join([*(c for c in context if c), cleaned.text])
+            also = [cleaned.text]
+            context_terms = term_weights.query(" ".join(context)).weights
+            terms = QueryTerms(
+                {**{t: w * CONTEXT_WEIGHT for t, w in context_terms.items()}, **own.weights}
             )
-            for h in hits
-        ]
-        result.top_score = ranking.best_dense
-        if result.top_score < self.settings.decline_threshold:
+        pool = retriever.candidates(query, mode=mode, also=also, also_weight=OWN_PHRASING)
+        ranked = score_candidates(retriever.index, pool, terms, weights)
+        verdict = judge(ranked, pool.best_dense, terms, own)
+        shown = select(retriever.index, ranked, k, weights)
+        result.sources = [_source(ev, self._url_for) for ev in shown]
+        result.top_score = verdict.confidence
+        result.signals = verdict.signals()
+        if not verdict.answerable(self.settings.decline_threshold, follows, bool(own)):
             result.topics = self.nearest_topics(query) or self.topics()
             result.answer = decline_text(result.topics)
             return self._done(result, started)
         result.answered = True
-        comparative = is_comparative(query)  # a thread about a comparison stays one
-        if comparative:
-            result.sources = prefer_comparison_sections(query, result.sources)
-        result.answer = compose(query, result.sources, comparative)
+        picks = choose_lead(shown, comparison_sides(query))
+        result.lead = lead_text(picks)
+        result.answer = compose(result.lead, shown)
         return self._done(result, started)
+
+    def explain(self, question: str, history: Sequence[str] = ()) -> Verdict:
+        """The answerability signals for a question (for calibration and debugging)."""
+        cleaned = clean_question(question, self.settings.max_question_chars).text
+        own = self._terms.query(cleaned)
+        context = [clean_question(h, 500).text for h in history[-HISTORY_TURNS:]]
+        follows = any(context) and refers_back(cleaned, len(own.weights))
+        query = " ".join([*context, cleaned]) if follows else cleaned
+        pool = self._retriever.candidates(
+            query, also=[cleaned] if follows else [], also_weight=OWN_PHRASING
+        )
+        ranked = score_candidates(self.index, pool, own, self.weights)
+        return judge(ranked, pool.best_dense, own, own)
 
     @staticmethod
     def _done(result: Answer, started: float) -> Answer:
         result.latency_ms = (time.perf_counter() - started) * 1000
         return result
+
+
+def _source(ev: Evidence, url_for: Callable[[str], str | None]) -> Source:
+    """A shown passage: labelled by its own section when it was packed with a neighbour."""
+    heading = ev.chunk.heading
+    own = label(ev)
+    if ev.section and not heading.endswith(own):
+        heading = f"{heading} › {own}"
+    return Source(
+        path=ev.chunk.path,
+        title=ev.chunk.title,
+        heading=heading,
+        score=round(ev.score, 4),
+        text=ev.chunk.text,
+        url=ev.chunk.url or url_for(ev.chunk.path),
+    )

@@ -13,7 +13,7 @@ _EMOJI = re.compile(r":[a-z0-9_+\-']+:")
 _SPACES = re.compile(r"\s+")
 
 COMPARATIVE = re.compile(
-    r"\b(differen\w*|differ|vs\.?|versus|compar\w*|in common|similar\w*|contrast|"
+    r"\b(differen\w*|differ|diff|vs\.?|versus|compar\w*|in common|similar\w*|contrast|"
     r"better than)\b",
     re.IGNORECASE,
 )
@@ -45,3 +45,68 @@ def is_comparative(question: str) -> bool:
     """'differences', 'vs', 'in common' questions often need two sections."""
     lowered = question.lower()
     return bool(COMPARATIVE.search(lowered)) and not lowered.startswith(("or ",))
+
+
+_SPLIT_WORDS = re.compile(r"\b(?:vs\.?|versus|or|and|compared (?:to|with)|from|than)\b")
+_COMPARISON_WORDS = {
+    "differ",
+    "difference",
+    "different",
+    "diff",
+    "compare",
+    "comparison",
+    "common",
+    "similar",
+    "similarity",
+    "similarities",
+    "differences",
+    "contrast",
+    "better",
+}
+
+
+def comparison_sides(question: str) -> list[set[str]]:
+    """For "X vs Y" / "X and Y in common": the folded words naming each side.
+
+    A side is the one or two content words next to the word that splits the question
+    ("dev ops" also gives "devops"). Empty when the question names fewer than two sides.
+    """
+    from bot.engine.terms import ASKING_WORDS, fold
+    from bot.index.lexical import tokenize
+
+    lowered = question.lower()
+    if not is_comparative(lowered):
+        return []
+    for match in _SPLIT_WORDS.finditer(lowered):
+        left = [t for t in tokenize(lowered[: match.start()]) if t not in ASKING_WORDS]
+        right = [t for t in tokenize(lowered[match.end() :]) if t not in ASKING_WORDS]
+        left = [t for t in left if fold(t) not in _COMPARISON_WORDS and t not in _COMPARISON_WORDS]
+        right = [
+            t for t in right if fold(t) not in _COMPARISON_WORDS and t not in _COMPARISON_WORDS
+        ]
+        if left and right:
+            return [_side(left[-2:], left[-1]), _side(right[:2], right[0])]
+    return []
+
+
+def _side(words: list[str], nearest: str) -> set[str]:
+    """The word nearest the split, and the two words joined ("dev ops" -> "devops")."""
+    from bot.engine.terms import fold
+
+    return {fold(nearest), fold("".join(words))}
+
+
+_REFERRING = re.compile(
+    r"^(?:and|or|but|also|so|then|what about|how about|tell me more|more on|more about|"
+    r"same for|why|how come|which one)\b|\b(?:it|its|they|them|their|theirs|this|that|"
+    r"these|those|there|former|latter|both|either|ones?)\b",
+    re.IGNORECASE,
+)
+
+
+def refers_back(question: str, content_words: int) -> bool:
+    """Does a follow-up lean on the thread ("and devops?", "who do they team up with?")?
+
+    Only such a question borrows the thread's words; any other is judged on its own.
+    """
+    return content_words <= 1 or bool(_REFERRING.search(question.strip()))

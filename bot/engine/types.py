@@ -41,7 +41,7 @@ class Chunk:
 
 @dataclass(frozen=True)
 class Source:
-    """A passage as shown to a user, with its dense cosine score."""
+    """A passage as shown to a user, with its ranking score (higher is better)."""
 
     path: str
     title: str
@@ -53,22 +53,29 @@ class Source:
 
 @dataclass
 class Answer:
-    """What the engine says to one question."""
+    """What the engine says to one question.
+
+    `answer` is Markdown: the direct answer (`lead`, sentences ending in `[n]` citations,
+    n being 1-based into `sources`), then the trimmed supporting passages.
+    """
 
     question: str
     answered: bool
     answer: str
+    lead: str = ""
     sources: list[Source] = field(default_factory=list)
     top_score: float = 0.0
     topics: list[str] = field(default_factory=list)
     truncated: bool = False
     latency_ms: float = 0.0
+    signals: dict[str, float] = field(default_factory=dict)  # answerability evidence
 
     def to_json(self) -> dict:
         """The `opsbot ask --json` shape."""
         return {
             "question": self.question,
             "answered": self.answered,
+            "lead": self.lead,
             "answer": self.answer,
             "sources": [
                 {k: v for k, v in asdict(s).items() if k != "url" or v} for s in self.sources

@@ -137,6 +137,51 @@ class Embedder:
                 progress(len(rows))
         return out
 
+    def encode_passages(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors plus one vector per character span, from the same forward pass.
+
+        A span's vector is the mean of the passage's contextual token vectors that fall
+        inside it ("late chunking"): a sentence is read in the context of its passage, and
+        costs nothing beyond the passage's own encoding. The passage vector is the model's
+        usual pooled output, identical to `encode`.
+        """
+        import torch
+
+        model = self.load()
+        dim = self.dimension
+        passages = np.zeros((len(texts), dim), dtype=np.float32)
+        units: list[np.ndarray] = [np.zeros((0, dim), dtype=np.float32)] * len(texts)
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        for start in range(0, len(order), BATCH_SIZE):
+            rows = order[start : start + BATCH_SIZE]
+            features = model.tokenizer(
+                [texts[i] for i in rows],
+                return_offsets_mapping=True,
+                truncation=True,
+                max_length=model.max_seq_length,
+                padding=True,
+                return_tensors="pt",
+            )
+            offsets = features.pop("offset_mapping").numpy()
+            with torch.inference_mode():
+                out = model(dict(features))
+            pooled = out["sentence_embedding"].float().numpy()
+            tokens = out["token_embeddings"].float().numpy()
+            passages[rows] = pooled / np.maximum(
+                np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12
+            )
+            for j, row in enumerate(rows):
+                units[row] = _span_vectors(tokens[j], offsets[j], spans[row], passages[row])
+            if progress:
+                progress(len(rows))
+        return passages, units
+
     def encode_query(self, text: str) -> np.ndarray:
         """One (1, d) vector for a question; serialised so concurrent callers don't thrash."""
         model = self.load()
@@ -158,3 +203,20 @@ class Embedder:
             return lambda text: len(tokenizer.encode(text, add_special_tokens=False).ids)
         tok = self.load().tokenizer
         return lambda text: len(tok(text, add_special_tokens=False)["input_ids"])
+
+
+def _span_vectors(
+    tokens: np.ndarray, offsets: np.ndarray, spans: Sequence[tuple[int, int]], fallback: np.ndarray
+) -> np.ndarray:
+    """Normalised mean token vector per character span; a span with no token (cut off by
+    truncation) gets the passage vector."""
+    real = offsets[:, 1] > offsets[:, 0]  # special and padding tokens have empty offsets
+    out = np.empty((len(spans), tokens.shape[1]), dtype=np.float32)
+    for i, (a, b) in enumerate(spans):
+        inside = real & (offsets[:, 0] >= a) & (offsets[:, 1] <= b)
+        if inside.any():
+            vec = tokens[inside].mean(axis=0)
+            out[i] = vec / max(float(np.linalg.norm(vec)), 1e-12)
+        else:
+            out[i] = fallback
+    return out

@@ -6,6 +6,8 @@ Layout of INDEX_DIR:
     builds/<id>/chunks.jsonl    one chunk per line, in vector-id order
     builds/<id>/vectors.faiss   dense index
     builds/<id>/bm25/           lexical index
+    builds/<id>/units.npy       float16 vectors of every chunk's answer units, chunk by chunk
+    builds/<id>/unit_offsets.npy  chunk i's units are rows offsets[i]:offsets[i + 1]
     embeddings.sqlite           embedding cache (outside builds, survives rebuilds)
 """
 
@@ -21,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import faiss
+import numpy as np
 
 from bot import __version__
 from bot.engine.types import Chunk
@@ -29,7 +32,7 @@ from bot.index.lexical import LexicalIndex, LexicalIndexError
 from bot.index.vectors import IndexFileError, load_index, save_index
 
 CHUNKER_VERSION = 1
-FORMAT_VERSION = 3  # bump when the on-disk layout of a build changes
+FORMAT_VERSION = 4  # bump when the on-disk layout of a build changes
 REINGEST = "re-run `opsbot ingest`"
 
 
@@ -54,6 +57,41 @@ class Manifest:
         return {"max_tokens": max_tokens, "version": CHUNKER_VERSION, "format": FORMAT_VERSION}
 
 
+@dataclass(frozen=True)
+class UnitVectors:
+    """Per-chunk unit vectors in one matrix (float16 on disk: half the bytes, ample precision
+    for ranking), memory-mapped when loaded."""
+
+    vectors: np.ndarray  # (total units, d)
+    offsets: np.ndarray  # (chunks + 1,)
+
+    @classmethod
+    def pack(cls, per_chunk: Sequence[np.ndarray]) -> UnitVectors:
+        sizes = [len(v) for v in per_chunk]
+        offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        dim = next((v.shape[1] for v in per_chunk if v.ndim == 2), 0)
+        rows = [v for v in per_chunk if len(v)]
+        matrix = np.vstack(rows).astype(np.float16) if rows else np.zeros((0, dim), np.float16)
+        return cls(matrix, offsets)
+
+    def of(self, chunk_id: int) -> np.ndarray:
+        start, end = int(self.offsets[chunk_id]), int(self.offsets[chunk_id + 1])
+        return np.asarray(self.vectors[start:end], dtype=np.float32)
+
+    def save(self, directory: Path) -> None:
+        np.save(directory / "units.npy", self.vectors)
+        np.save(directory / "unit_offsets.npy", self.offsets)
+
+    @classmethod
+    def load(cls, directory: Path, chunk_count: int) -> UnitVectors:
+        vectors = np.load(directory / "units.npy", mmap_mode="r")
+        offsets = np.load(directory / "unit_offsets.npy")
+        if len(offsets) != chunk_count + 1 or int(offsets[-1]) != len(vectors):
+            raise ValueError(f"unit vectors do not match {chunk_count} chunks")
+        return cls(vectors, offsets)
+
+
 @dataclass
 class LoadedIndex:
     manifest: Manifest
@@ -61,6 +99,7 @@ class LoadedIndex:
     vectors: faiss.Index
     lexical: LexicalIndex
     path: Path
+    units: UnitVectors
 
 
 def current_build(index_dir: Path) -> Path:
@@ -84,6 +123,7 @@ def write_build(
     chunks: list[Chunk],
     vectors: faiss.Index,
     lexical: LexicalIndex,
+    units: UnitVectors,
 ) -> Path:
     """Write a complete build beside the live one, then flip `current` to it."""
     builds = index_dir / "builds"
@@ -97,6 +137,7 @@ def write_build(
                 fh.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
         save_index(vectors, tmp / "vectors.faiss")
         lexical.save(tmp / "bm25")
+        units.save(tmp)
         (tmp / "manifest.json").write_text(json.dumps(asdict(manifest), indent=1), "utf-8")
         final = builds / build_id
         os.replace(tmp, final)
@@ -135,6 +176,7 @@ def load(index_dir: Path, expected_model: str | None = None) -> LoadedIndex:
             chunks[0], chunks[len(chunks) - 1]  # parse both ends: a torn file fails here
         vectors = load_index(build / "vectors.faiss", manifest.index or None)
         lexical = LexicalIndex.load(build / "bm25", mmap=True)  # page cache, not heap
+        units = UnitVectors.load(build, manifest.chunk_count)
     except (OSError, ValueError, TypeError, IndexFileError, LexicalIndexError) as exc:
         raise IndexLoadError(
             f"index in {build} is corrupt or incomplete ({exc}); {REINGEST}"
@@ -148,4 +190,4 @@ def load(index_dir: Path, expected_model: str | None = None) -> LoadedIndex:
         raise IndexLoadError(
             f"index dimension {vectors.d} does not match manifest {manifest.dimension}; {REINGEST}"
         )
-    return LoadedIndex(manifest, chunks, vectors, lexical, build)
+    return LoadedIndex(manifest, chunks, vectors, lexical, build, units)

@@ -20,6 +20,7 @@ from bot.index.embedder import Embedder
 from bot.ingest.chunker import chunk_document
 from bot.ingest.loaders import LoadError, SkippedFile, SourceFile, discover_roots, load_document
 from bot.ingest.progress import Notify, Progress
+from bot.ingest.units import split_units
 
 log = logging.getLogger(__name__)
 
@@ -125,30 +126,53 @@ def build_chunks(
     return chunks, hashes, skipped
 
 
+UNIT_VECTORS = "late-units/1"  # cache-key namespace: a passage vector plus its unit vectors
+
+
+def unit_spans(chunk: Chunk) -> list[tuple[int, int]]:
+    """Character spans of the chunk's answer units inside its embed_text."""
+    base = len(chunk.embed_text) - len(chunk.text)
+    return [(base + u.start, base + u.end) for u in split_units(chunk.text)]
+
+
 def embed_with_cache(
     chunks: list[Chunk],
     cache: EmbeddingCache,
     embedder: Embedder,
     show_progress: bool,
     notify: Notify | None = None,
-) -> tuple[np.ndarray, int]:
-    """Vectors for all chunks, embedding only those the cache lacks."""
-    keys = [content_key(c.embed_text) for c in chunks]
+) -> tuple[np.ndarray, list[np.ndarray], int]:
+    """Passage and unit vectors for all chunks, embedding only those the cache lacks.
+
+    One cache entry per passage holds its vector (row 0) and its units' vectors.
+    """
+    keys = [content_key(f"{UNIT_VECTORS}\n{c.embed_text}") for c in chunks]
     known = cache.get_many(keys)
     missing = list(dict.fromkeys(k for k in keys if k not in known))
     if missing:
-        text_by_key = {k: c.embed_text for k, c in zip(keys, chunks, strict=True)}
-        texts = [text_by_key[k] for k in missing]
+        chunk_by_key = dict(zip(keys, chunks, strict=True))
+        todo = [chunk_by_key[k] for k in missing]
         with Progress(len(missing), "Embedding", bar=show_progress, notify=notify) as bar:
-            fresh = embedder.encode(texts, progress=bar.update)
+            passages, units = embedder.encode_passages(
+                [c.embed_text for c in todo], [unit_spans(c) for c in todo], progress=bar.update
+            )
+        fresh = [np.vstack([p[None, :], u]) for p, u in zip(passages, units, strict=True)]
         cache.put_many(zip(missing, fresh, strict=True))
         known.update(zip(missing, fresh, strict=True))
-    dim = embedder.dimension if not known else len(next(iter(known.values())))
-    matrix = np.zeros((len(chunks), dim), dtype=np.float32)
+    matrix = np.zeros((len(chunks), 0), dtype=np.float32)
+    unit_vectors: list[np.ndarray] = []
     for row, key in enumerate(keys):
-        matrix[row] = known[key]
+        flat = known[key]
+        if flat.ndim == 1:  # from the cache: rows = 1 passage + its units
+            flat = flat.reshape(1 + len(split_units(chunks[row].text)), -1)
+        if matrix.shape[1] == 0:
+            matrix = np.zeros((len(chunks), flat.shape[1]), dtype=np.float32)
+        matrix[row] = flat[0]
+        unit_vectors.append(flat[1:])
+    if not chunks:
+        matrix = np.zeros((0, embedder.dimension), dtype=np.float32)
     cache.prune(set(keys))
-    return matrix, len(missing)
+    return matrix, unit_vectors, len(missing)
 
 
 def documents_of(chunks: list[Chunk]) -> dict[str, list]:
@@ -192,7 +216,7 @@ def ingest(
         summary.files = len(files) - len(bad)
         cache = EmbeddingCache(cache_path(settings), embedder.name)
         try:
-            matrix, summary.embedded = embed_with_cache(
+            matrix, units, summary.embedded = embed_with_cache(
                 chunks, cache, embedder, show_progress, notify
             )
         finally:
@@ -208,7 +232,9 @@ def ingest(
             index=describe_index(vectors),
             documents=documents_of(chunks),
         )
-        store.write_build(settings.index_dir, manifest, chunks, vectors, lexical)
+        store.write_build(
+            settings.index_dir, manifest, chunks, vectors, lexical, store.UnitVectors.pack(units)
+        )
         summary.chunks = len(chunks)
     summary.seconds = time.perf_counter() - started
     for item in summary.skipped:

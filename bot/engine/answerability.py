@@ -1,0 +1,63 @@
+"""Should we answer at all? A decision from several signals, not one cosine.
+
+- `unit`: the best single statement's cosine: a knowledge base that answers has one
+  sentence close to the question, not only a passage near its topic;
+- `passage`: the best passage cosine anywhere in the index;
+- `coverage`: the IDF-weighted share of the question's own content words found in one of
+  the top passages: "pasta recipe" is not covered by a DevOps article, however close the
+  vectors of two questions in the same thread may be.
+The weights and threshold are calibrated on the dev sets by `scripts/calibrate.py`.
+
+A follow-up is judged on its own words: the thread only helps when the question refers
+back to it ("and devops?", "who do they team up with?"), and even then the question's own
+content words must be covered by what is found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.engine.rerank import Evidence
+from bot.engine.terms import QueryTerms
+
+UNIT_WEIGHT = 0.5
+PASSAGE_WEIGHT = 0.3
+COVERAGE_WEIGHT = 0.2
+TOP_PASSAGES = 3
+FOLLOW_UP_COVERAGE = 0.5  # share of a follow-up's own words the found passages must hold
+
+
+@dataclass(frozen=True)
+class Verdict:
+    confidence: float
+    unit: float
+    passage: float
+    coverage: float
+    own_coverage: float
+
+    def signals(self) -> dict[str, float]:
+        return {
+            "confidence": self.confidence,
+            "unit": round(self.unit, 4),
+            "passage": round(self.passage, 4),
+            "coverage": round(self.coverage, 4),
+            "own_coverage": round(self.own_coverage, 4),
+        }
+
+    def answerable(self, threshold: float, follows_thread: bool, has_own_words: bool) -> bool:
+        if self.confidence < threshold:
+            return False
+        return not (follows_thread and has_own_words and self.own_coverage < FOLLOW_UP_COVERAGE)
+
+
+def judge(
+    ranked: Sequence[Evidence], best_passage: float, terms: QueryTerms, own: QueryTerms
+) -> Verdict:
+    """Signals from the top passages; `own` holds the words of the question alone."""
+    top = list(ranked[:TOP_PASSAGES])
+    unit = max((e.best_unit_cosine for e in top), default=0.0)
+    coverage = max((terms.coverage(e.terms) for e in top), default=0.0) if terms else 0.0
+    own_coverage = max((own.coverage(e.terms) for e in top), default=0.0) if own else 1.0
+    confidence = UNIT_WEIGHT * unit + PASSAGE_WEIGHT * best_passage + COVERAGE_WEIGHT * coverage
+    return Verdict(round(confidence, 4), unit, best_passage, coverage, own_coverage)

@@ -1,0 +1,183 @@
+"""Stage 2 of ranking: re-score candidates with finer evidence than one vector per chunk.
+
+Each candidate passage is scored from
+- its passage cosine (stage 1's dense signal),
+- its best *unit* cosine: every sentence, list item and table row has its own vector, so a
+  passage with one sentence that answers beats a passage that is vaguely about the topic,
+- lexical coverage: the IDF-weighted share of the question's content words it contains,
+- heading coverage: the same, over its title and section headings,
+- its BM25 score relative to the pool's best.
+Then near-copies go, near-ties may be broken in favour of a file not yet shown, and
+passages far below the best are left out instead of filling `k`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from bot.engine.retriever import Pool
+from bot.engine.terms import QueryTerms, folded_terms
+from bot.engine.types import Chunk
+from bot.index.store import LoadedIndex
+from bot.ingest.units import Unit, split_units
+
+NEAR_DUPLICATE = 0.97  # cosine between two passages above which one hides the other
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How stage 2 combines its evidence; a zero weight switches a signal off (ablations)."""
+
+    passage: float = 0.35
+    unit: float = 0.45
+    lexical: float = 0.15
+    heading: float = 0.05
+    bm25: float = 0.05
+    cutoff: float = 0.12  # show passages within this much of the best one
+    tie: float = 0.015  # a new file's passage may jump a same-file one this close
+    unit_lexical: float = 0.25  # lexical weight when choosing sentences
+
+    def without(self, *signals: str) -> Weights:
+        """These weights with the named signals off: unit, lexical, heading, bm25,
+        cutoff, diversity."""
+        changes: dict[str, float] = {}
+        for signal in signals:
+            if signal == "diversity":
+                changes["tie"] = 0.0
+            elif signal == "cutoff":
+                changes["cutoff"] = 10.0
+            elif signal == "unit":
+                changes["unit"] = 0.0
+            elif signal in ("lexical", "heading", "bm25"):
+                changes[signal] = 0.0
+                if signal == "lexical":
+                    changes["unit_lexical"] = 0.0
+            else:
+                raise ValueError(f"unknown ranking signal {signal!r}")
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class ScoredUnit:
+    unit: Unit
+    index: int  # position among the chunk's units
+    cosine: float
+    lexical: float
+    score: float
+
+
+@dataclass
+class Evidence:
+    """One candidate passage after stage 2."""
+
+    chunk_id: int
+    chunk: Chunk
+    score: float
+    passage_cosine: float
+    units: list[ScoredUnit] = field(default_factory=list)  # reading order
+    coverage: float = 0.0  # lexical coverage of the question by heading + text
+    terms: frozenset[str] = frozenset()  # folded words of heading + text
+
+    @property
+    def best_unit(self) -> ScoredUnit | None:
+        return max(self.units, key=lambda u: u.score, default=None)
+
+    @property
+    def best_unit_cosine(self) -> float:
+        return max((u.cosine for u in self.units), default=self.passage_cosine)
+
+    @property
+    def section(self) -> str:
+        """The heading the best unit sits under, if the passage packs several sections."""
+        best = self.best_unit
+        return best.unit.section if best else ""
+
+
+def score_candidates(
+    index: LoadedIndex, pool: Pool, terms: QueryTerms, weights: Weights
+) -> list[Evidence]:
+    """Every pool candidate with its stage-2 score, best first."""
+    if not pool.candidates:
+        return []
+    best_bm25 = max(c.bm25 for c in pool.candidates) or 1.0
+    out: list[Evidence] = []
+    for cand in pool.candidates:
+        chunk = index.chunks[cand.chunk_id]
+        units = split_units(chunk.text)
+        vectors = index.units.of(cand.chunk_id)
+        cosines = (vectors @ pool.queries.T) @ pool.weights if len(vectors) else np.zeros(0)
+        heading_terms = folded_terms(chunk.heading)
+        scored: list[ScoredUnit] = []
+        text_terms: set[str] = set(heading_terms)
+        for i, unit in enumerate(units[: len(cosines)]):
+            own = folded_terms(unit.text)
+            text_terms |= own
+            section_terms = folded_terms(unit.section) if unit.section else set()
+            text_terms |= section_terms
+            lexical = terms.coverage(own | section_terms)
+            cosine = float(cosines[i])
+            scored.append(
+                ScoredUnit(unit, i, cosine, lexical, cosine + weights.unit_lexical * lexical)
+            )
+        evidence = Evidence(
+            cand.chunk_id,
+            chunk,
+            0.0,
+            cand.dense,
+            scored,
+            terms.coverage(text_terms),
+            frozenset(text_terms),
+        )
+        best = evidence.best_unit
+        heading_cover = terms.coverage(
+            heading_terms
+            | (folded_terms(best.unit.section) if best and best.unit.section else set())
+        )
+        evidence.score = (
+            weights.passage * cand.dense
+            + weights.unit * evidence.best_unit_cosine
+            + weights.lexical * evidence.coverage
+            + weights.heading * heading_cover
+            + weights.bm25 * cand.bm25 / best_bm25
+        ) / (weights.passage + weights.unit + weights.lexical + weights.heading + weights.bm25)
+        out.append(evidence)
+    out.sort(key=lambda e: (-e.score, e.chunk_id))
+    return out
+
+
+def select(index: LoadedIndex, ranked: list[Evidence], k: int, weights: Weights) -> list[Evidence]:
+    """The passages worth showing: distinct, near the best, spread over files on near-ties."""
+    if not ranked:
+        return []
+    top = ranked[0].score
+    kept: list[Evidence] = []
+    kept_vectors: list[np.ndarray] = []
+    seen_text: set[str] = set()
+    for ev in ranked:
+        if ev.score < top - weights.cutoff:
+            break
+        text_key = " ".join(ev.chunk.text.lower().split())
+        vector = index.vectors.reconstruct(int(ev.chunk_id))
+        if text_key in seen_text:
+            continue
+        if kept_vectors and float(np.max(np.vstack(kept_vectors) @ vector)) > NEAR_DUPLICATE:
+            continue
+        seen_text.add(text_key)
+        kept.append(ev)
+        kept_vectors.append(vector)
+    _break_ties_by_file(kept, weights.tie)
+    return kept[:k]
+
+
+def _break_ties_by_file(ranked: list[Evidence], tie: float) -> None:
+    """Let a passage from a not-yet-shown file move ahead of a same-file one it nearly ties."""
+    shown: set[str] = set()
+    for i in range(len(ranked)):
+        path = ranked[i].chunk.path
+        if path in shown and i + 1 < len(ranked):
+            nxt = ranked[i + 1]
+            if nxt.chunk.path not in shown and ranked[i].score - nxt.score <= tie:
+                ranked[i], ranked[i + 1] = nxt, ranked[i]
+        shown.add(ranked[i].chunk.path)
