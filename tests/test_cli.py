@@ -131,9 +131,9 @@ def test_help_works_everywhere_even_with_a_bad_env(monkeypatch, capsys, argv):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ('{"id": 1}\n', 'eval.jsonl:1: needs a non-empty "question" string'),
+        ('{"id": 1}\n', 'eval.jsonl:1: each line needs a "question" string'),
         ('{"question": "a"}\n\n{bad\n', "eval.jsonl:3: not valid JSON"),
-        ("\n", "has no questions"),
+        ("\n", "no questions in the file"),
     ],
 )
 def test_bad_eval_files_are_one_line_exit_2(monkeypatch, capsys, tmp_path, content, message):

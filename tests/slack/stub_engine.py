@@ -53,4 +53,5 @@ class StubEngine:
             text="passage",
             url="https://docs.example.com/devops?a=1&b=2",
         )
-        return Answer(q, True, body, [source], 0.8, truncated=truncated)
+        lead = body.split("\n")[0][:300]
+        return Answer(q, True, body, lead, [source], 0.8, truncated=truncated)

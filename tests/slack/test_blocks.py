@@ -70,7 +70,7 @@ def test_citation_markers_link_to_their_sources():
         Source("a.md", "A", "A › Setup", 0.9, "t", "https://docs.example/a"),
         Source("b.md", "B", "B", 0.8, "t"),
     ]
-    answer = Answer("q", True, "Use DVC [1]. Or not [2].", sources)
+    answer = Answer("q", True, "Use DVC [1]. Or not [2].", sources=sources)
     body = blocks.render_answer(answer, answer_id=1)["blocks"][0]["text"]["text"]
     assert body == "Use DVC <https://docs.example/a|[1]>. Or not [2]."
 
@@ -102,7 +102,7 @@ def test_sources_are_numbered_linked_and_do_not_repeat_the_title():
 
 
 def test_feedback_uses_slack_feedback_buttons_carrying_vote_and_answer_id():
-    answer = Answer("q", True, "a", [Source("p.md", "T", "T › H", 0.9, "t")])
+    answer = Answer("q", True, "a", sources=[Source("p.md", "T", "T › H", 0.9, "t")])
     block = blocks.render_answer(answer, answer_id=42)["blocks"][-1]
     assert block["type"] == "context_actions" and block["block_id"] == blocks.FEEDBACK_BLOCK_ID
     (element,) = block["elements"]

@@ -51,7 +51,8 @@ def stored_answer(services: Services, answer_id: int) -> tuple[Answer, str] | No
         )
         for s in record.sources
     ]
-    return Answer(record.question, record.answered, record.answer, sources), record.user_id
+    answer = Answer(record.question, record.answered, record.answer, sources=sources)
+    return answer, record.user_id
 
 
 def rebuilt_blocks(services: Services, answer_id: int) -> list[dict[str, Any]]:
