@@ -76,3 +76,12 @@ def test_topic_labels_and_groups():
     assert topic_label("DevOps vs MLOps", "a/devops.md") == "DevOps vs MLOps"
     assert group_name("dvc-docs/content/docs/x.md") == "dvc-docs/content"
     assert group_name("x.md") == "(top level)"
+
+
+def test_folder_groups_skip_single_subfolders_and_split_big_folders():
+    from bot.engine.topics import folder_groups
+
+    paths = [f"kb/content/docs/ref/c{i}.md" for i in range(50)]
+    paths += [f"kb/content/docs/guide/g{i}.md" for i in range(5)] + ["kb/README.md"]
+    groups = {name: len(v) for name, v in folder_groups(paths).items()}
+    assert groups == {"kb/content/docs/ref": 50, "kb/content/docs/guide": 5, "kb": 1}

@@ -75,14 +75,36 @@ def group_name(path: str) -> str:
     return "/".join(parts[:2]) if parts else "(top level)"
 
 
+def folder_groups(paths: Sequence[str], max_docs: int = 40, max_depth: int = 4) -> dict:
+    """Folder → its document paths, at the depth that makes useful groups: a folder with a
+    single subfolder is skipped through (dvc-docs/content/docs), and a big folder with
+    several subfolders is split into them."""
+    groups: dict[tuple[str, ...], list[str]] = {(): list(paths)}
+    changed = True
+    while changed:
+        changed = False
+        for key, members in list(groups.items()):
+            if len(key) >= max_depth:
+                continue
+            split: dict[tuple[str, ...], list[str]] = defaultdict(list)
+            for path in members:
+                folders = tuple(path.split("/")[:-1])
+                split[folders[: len(key) + 1] if len(folders) > len(key) else key].append(path)
+            subfolders = [k for k in split if k != key]
+            chain = len(subfolders) == 1 and key not in split
+            big = len(members) > max_docs
+            if subfolders and (key == () or chain or big):
+                del groups[key]
+                groups.update(split)
+                changed = True
+    return {"/".join(k) or "(top level)": v for k, v in groups.items()}
+
+
 def catalogue(index: LoadedIndex, examples: int = 6, titles_per_group: int = 4) -> Catalogue:
     documents = index.manifest.documents  # path -> [title, chunk count]
-    by_group: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for path, (title, chunks) in documents.items():
-        by_group[group_name(path)].append((int(chunks), title))
     groups = []
-    for name, docs in by_group.items():
-        docs.sort(key=lambda d: (-d[0], d[1]))
+    for name, paths in folder_groups(sorted(documents)).items():
+        docs = sorted(((int(documents[p][1]), documents[p][0]) for p in paths), key=_richest)
         groups.append(Group(name, len(docs), [t for _, t in docs[:titles_per_group]]))
     groups.sort(key=lambda g: (-g.documents, g.name))
     return Catalogue(
@@ -94,9 +116,14 @@ def catalogue(index: LoadedIndex, examples: int = 6, titles_per_group: int = 4) 
     )
 
 
+def _richest(doc: tuple[int, str]) -> tuple[int, str]:
+    return -doc[0], doc[1]
+
+
 _QUESTION_WORDS = re.compile(
     r"^(what|how|why|when|which|who|where|can|should|do|does|is|are)\b", re.I
 )
+_VAGUE = re.compile(r"\b(we|our|us|this|that|these|it|they|you)\b|\?.+\?", re.I)  # needs context
 _HOW_TO = re.compile(r"^how to\s+(.+?)\??$", re.I)
 
 
@@ -108,7 +135,7 @@ def example_questions(index: LoadedIndex, limit: int = 6) -> list[str]:
     for chunk in _sample(index.chunks, 4000):
         last = chunk.heading.split(SEP)[-1].strip()
         question = _as_question(last)
-        if question and chunk.path not in best and 12 <= len(question) <= 90:
+        if question and chunk.path not in best and 12 <= len(question) <= 70:
             best[chunk.path] = question
     ranked = sorted(best, key=lambda p: (-counts.get(p, 0), p))
     out: list[str] = []
@@ -122,7 +149,7 @@ def example_questions(index: LoadedIndex, limit: int = 6) -> list[str]:
 
 def _as_question(heading: str) -> str | None:
     heading = " ".join(heading.split()).rstrip(":")
-    if heading.endswith("?") and _QUESTION_WORDS.match(heading):
+    if heading.endswith("?") and _QUESTION_WORDS.match(heading) and not _VAGUE.search(heading):
         return heading
     if m := _HOW_TO.match(heading):
         return f"How do I {m.group(1)[0].lower()}{m.group(1)[1:]}?"
