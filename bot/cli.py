@@ -109,9 +109,10 @@ def ask(ctx, knowledge_dirs, index_dir, k_raw, as_json, question) -> None:
     settings.require_knowledge_dirs()
     engine = _open_engine(settings)
     if question == "-":
-        for line in sys.stdin:
+        for number, line in enumerate(sys.stdin, start=1):
             if line.strip():
-                answer = engine.answer(line.rstrip("\n"), k=k)
+                text, history = _stdin_question(line, number)
+                answer = engine.answer(text, history=history, k=k)
                 click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
         return
     answer = engine.answer(question, k=k)
@@ -119,6 +120,21 @@ def ask(ctx, knowledge_dirs, index_dir, k_raw, as_json, question) -> None:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
         click.echo(render_text(answer), nl=False)
+
+
+def _stdin_question(line: str, number: int) -> tuple[str, list[str]]:
+    """A plain line is a question; a JSON object line carries `question` and `history`."""
+    stripped = line.strip()
+    if not stripped.startswith("{"):
+        return line.rstrip("\n"), []
+    try:
+        item = json.loads(stripped)
+    except ValueError as exc:
+        raise ConfigError(f"stdin line {number}: not valid JSON ({exc})") from None
+    question, history = item.get("question"), item.get("history") or []
+    if not isinstance(question, str) or not isinstance(history, list):
+        raise ConfigError(f'stdin line {number}: needs "question" (text) and "history" (a list)')
+    return question, [h for h in history if isinstance(h, str)]
 
 
 @cli.command()

@@ -62,7 +62,7 @@ class Settings:
     top_k: int = 3
     chunk_tokens: int = 256
     max_file_bytes: int = 5_000_000
-    decline_threshold: float = 0.3
+    decline_threshold: float = 0.34
     max_question_chars: int = 4000
     exact_index_limit: int = 20_000
     reload_interval: int = 30

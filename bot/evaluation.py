@@ -148,9 +148,15 @@ def first_relevant_rank(item: dict, answer: Answer) -> int | None:
     return None
 
 
+def _hints(item: dict) -> list[str]:
+    """`hints`, else the corpus sets' single `answer_hint` phrase."""
+    hints = item.get("hints") or ([item["answer_hint"]] if item.get("answer_hint") else [])
+    return [h for h in hints if isinstance(h, str)]
+
+
 def lead_has_hint(item: dict, answer: Answer) -> bool | None:
     """Does what the user reads first (LEAD_CHARS of the answer) hold a hint?"""
-    hints = [_norm(h) for h in (item.get("hints") or [])]
+    hints = [_norm(h) for h in _hints(item)]
     if not hints:
         return None
     opening = _norm(re.sub(r"[*_`#>]", "", answer.answer)[:LEAD_CHARS])
@@ -204,7 +210,7 @@ def evaluate(
             report.hits += 1
             report.reciprocal_ranks += 1.0 / row.rank
         row.lead = lead_has_hint(item, answer) if answer.answered else False
-        if item.get("hints"):
+        if _hints(item):
             report.lead_questions += 1
             report.leads += bool(row.lead)
             if not row.lead:

@@ -91,11 +91,12 @@ def load_questions(eval_dir: Path, repeat: int) -> list[str]:
 def bench_latency(corpus: Path, work: Path, questions: list[str]) -> dict:
     from bot.config import Settings
     from bot.engine.engine import Engine
+    from bot.engine.retriever import POOL
     from bot.index.vectors import search
 
     settings = Settings(knowledge_dirs=(corpus,), index_dir=work / "index", data_dir=work / "data")
     engine = Engine.open(settings)
-    pool = engine._retriever.pool
+    pool = POOL  # the floor retrieves as many candidates as stage 1 does
     floor_ms, full_ms = [], []
     for question in questions:
         started = time.perf_counter()

@@ -53,7 +53,7 @@ def test_ask_json_shape(article_engine, article_settings):
     payload = json.loads(result.output)
     assert payload["answered"] is True
     assert payload["question"] == "What is MLOps?"
-    assert len(payload["sources"]) == 3
+    assert 1 <= len(payload["sources"]) <= 3  # weak passages are left out, not padded in
     assert payload["sources"][0]["path"] == "devops-vs-mlops.md"
     assert payload["sources"][0]["score"] >= payload["sources"][-1]["score"] - 0.2
 
@@ -68,6 +68,20 @@ def test_ask_stdin_writes_json_lines(article_engine, article_settings):
     rows = [json.loads(line) for line in result.output.splitlines()]
     assert [r["answered"] for r in rows] == [True, False]
     assert all(len(r["sources"]) <= 2 for r in rows)
+
+
+def test_ask_stdin_takes_json_lines_with_thread_history(article_engine, article_settings):
+    lines = [
+        json.dumps({"question": "who do they team up with?", "history": ["what is mlops"]}),
+        json.dumps({"question": "what's a good pasta recipe", "history": ["what is devops"]}),
+    ]
+    result = CliRunner().invoke(
+        cli_module.cli, ["ask", *dirs(article_settings), "-"], input="\n".join(lines) + "\n"
+    )
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert [r["answered"] for r in rows] == [True, False]
+    assert "data experts" in rows[0]["lead"]
 
 
 def test_ask_human_output(article_engine, article_settings):

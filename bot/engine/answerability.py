@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from bot.engine.rerank import Evidence
 from bot.engine.terms import QueryTerms
 
-UNIT_WEIGHT = 0.5
-PASSAGE_WEIGHT = 0.3
-COVERAGE_WEIGHT = 0.2
+UNIT_WEIGHT = 0.6
+PASSAGE_WEIGHT = 0.4
+COVERAGE_WEIGHT = 0.0  # calibrated: coverage helped no dev decision (it vetoes follow-ups)
 TOP_PASSAGES = 3
 FOLLOW_UP_COVERAGE = 0.5  # share of a follow-up's own words the found passages must hold
 

@@ -18,6 +18,7 @@ from bot.engine.terms import folded_terms
 LEAD_CHARS = 320  # the direct answer: about three sentences
 LEAD_SLACK = 0.12  # a unit joins the lead if it scores within this of the best one
 NEIGHBOUR_BONUS = 0.06  # the sentence after a chosen one often finishes its thought
+SIBLING_BONUS = 0.06  # so does another item of the same list or paragraph
 SOURCE_WEIGHT = 0.5  # how much a unit's passage rank counts when choosing lead units
 PASSAGE_CHARS = 480
 PASSAGES_SHOWN = 2
@@ -62,8 +63,11 @@ def choose_lead(shown: Sequence[Evidence], sides: Sequence[set[str]] = ()) -> li
 
         def value(p: Pick) -> float:
             v = _value(p.evidence, p.unit, top)
-            if any(c.evidence is p.evidence and c.unit.index == p.unit.index - 1 for c in chosen):
+            same_passage = [c.unit for c in chosen if c.evidence is p.evidence]
+            if any(c.index == p.unit.index - 1 for c in same_passage):
                 v += NEIGHBOUR_BONUS
+            if any(c.unit.block == p.unit.unit.block for c in same_passage):
+                v += SIBLING_BONUS
             return v
 
         pick = max(pool, key=value)
@@ -87,8 +91,18 @@ def choose_lead(shown: Sequence[Evidence], sides: Sequence[set[str]] = ()) -> li
         ]
         if others:
             chosen.append(max(others, key=lambda p: _value(p.evidence, p.unit, top)))
-    chosen.sort(key=lambda p: (p.source, p.unit.index))
-    return chosen
+    return _reading_order(chosen, top)
+
+
+def _reading_order(picks: list[Pick], top: float) -> list[Pick]:
+    """Best section first; inside a section, the document's own order."""
+    groups: dict[tuple[int, str], list[Pick]] = {}
+    for pick in picks:
+        groups.setdefault((pick.source, pick.unit.unit.section), []).append(pick)
+    ordered = sorted(
+        groups.values(), key=lambda g: -max(_value(p.evidence, p.unit, top) for p in g)
+    )
+    return [p for group in ordered for p in sorted(group, key=lambda p: p.unit.index)]
 
 
 def lead_text(picks: Sequence[Pick]) -> str:

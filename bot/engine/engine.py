@@ -9,12 +9,18 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 from bot.config import Settings
-from bot.engine.answerability import Verdict, judge
+from bot.engine.answerability import judge
 from bot.engine.compose import choose_lead, compose, decline_text, label, lead_text
-from bot.engine.query import clean_question, comparison_sides, refers_back
+from bot.engine.query import (
+    clean_question,
+    comparison_sides,
+    join_split_words,
+    refers_back,
+    resolve_pronoun,
+)
 from bot.engine.rerank import Evidence, Weights, score_candidates, select
 from bot.engine.retriever import HybridRetriever, Mode
-from bot.engine.terms import QueryTerms, TermWeights
+from bot.engine.terms import QueryTerms, TermWeights, topic_words
 from bot.engine.topics import Catalogue, catalogue, nearest_topics
 from bot.engine.types import Answer, Source
 from bot.index import store
@@ -134,19 +140,24 @@ class Engine:
             result.answer = "Ask me a question about: " + ", ".join(self.topics()[:10]) + "."
             result.topics = self.topics()
             return self._done(result, started)
-        own = term_weights.query(cleaned.text)
-        context = [clean_question(h, 500).text for h in history[-HISTORY_TURNS:]]
-        follows = any(context) and refers_back(cleaned.text, len(own.weights))
-        query, also, terms = cleaned.text, [], own
+        text = join_split_words(cleaned.text, term_weights.known)
+        own = term_weights.query(text)
+        context = [
+            join_split_words(clean_question(h, 500).text, term_weights.known)
+            for h in history[-HISTORY_TURNS:]
+        ]
+        follows = any(context) and refers_back(text, len(own.weights))
+        query, also, terms = text, [], own
         if follows:  # the thread resolves what the question refers to
-            query = " ".join([*(c for c in context if c), cleaned.text])
-            also = [cleaned.text]
+            query = " ".join([*(c for c in context if c), text])
+            also = [resolve_pronoun(text, topic_words(context[-1]))]
             context_terms = term_weights.query(" ".join(context)).weights
             terms = QueryTerms(
                 {**{t: w * CONTEXT_WEIGHT for t, w in context_terms.items()}, **own.weights}
             )
         pool = retriever.candidates(query, mode=mode, also=also, also_weight=OWN_PHRASING)
-        ranked = score_candidates(retriever.index, pool, terms, weights)
+        framing = term_weights.query(text, framing=True)
+        ranked = score_candidates(retriever.index, pool, terms, weights, framing)
         verdict = judge(ranked, pool.best_dense, terms, own)
         shown = select(retriever.index, ranked, k, weights)
         result.sources = [_source(ev, self._url_for) for ev in shown]
@@ -161,19 +172,6 @@ class Engine:
         result.lead = lead_text(picks)
         result.answer = compose(result.lead, shown)
         return self._done(result, started)
-
-    def explain(self, question: str, history: Sequence[str] = ()) -> Verdict:
-        """The answerability signals for a question (for calibration and debugging)."""
-        cleaned = clean_question(question, self.settings.max_question_chars).text
-        own = self._terms.query(cleaned)
-        context = [clean_question(h, 500).text for h in history[-HISTORY_TURNS:]]
-        follows = any(context) and refers_back(cleaned, len(own.weights))
-        query = " ".join([*context, cleaned]) if follows else cleaned
-        pool = self._retriever.candidates(
-            query, also=[cleaned] if follows else [], also_weight=OWN_PHRASING
-        )
-        ranked = score_candidates(self.index, pool, own, self.weights)
-        return judge(ranked, pool.best_dense, own, own)
 
     @staticmethod
     def _done(result: Answer, started: float) -> Answer:

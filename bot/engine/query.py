@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 _USER = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
@@ -110,3 +111,30 @@ def refers_back(question: str, content_words: int) -> bool:
     Only such a question borrows the thread's words; any other is judged on its own.
     """
     return content_words <= 1 or bool(_REFERRING.search(question.strip()))
+
+
+_PRONOUN = re.compile(r"\b(they|them|it|this|that|these|those)\b", re.IGNORECASE)
+
+
+def resolve_pronoun(question: str, topic: str) -> str:
+    """Put the thread's topic in place of the question's first pronoun, so
+    "who do they team up with?" after "what is mlops?" reads "who do mlops team up with?"."""
+    return _PRONOUN.sub(topic, question, count=1) if topic else question
+
+
+def join_split_words(text: str, known: Callable[[str], bool]) -> str:
+    """Write "dev ops" as "devops" when the joined form is a word the index knows."""
+    words = text.split()
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        if i + 1 < len(words):
+            a, b = words[i].lower(), words[i + 1].lower().rstrip("?.!,")
+            joined = a + b
+            if a.isalpha() and b.isalpha() and min(len(a), len(b)) >= 2 and known(joined):
+                out.append(words[i] + words[i + 1])
+                i += 2
+                continue
+        out.append(words[i])
+        i += 1
+    return " ".join(out)

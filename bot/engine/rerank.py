@@ -33,7 +33,7 @@ class Weights:
     passage: float = 0.35
     unit: float = 0.45
     lexical: float = 0.15
-    heading: float = 0.05
+    heading: float = 0.1
     bm25: float = 0.05
     cutoff: float = 0.12  # show passages within this much of the best one
     tie: float = 0.015  # a new file's passage may jump a same-file one this close
@@ -96,9 +96,19 @@ class Evidence:
 
 
 def score_candidates(
-    index: LoadedIndex, pool: Pool, terms: QueryTerms, weights: Weights
+    index: LoadedIndex,
+    pool: Pool,
+    terms: QueryTerms,
+    weights: Weights,
+    framing: QueryTerms | None = None,
 ) -> list[Evidence]:
-    """Every pool candidate with its stage-2 score, best first."""
+    """Every pool candidate with its stage-2 score, best first.
+
+    `framing` holds all the question's words ("what do X and Y have in common"): a section
+    heading that echoes them names the section that answers. Titles are left out of that
+    match; a title is shared by every section of its document.
+    """
+    framing = framing or terms
     if not pool.candidates:
         return []
     best_bm25 = max(c.bm25 for c in pool.candidates) or 1.0
@@ -109,6 +119,7 @@ def score_candidates(
         vectors = index.units.of(cand.chunk_id)
         cosines = (vectors @ pool.queries.T) @ pool.weights if len(vectors) else np.zeros(0)
         heading_terms = folded_terms(chunk.heading)
+        section_path = folded_terms(" ".join(chunk.heading.split(" › ")[1:]))
         scored: list[ScoredUnit] = []
         text_terms: set[str] = set(heading_terms)
         for i, unit in enumerate(units[: len(cosines)]):
@@ -117,10 +128,10 @@ def score_candidates(
             section_terms = folded_terms(unit.section) if unit.section else set()
             text_terms |= section_terms
             lexical = terms.coverage(own | section_terms)
+            named = framing.coverage(section_path | section_terms)
             cosine = float(cosines[i])
-            scored.append(
-                ScoredUnit(unit, i, cosine, lexical, cosine + weights.unit_lexical * lexical)
-            )
+            score = cosine + weights.unit_lexical * lexical + weights.heading * named
+            scored.append(ScoredUnit(unit, i, cosine, lexical, score))
         evidence = Evidence(
             cand.chunk_id,
             chunk,
@@ -131,8 +142,8 @@ def score_candidates(
             frozenset(text_terms),
         )
         best = evidence.best_unit
-        heading_cover = terms.coverage(
-            heading_terms
+        heading_cover = framing.coverage(
+            section_path
             | (folded_terms(best.unit.section) if best and best.unit.section else set())
         )
         evidence.score = (

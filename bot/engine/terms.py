@@ -82,9 +82,19 @@ class TermWeights:
     def idf(self, folded: str) -> float:
         return IDF_FLOOR + self._idf(self._df.get(folded, 0))
 
-    def known(self, folded: str) -> bool:
-        return folded in self._df
+    def known(self, word: str) -> bool:
+        return fold(word.lower()) in self._df
 
-    def query(self, question: str) -> QueryTerms:
-        words = [t for t in tokenize(question) if t not in ASKING_WORDS and not t.isdigit()]
+    def query(self, question: str, *, framing: bool = False) -> QueryTerms:
+        """The question's topic words; with `framing`, also the words saying how it asks
+        ("differences", "in common"), which a section heading may echo."""
+        words = [
+            t for t in tokenize(question) if (framing or t not in ASKING_WORDS) and not t.isdigit()
+        ]
         return QueryTerms({fold(t): self.idf(fold(t)) for t in words})
+
+
+def topic_words(text: str) -> str:
+    """The content words of a question, as written: what a later "they" refers to."""
+    words = list(dict.fromkeys(t for t in tokenize(text) if t not in ASKING_WORDS))
+    return " and ".join(words) if len(words) <= 2 else " ".join(words)

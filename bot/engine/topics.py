@@ -123,7 +123,8 @@ def _richest(doc: tuple[int, str]) -> tuple[int, str]:
 _QUESTION_WORDS = re.compile(
     r"^(what|how|why|when|which|who|where|can|should|do|does|is|are)\b", re.I
 )
-_VAGUE = re.compile(r"\b(we|our|us|this|that|these|it|they|you|next)\b|\?.+\?", re.I)  # needs context
+# questions that need their page around them to make sense
+_VAGUE = re.compile(r"\b(we|our|us|this|that|these|it|they|you|next)\b|\?.+\?", re.I)
 _HOW_TO = re.compile(r"^how to\s+(.+?)\??$", re.I)
 
 

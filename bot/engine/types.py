@@ -62,13 +62,13 @@ class Answer:
     question: str
     answered: bool
     answer: str
-    lead: str = ""
     sources: list[Source] = field(default_factory=list)
     top_score: float = 0.0
     topics: list[str] = field(default_factory=list)
     truncated: bool = False
     latency_ms: float = 0.0
     signals: dict[str, float] = field(default_factory=dict)  # answerability evidence
+    lead: str = ""  # the direct answer that opens `answer`
 
     def to_json(self) -> dict:
         """The `opsbot ask --json` shape."""

@@ -8,16 +8,40 @@ subprocess with the real engine and model, once per session.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import fake_slack
 import pytest
 from fake_slack import SIGNING_SECRET, FakeSlack
-from serve_proc import Running, app_env, free_port, start_serve, stop
+from serve_proc import REPO, Running, app_env, free_port, start_serve, stop
 from slack_sim import SlackSim
 from stub_engine import StubEngine
+
+TEAM_DOCS = {
+    "terraform-vs-pulumi.md": (
+        "# Terraform vs Pulumi\n\n## Language\n\nTerraform uses HCL, a declarative "
+        "configuration language. Pulumi lets you write infrastructure in Python, TypeScript "
+        "or Go.\n\n## State\n\nBoth keep a state file; Terraform stores it in a backend "
+        "such as S3, Pulumi in its service or a bucket.\n"
+    ),
+    "incident-paging.md": (
+        "# Incident paging\n\n## Who gets paged\n\nThe primary on-call engineer is paged "
+        "first. If nobody acknowledges within 15 minutes, the secondary is paged.\n\n"
+        "## Severity\n\nSEV1 pages immediately at any hour; SEV3 waits for business hours.\n"
+    ),
+}
+
+
+def write_team_docs(folder: Path) -> Path:
+    """A team's own docs, unrelated to the article, kept beside `knowledge/`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in TEAM_DOCS.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
 
 
 def _run_quietly(server) -> None:
@@ -61,7 +85,10 @@ def live(tmp_path_factory) -> Iterator[Running]:
     state = tmp_path_factory.mktemp("live")
     port = free_port()
     log = state / "serve.log"
-    proc = start_serve(["--http", "--port", str(port)], app_env(fake, state), state, log)
+    team = write_team_docs(state / "team-docs")
+    knowledge = f"{REPO / 'knowledge'}{os.pathsep}{team}"  # the article is one doc of several
+    env = app_env(fake, state, KNOWLEDGE_DIR=knowledge)
+    proc = start_serve(["--http", "--port", str(port)], env, state, log)
     sim = SlackSim(f"127.0.0.1:{port}", fake)
     deadline = time.monotonic() + 120
     while True:
