@@ -54,4 +54,4 @@ class StubEngine:
             url="https://docs.example.com/devops?a=1&b=2",
         )
         lead = body.split("\n")[0][:300]
-        return Answer(q, True, body, lead, [source], 0.8, truncated=truncated)
+        return Answer(q, True, body, [source], 0.8, truncated=truncated, lead=lead)
