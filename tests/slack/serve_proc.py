@@ -42,7 +42,7 @@ def app_env(fake: Any, state: Path, **extra: str) -> dict[str, str]:
         "SLACK_APP_TOKEN": fake_slack.APP_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "KNOWLEDGE_DIR": str(REPO / "knowledge"),
-        "KNOWLEDGE_URLS": KNOWLEDGE_URL,
+        "KNOWLEDGE_URLS": f"knowledge={KNOWLEDGE_URL}",  # per root: other roots get no link
         "INDEX_DIR": str(state / "index"),
         "DATA_DIR": str(state / "data"),
         "PYTHONUNBUFFERED": "1",
