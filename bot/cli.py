@@ -309,8 +309,16 @@ def start(ctx: click.Context) -> None:
     ctx.invoke(chat, knowledge_dirs=(), index_dir=None)
 
 
+def _fail(message: str) -> None:
+    """The one stderr line of a failed command, scrubbed of secrets like any log line."""
+    from bot.observability.logs import error_line
+
+    click.echo(error_line(message), err=True)
+
+
 def main() -> None:
     """Entry point: every expected failure is one line on stderr, never a traceback."""
+    from bot.index.chunktable import ChunkReadError
     from bot.index.embedder import ModelError
     from bot.index.store import IndexLoadError
     from bot.ingest.pipeline import IngestBusyError
@@ -322,16 +330,20 @@ def main() -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.UsageError as exc:
-        click.echo(f"opsbot: error: {exc.format_message()}", err=True)
+        _fail(exc.format_message())
         sys.exit(EXIT_USAGE)
     except ConfigError as exc:
-        click.echo(f"opsbot: error: {exc}", err=True)
+        _fail(str(exc))
         sys.exit(EXIT_USAGE)
     except ModelError as exc:  # EMBEDDING_MODEL names something that is not there
-        click.echo(f"opsbot: error: {exc}", err=True)
+        _fail(str(exc))
         sys.exit(EXIT_USAGE)
-    except (IndexLoadError, IngestBusyError) as exc:
-        click.echo(f"opsbot: error: {exc}", err=True)
+    except (IndexLoadError, IngestBusyError, ChunkReadError) as exc:
+        _fail(str(exc))
+        sys.exit(1)
+    except OSError as exc:  # a full disk or read-only file system while writing the index
+        where = f": {exc.filename}" if exc.filename else ""
+        _fail(f"{exc.strerror or exc}{where}")
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

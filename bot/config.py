@@ -56,6 +56,7 @@ class Settings:
     """All tunables in one place. Field names map to UPPER_CASE environment variables."""
 
     knowledge_dirs: tuple[Path, ...] = (Path("knowledge"),)
+    knowledge_outside_links: bool = False  # follow symlinks out of the knowledge folders
     index_dir: Path = DEFAULT_STATE_DIR / "index"
     data_dir: Path = DEFAULT_STATE_DIR / "data"
     embedding_model: str = ""  # empty means the packaged all-MiniLM-L6-v2
@@ -148,6 +149,8 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         if raw not in ("text", "json"):
             raise ConfigError(f"LOG_FORMAT must be 'text' or 'json', got {raw!r}")
         values["log_format"] = raw
+    if (raw := get("KNOWLEDGE_OUTSIDE_LINKS")) is not None:
+        values["knowledge_outside_links"] = _bool("KNOWLEDGE_OUTSIDE_LINKS", raw)
     if (raw := get("STORE_QUESTIONS")) is not None:
         values["store_questions"] = _bool("STORE_QUESTIONS", raw)
     if (raw := get("DATABASE_URL")) is not None:

@@ -106,10 +106,29 @@ def test_corrupt_index_is_one_line_error(monkeypatch, capsys, tmp_path, repo_roo
 
     settings = Settings(knowledge_dirs=(repo_root / "knowledge",), index_dir=tmp_path / "idx")
     ingest(settings)
-    ((tmp_path / "idx" / "current").resolve() / "chunks.jsonl").write_text("{broken")
+    chunks = (tmp_path / "idx" / "current").resolve() / "chunks.jsonl"
+    chunks.write_bytes(b"{" * chunks.stat().st_size)  # garbled, same size
     code, _, err = run_main(monkeypatch, capsys, "ask", *dirs(settings), "What is MLOps?")
     assert code == 1
     assert "opsbot ingest" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    code, out, _ = run_main(monkeypatch, capsys, "ingest", *dirs(settings))  # as advised
+    assert code == 0 and "up to date" not in out
+    code, out, _ = run_main(monkeypatch, capsys, "ask", *dirs(settings), "What is MLOps?")
+    assert code == 0 and "machine learning" in out.lower()
+
+
+def test_damaged_index_is_rebuilt_by_the_next_ask(monkeypatch, capsys, tmp_path, repo_root):
+    """Build files carry checksums: a truncated chunks.jsonl is noticed and rebuilt."""
+    from bot.config import Settings
+    from bot.ingest.pipeline import ingest
+
+    settings = Settings(knowledge_dirs=(repo_root / "knowledge",), index_dir=tmp_path / "idx")
+    ingest(settings)
+    ((tmp_path / "idx" / "current").resolve() / "chunks.jsonl").write_text("{broken")
+    code, out, err = run_main(monkeypatch, capsys, "ask", *dirs(settings), "What is MLOps?")
+    assert code == 0 and "Traceback" not in err
+    assert "machine learning" in out.lower()
 
 
 def test_unchanged_reingest_never_imports_the_model(article_engine, article_settings, repo_root):

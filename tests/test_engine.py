@@ -141,3 +141,19 @@ def test_empty_question_gets_help(article_engine):
     answer = article_engine.answer("<@U123> :wave:")
     assert not answer.answered
     assert "Ask me" in answer.answer
+
+
+def test_article_dev_sets_meet_their_targets(article_engine, shared_dir):
+    """All three article sets: the answering section in the top 3, a hint up front."""
+    from bot.evaluation import evaluate, load_questions
+
+    questions = [
+        q
+        for name in ("article-dev", "article-paraphrases-dev", "followups-dev")
+        for q in load_questions(shared_dir / f"eval/{name}.jsonl")
+    ]
+    report = evaluate(article_engine, questions, k=3)
+    assert report.hit_rate == 1.0, report.lines()
+    assert report.lead_rate >= 0.9, report.lines()
+    assert report.false_declines == 0, report.lines()
+    assert report.declined_correctly == report.unanswerable, report.lines()

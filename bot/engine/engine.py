@@ -36,6 +36,13 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+def _has_build(settings: Settings) -> bool:
+    try:
+        return store.read_manifest(settings.index_dir) is not None
+    except store.IndexLoadError:
+        return False
+
+
 def _titles(index: store.LoadedIndex) -> list[str]:
     """Document titles, richest first; once per index, not once per decline."""
     counts: Counter[str] = Counter()
@@ -75,10 +82,15 @@ class Engine:
         if auto_ingest and not check_fresh(settings, embedder):
             notify(f"Index in {settings.index_dir} is missing or stale; ingesting first…")
             bar = notify is _stderr and sys.stderr.isatty()  # else a line every few seconds
-            for line in ingest(
-                settings, embedder=embedder, show_progress=bar, notify=notify
-            ).lines():
-                notify(line)
+            try:
+                summary = ingest(settings, embedder=embedder, show_progress=bar, notify=notify)
+                for line in summary.lines():
+                    notify(line)
+            except OSError as exc:  # a full disk: the previous build still answers
+                if not _has_build(settings):
+                    raise
+                reason = exc.strerror or str(exc)
+                notify(f"warning: could not rebuild the index ({reason}); using the previous one")
         index = store.load(settings.index_dir, expected_model=embedder.name)
         embedder.encode_query("warm up")  # first real question is as fast as the hundredth
         return cls(settings, index, embedder)

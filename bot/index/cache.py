@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
+import logging
+import os
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 
 def content_key(text: str) -> str:
@@ -23,12 +29,23 @@ class EmbeddingCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = self._open()
+        except sqlite3.OperationalError as exc:  # full disk, I/O error: say it as the OS would
+            self._remove_sidecars()
+            raise _os_error(exc, path) from None
         except sqlite3.DatabaseError:
             path.unlink(missing_ok=True)  # a corrupt cache only costs re-embedding
             self._db = self._open()
 
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path)
+        try:
+            return self._set_up(db)
+        except BaseException:
+            db.close()
+            raise
+
+    @staticmethod
+    def _set_up(db: sqlite3.Connection) -> sqlite3.Connection:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(
             "CREATE TABLE IF NOT EXISTS embeddings ("
@@ -52,11 +69,15 @@ class EmbeddingCache:
         return found
 
     def put_many(self, items: Iterable[tuple[str, np.ndarray]]) -> None:
-        with self._db:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO embeddings (model, key, vector) VALUES (?, ?, ?)",
-                [(self.model, key, np.asarray(vec, np.float32).tobytes()) for key, vec in items],
-            )
+        """Remember vectors; a full disk only costs re-embedding next time, so it is not fatal."""
+        rows = [(self.model, key, np.asarray(vec, np.float32).tobytes()) for key, vec in items]
+        try:
+            with self._db:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO embeddings (model, key, vector) VALUES (?, ?, ?)", rows
+                )
+        except sqlite3.OperationalError as exc:  # "database or disk is full", I/O errors
+            log.warning("embedding cache not updated: %s", exc)
 
     def prune(self, keep: set[str]) -> int:
         """Drop vectors no current chunk uses, so the cache doesn't grow forever."""
@@ -67,4 +88,24 @@ class EmbeddingCache:
         return len(stale)
 
     def close(self) -> None:
+        """Close, leaving no -wal/-shm files behind even when a full disk stopped the final
+        checkpoint: the cache may lose its newest entries, never its consistency (the main
+        file is always a complete checkpoint), and ingest holds the index lock here."""
+        with contextlib.suppress(sqlite3.Error):
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._db.close()
+        self._remove_sidecars()
+
+    def _remove_sidecars(self) -> None:
+        for suffix in ("-wal", "-shm"):
+            self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
+
+
+def _os_error(exc: sqlite3.OperationalError, path: Path) -> OSError:
+    """SQLite reports a full disk as "disk is full" or "disk I/O error"; name the cause."""
+    try:
+        full = os.statvfs(path.parent).f_bavail == 0
+    except OSError:
+        full = False
+    code = errno.ENOSPC if full or "full" in str(exc) else errno.EIO
+    return OSError(code, f"{os.strerror(code)} (embedding cache: {exc})", str(path))

@@ -18,6 +18,7 @@ import os
 import shutil
 import time
 import uuid
+import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,13 +28,16 @@ import numpy as np
 
 from bot import __version__
 from bot.engine.types import Chunk
-from bot.index.chunktable import ChunkTable
+from bot.index.chunktable import ChunkReadError, ChunkTable
 from bot.index.lexical import LexicalIndex, LexicalIndexError
-from bot.index.vectors import IndexFileError, load_index, save_index
+from bot.index.vectors import IndexFileError, check_index_file, load_index, save_index
 
 CHUNKER_VERSION = 1
 FORMAT_VERSION = 4  # bump when the on-disk layout of a build changes
 REINGEST = "re-run `opsbot ingest`"
+# Below this, the BM25 arrays are copied into memory: a truncated file then cannot SIGBUS
+# a running server. Above it they are memory-mapped to keep large corpora off the heap.
+MMAP_MIN_BYTES = 256 * 1024 * 1024
 
 
 class IndexLoadError(RuntimeError):
@@ -49,6 +53,7 @@ class Manifest:
     chunk_count: int
     index: dict = field(default_factory=dict)
     documents: dict[str, list] = field(default_factory=dict)  # path -> [title, chunks]
+    checksums: dict[str, str] = field(default_factory=dict)  # file in build -> "size:crc32"
     opsbot_version: str = __version__
     created_at: float = field(default_factory=time.time)
 
@@ -60,7 +65,7 @@ class Manifest:
 @dataclass(frozen=True)
 class UnitVectors:
     """Per-chunk unit vectors in one matrix (float16 on disk: half the bytes, ample precision
-    for ranking), memory-mapped when loaded."""
+    for ranking), memory-mapped when loaded if large."""
 
     vectors: np.ndarray  # (total units, d)
     offsets: np.ndarray  # (chunks + 1,)
@@ -85,7 +90,9 @@ class UnitVectors:
 
     @classmethod
     def load(cls, directory: Path, chunk_count: int) -> UnitVectors:
-        vectors = np.load(directory / "units.npy", mmap_mode="r")
+        path = directory / "units.npy"
+        mode = "r" if path.stat().st_size > MMAP_MIN_BYTES else None  # see MMAP_MIN_BYTES
+        vectors = np.load(path, mmap_mode=mode)
         offsets = np.load(directory / "unit_offsets.npy")
         if len(offsets) != chunk_count + 1 or int(offsets[-1]) != len(vectors):
             raise ValueError(f"unit vectors do not match {chunk_count} chunks")
@@ -130,6 +137,8 @@ def write_build(
     builds.mkdir(parents=True, exist_ok=True)
     build_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     tmp = builds / f".tmp-{build_id}"
+    final = builds / build_id
+    link = index_dir / f".current-{build_id}"
     tmp.mkdir()
     try:
         with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
@@ -138,17 +147,56 @@ def write_build(
         save_index(vectors, tmp / "vectors.faiss")
         lexical.save(tmp / "bm25")
         units.save(tmp)
+        manifest.checksums = {
+            str(path.relative_to(tmp)): file_digest(path)
+            for path in sorted(tmp.rglob("*"))
+            if path.is_file() and path.name != "vectors.faiss"  # it carries its own CRC
+        }
         (tmp / "manifest.json").write_text(json.dumps(asdict(manifest), indent=1), "utf-8")
-        final = builds / build_id
         os.replace(tmp, final)
-        link = index_dir / f".current-{build_id}"
         os.symlink(Path("builds") / build_id, link)
         os.replace(link, current_build(index_dir))
-    except BaseException:
+    except BaseException:  # a full disk mid-build: leave nothing half-written behind
         shutil.rmtree(tmp, ignore_errors=True)
+        link.unlink(missing_ok=True)
+        if current_build(index_dir).resolve() != final.resolve():
+            shutil.rmtree(final, ignore_errors=True)
         raise
     _remove_old_builds(builds, keep={build_id})
     return final
+
+
+def file_digest(path: Path, size_only: bool = False) -> str:
+    """ "size:crc32" of a file, streamed; with `size_only`, just "size:" (cheap)."""
+    crc, size = 0, 0
+    with open(path, "rb") as fh:
+        if size_only:
+            return f"{fh.seek(0, 2)}:"
+        while block := fh.read(1 << 24):
+            crc, size = zlib.crc32(block, crc), size + len(block)
+    return f"{size}:{crc:08x}"
+
+
+def verify_build(
+    build: Path, manifest: Manifest, *, full: bool = True, vectors: bool = True
+) -> list[str]:
+    """Files of a build that differ from what was written (sizes only unless `full`)."""
+    problems = []
+    if full and vectors:
+        try:
+            check_index_file(build / "vectors.faiss")
+        except IndexFileError as exc:
+            problems.append(str(exc))
+    for rel, expected in manifest.checksums.items():
+        path = build / rel
+        try:
+            actual = file_digest(path, size_only=not full)
+        except OSError as exc:
+            problems.append(f"{rel}: {exc.strerror or exc}")
+            continue
+        if not (actual == expected if full else expected.startswith(actual)):
+            problems.append(f"{rel} changed since it was written")
+    return problems
 
 
 def _remove_old_builds(builds: Path, keep: set[str]) -> None:
@@ -156,6 +204,10 @@ def _remove_old_builds(builds: Path, keep: set[str]) -> None:
     entries = sorted((p for p in builds.iterdir() if p.name not in keep), key=lambda p: p.name)
     for old in entries[:-1]:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _lexical_bytes(build: Path) -> int:
+    return sum(p.stat().st_size for p in (build / "bm25").glob("*") if p.is_file())
 
 
 def load(index_dir: Path, expected_model: str | None = None) -> LoadedIndex:
@@ -170,14 +222,24 @@ def load(index_dir: Path, expected_model: str | None = None) -> LoadedIndex:
             f"index was built with model {manifest.model!r} but EMBEDDING_MODEL is "
             f"{expected_model!r}; {REINGEST}"
         )
+    problems = verify_build(build, manifest, vectors=False)  # load_index checks its CRC
+    if problems:
+        raise IndexLoadError(f"index in {build} is damaged ({'; '.join(problems)}); {REINGEST}")
     try:
         chunks = ChunkTable(build / "chunks.jsonl")
         if len(chunks):
             chunks[0], chunks[len(chunks) - 1]  # parse both ends: a torn file fails here
         vectors = load_index(build / "vectors.faiss", manifest.index or None)
-        lexical = LexicalIndex.load(build / "bm25", mmap=True)  # page cache, not heap
+        lexical = LexicalIndex.load(build / "bm25", mmap=_lexical_bytes(build) > MMAP_MIN_BYTES)
         units = UnitVectors.load(build, manifest.chunk_count)
-    except (OSError, ValueError, TypeError, IndexFileError, LexicalIndexError) as exc:
+    except (
+        OSError,
+        ValueError,
+        TypeError,
+        IndexFileError,
+        LexicalIndexError,
+        ChunkReadError,
+    ) as exc:
         raise IndexLoadError(
             f"index in {build} is corrupt or incomplete ({exc}); {REINGEST}"
         ) from None

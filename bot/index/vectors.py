@@ -180,6 +180,16 @@ def load_index(path: Path, params: dict[str, Any] | None = None) -> faiss.Index:
     defaults for the index size are used.  Any defect raises ``IndexFileError``.
     """
     path = Path(path)
+    check_index_file(path)
+    try:
+        index = faiss.read_index(str(path))
+    except (RuntimeError, MemoryError) as exc:
+        raise IndexFileError(f"faiss cannot read vector index {path}: {exc}") from exc
+    return apply_search_params(index, params)
+
+
+def check_index_file(path: Path) -> None:
+    """Raise IndexFileError unless the file is whole: trailer present, CRC matching."""
     try:
         total = path.stat().st_size
     except OSError as exc:
@@ -193,11 +203,6 @@ def load_index(path: Path, params: dict[str, Any] | None = None) -> faiss.Index:
         raise IndexFileError(f"vector index {path} is truncated or not written by save_index")
     if _crc(path, size)[1] != crc:
         raise IndexFileError(f"vector index {path} is corrupt (checksum mismatch)")
-    try:
-        index = faiss.read_index(str(path))
-    except (RuntimeError, MemoryError) as exc:
-        raise IndexFileError(f"faiss cannot read vector index {path}: {exc}") from exc
-    return apply_search_params(index, params)
 
 
 def _crc(path: Path, size: int) -> tuple[int, int]:

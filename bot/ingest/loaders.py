@@ -12,10 +12,12 @@ import io
 import logging
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.engine.types import Document, Section
+from bot.ingest import paths
 from bot.ingest.clean import clean_text, normalize_chars, remove_web_junk
 from bot.ingest.html import parse_html
 from bot.ingest.markdown import SectionBuilder, parse_markdown
@@ -52,12 +54,20 @@ def _human_size(size: float) -> str:
 
 
 def discover(
-    knowledge_dir: Path, max_file_bytes: int
+    knowledge_dir: Path,
+    max_file_bytes: int,
+    *,
+    roots: Sequence[Path] = (),
+    outside_links: bool = False,
 ) -> tuple[list[SourceFile], list[SkippedFile]]:
-    """Supported files under `knowledge_dir` (sorted), and the ones skipped with a reason."""
+    """Supported files under `knowledge_dir` (sorted), and the ones skipped with a reason.
+
+    Hidden entries are never read; symlinks only when they stay inside `roots` (default:
+    `knowledge_dir`) or `outside_links` is set (bot.ingest.paths)."""
     root = Path(knowledge_dir)
     if not root.is_dir():
         raise NotADirectoryError(f"{str(root)!r} is not a directory")
+    allowed = paths.resolved_roots(roots or [root])
     files: list[SourceFile] = []
     skipped: list[SkippedFile] = []
     seen: set[tuple[int, int]] = set()
@@ -76,6 +86,10 @@ def discover(
                 continue
             rel = f"{prefix}{entry.name}"
             try:
+                problem = _entry_problem(entry, rel, allowed, outside_links)
+                if problem:
+                    skipped.append(SkippedFile(paths.printable(rel), problem))
+                    continue
                 if entry.is_dir():
                     walk(Path(entry.path), rel + "/")
                     continue
@@ -101,18 +115,32 @@ def discover(
     return sorted(files, key=lambda f: f.path), sorted(skipped, key=lambda s: s.path)
 
 
+def _entry_problem(
+    entry: os.DirEntry[str], rel: str, allowed: list[Path], outside_links: bool
+) -> str:
+    """Why a directory entry is not walked or read ('' when it is fine)."""
+    wanted = entry.is_dir() or Path(entry.name).suffix.lower() in SUPPORTED_SUFFIXES
+    if not wanted:
+        return ""
+    if not paths.is_utf8(rel):
+        return paths.NOT_UTF8
+    if entry.is_symlink():
+        return paths.link_problem(entry.path, allowed, outside_links)
+    return ""
+
+
 def discover_roots(
-    roots: tuple[Path, ...] | list[Path], max_file_bytes: int
+    roots: tuple[Path, ...] | list[Path], max_file_bytes: int, *, outside_links: bool = False
 ) -> tuple[list[SourceFile], list[SkippedFile]]:
     """`discover` over every knowledge root. With one root, paths are relative to it; with
     several, each path starts with its root's folder name, so two roots' files never clash."""
     if len(roots) == 1:
-        return discover(roots[0], max_file_bytes)
+        return discover(roots[0], max_file_bytes, outside_links=outside_links)
     files: list[SourceFile] = []
     skipped: list[SkippedFile] = []
     for root in roots:
         prefix = Path(root).resolve().name + "/"
-        found, missed = discover(root, max_file_bytes)
+        found, missed = discover(root, max_file_bytes, roots=roots, outside_links=outside_links)
         files += [replace(f, path=prefix + f.path) for f in found]
         skipped += [replace(s, path=prefix + s.path) for s in missed]
     return sorted(files, key=lambda f: f.path), sorted(skipped, key=lambda s: s.path)
@@ -145,7 +173,9 @@ def load_document(file: SourceFile) -> Document:
             url = None
     if not any(section.blocks for section in sections):
         raise LoadError("no text after cleaning")
-    return Document(file.path, title or pretty_name(file.path), sections, url)
+    if not title or paths.looks_secret(title):
+        title = pretty_name(file.path)
+    return Document(file.path, title, sections, url)
 
 
 def load_documents(

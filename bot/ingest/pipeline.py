@@ -21,6 +21,7 @@ from bot.ingest.chunker import chunk_document
 from bot.ingest.loaders import LoadError, SkippedFile, SourceFile, discover_roots, load_document
 from bot.ingest.progress import Notify, Progress
 from bot.ingest.units import split_units
+from bot.observability.logs import escape_controls
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class IngestSummary:
         ]
         if self.skipped:
             out.append(f"Skipped {len(self.skipped)} files:")
-            out += [f"  - {s.path}: {s.reason}" for s in self.skipped]
+            out += [f"  - {escape_controls(s.path)}: {s.reason}" for s in self.skipped]
         return out
 
 
@@ -76,27 +77,38 @@ def cache_path(settings: Settings) -> Path:
     return settings.index_dir / "embeddings.sqlite"
 
 
-def is_up_to_date(settings: Settings, files: list[SourceFile], model_name: str) -> bool:
-    """True when the live manifest already describes exactly these files and settings."""
+def is_up_to_date(
+    settings: Settings, files: list[SourceFile], model_name: str, *, full_check: bool = False
+) -> bool:
+    """True when the live manifest already describes exactly these files and settings, and
+    the build's files are as written (sizes; every byte with `full_check`, as ingest does)."""
     try:
         manifest = store.read_manifest(settings.index_dir)
     except store.IndexLoadError:
         return False
-    return (
+    current = store.current_build(settings.index_dir)
+    if not (
         manifest is not None
         and manifest.model == model_name
         and manifest.chunker == store.Manifest.chunker_settings(settings.chunk_tokens)
         and manifest.files == {f.path: f.sha256 for f in files}
         and manifest.opsbot_version == store.__version__
-        and (settings.index_dir / "current" / "vectors.faiss").exists()
-    )
+        and (current / "vectors.faiss").exists()
+    ):
+        return False
+    problems = store.verify_build(current.resolve(), manifest, full=full_check)
+    if problems:
+        log.warning("the live index build is damaged (%s); rebuilding it", "; ".join(problems))
+    return not problems
 
 
 def check_fresh(settings: Settings, embedder: Embedder | None = None) -> bool:
     """Cheap staleness check (hashes only, no model) for `ask`, `chat` and reloads."""
     roots = settings.require_knowledge_dirs()
     embedder = embedder or Embedder(settings.embedding_model)
-    files, _ = discover_roots(roots, settings.max_file_bytes)
+    files, _ = discover_roots(
+        roots, settings.max_file_bytes, outside_links=settings.knowledge_outside_links
+    )
     return is_up_to_date(settings, files, embedder.name)
 
 
@@ -200,9 +212,11 @@ def ingest(
     roots = settings.require_knowledge_dirs()
     embedder = embedder or Embedder(settings.embedding_model)
     with index_lock(settings.index_dir):
-        files, skipped = discover_roots(roots, settings.max_file_bytes)
+        files, skipped = discover_roots(
+            roots, settings.max_file_bytes, outside_links=settings.knowledge_outside_links
+        )
         summary = IngestSummary(files=len(files), skipped=list(skipped))
-        if not force and is_up_to_date(settings, files, embedder.name):
+        if not force and is_up_to_date(settings, files, embedder.name, full_check=True):
             manifest = store.read_manifest(settings.index_dir)
             summary.chunks = manifest.chunk_count if manifest else 0
             summary.up_to_date = True
@@ -237,6 +251,21 @@ def ingest(
         )
         summary.chunks = len(chunks)
     summary.seconds = time.perf_counter() - started
-    for item in summary.skipped:
-        log.warning("skipped %s: %s", item.path, item.reason)
+    warn_skipped(summary.skipped, {f.path: f.sha256 for f in files})
     return summary
+
+
+_warned: set[tuple[str, str, str]] = set()
+
+
+def warn_skipped(items: list[SkippedFile], hashes: dict[str, str]) -> None:
+    """Warn once per file, reason and content: a server re-ingesting on every change would
+    otherwise repeat the same skip warning for as long as the file sits there."""
+    for item in items:
+        key = (item.path, item.reason, hashes.get(item.path, ""))
+        if key in _warned:
+            continue
+        if len(_warned) >= 10_000:  # bounded, whatever the folder holds
+            _warned.clear()
+        _warned.add(key)
+        log.warning("skipped %s: %s", item.path, item.reason)

@@ -28,6 +28,12 @@ OWN_LOGGERS = ("bot", "opsbot")  # module loggers, and "opsbot.questions"
 # sentence-transformers draws tqdm bars on stderr whenever its logger is INFO-enabled
 QUIET_LIBRARIES = ("sentence_transformers",)
 MIN_SECRET_CHARS = 8  # shorter configured values would redact ordinary words
+URL_ENV_VARS = ("DATABASE_URL", "SLACK_API_URL")  # may carry user:password@
+MIN_URL_SECRET_CHARS = 4
+# Control characters (newline forging a log line, ANSI escapes), line separators and the
+# lone surrogates a non-UTF-8 file name decodes to: shown as escapes, never written raw.
+_JSON_UNSAFE = re.compile(r"[\u2028\u2029\ud800-\udfff]")  # json.dumps leaves these raw
+_UNSAFE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Slack tokens: xoxb-, xoxp-, xoxa-, xoxe-, xoxe.xoxp- (refresh), xapp- (app-level), ...
@@ -44,6 +50,21 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s/]+@"), r"\1" + REDACTED + "@"),
 )
 
+
+def escape_controls(text: str) -> str:
+    """One log record stays one line: control characters become visible escapes."""
+    return _UNSAFE.sub(_escape_one, text)
+
+
+def _escape_one(match: re.Match[str]) -> str:
+    char = match.group()
+    named = {"\n": "\\n", "\r": "\\r"}
+    if char in named:
+        return named[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _RECORD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
     "message",
@@ -59,6 +80,10 @@ class Redactor:
         values = {s.strip() for s in secrets if s and len(s.strip()) >= MIN_SECRET_CHARS}
         self.secrets = sorted(values, key=len, reverse=True)  # longest first: no partial leftovers
 
+    def add(self, secrets: Iterable[str], minimum: int = MIN_SECRET_CHARS) -> None:
+        values = {v.strip() for v in secrets if v and len(v.strip()) >= minimum}
+        self.secrets = sorted(set(self.secrets) | values, key=len, reverse=True)
+
     def __call__(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, REDACTED)
@@ -66,25 +91,30 @@ class Redactor:
             text = pattern.sub(replacement, text)
         return text
 
-    def value(self, value: Any) -> Any:
-        """A copy of an `extra` value with every string inside it scrubbed."""
-        if isinstance(value, str):
-            return self(value)
+    def value(self, value: Any, escape: bool = False) -> Any:
+        """A copy of an `extra` value with every string inside it scrubbed (and escaped)."""
         if isinstance(value, dict):
-            return {self.value(k): self.value(v) for k, v in value.items()}
+            return {self.value(k, escape): self.value(v, escape) for k, v in value.items()}
         if isinstance(value, (list, tuple, set, frozenset)):
-            return [self.value(v) for v in value]
+            return [self.value(v, escape) for v in value]
         if isinstance(value, (int, float, bool)) or value is None:
             return value
-        return self(str(value))
+        text = self(value if isinstance(value, str) else str(value))
+        return escape_controls(text) if escape else text
 
 
 class RedactFilter(logging.Filter):
-    """Rewrites a record in place (message, args, extras, traceback) before it is formatted."""
+    """Rewrites a record in place (message, args, extras, traceback) before it is formatted.
 
-    def __init__(self, redactor: Redactor) -> None:
+    With `escape` (text logs), control characters in the message and extras become
+    visible escapes, so a file name holding a newline cannot forge a second log line;
+    JSON lines escape them already.
+    """
+
+    def __init__(self, redactor: Redactor, escape: bool = True) -> None:
         super().__init__()
         self.redactor = redactor
+        self.escape = escape
 
     def filter(self, record: logging.LogRecord) -> bool:
         redact = self.redactor
@@ -92,7 +122,8 @@ class RedactFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # bad %-args: keep both parts, scrubbed, instead of a logging error
             message = f"{record.msg} {record.args!r}"
-        record.msg, record.args = redact(message), None
+        message = redact(message)
+        record.msg, record.args = escape_controls(message) if self.escape else message, None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
@@ -100,7 +131,7 @@ class RedactFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         for key in extras(record):
-            setattr(record, key, redact.value(getattr(record, key)))
+            setattr(record, key, redact.value(getattr(record, key), self.escape))
         return True
 
 
@@ -178,7 +209,8 @@ class JsonFormatter(logging.Formatter):
             out["exc"] = record.exc_text
         if record.stack_info:
             out["stack"] = record.stack_info
-        return self.redactor(json.dumps(out, ensure_ascii=False, default=str))
+        line = self.redactor(json.dumps(out, ensure_ascii=False, default=str))
+        return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", line)  # JSON escapes
 
 
 class StderrHandler(logging.StreamHandler):
@@ -198,6 +230,39 @@ def env_secrets(env: dict[str, str] | None = None) -> list[str]:
     return [env.get(name, "") for name in SECRET_ENV_VARS]
 
 
+def url_secrets(env: dict[str, str] | None = None) -> list[str]:
+    """Passwords inside URL settings, found even when the URL does not parse."""
+    env = dict(os.environ if env is None else env)
+    found = []
+    for name in URL_ENV_VARS:
+        rest = env.get(name, "").partition("://")[2]
+        userinfo = rest.rpartition("@")[0] if "@" in rest else ""
+        password = userinfo.partition(":")[2]
+        if password:
+            found.append(password)
+    return found
+
+
+def redactor_from_env(secrets: Iterable[str] | None = None) -> Redactor:
+    redactor = Redactor(env_secrets() if secrets is None else secrets)
+    if secrets is None:
+        redactor.add(url_secrets(), MIN_URL_SECRET_CHARS)
+    return redactor
+
+
+def error_line(message: str, fmt: str | None = None) -> str:
+    """A fatal start-up error as one log line: scrubbed like every other line, and JSON
+    when LOG_FORMAT=json. Start-up errors never reach a handler, so they go through here."""
+    if fmt is None:
+        fmt = os.environ.get("LOG_FORMAT", "text").strip()
+    redactor = redactor_from_env()
+    text = escape_controls(redactor(message))
+    if fmt != "json":
+        return f"opsbot: error: {text}"
+    record = logging.LogRecord("opsbot", logging.ERROR, "", 0, text, None, None)
+    return JsonFormatter(redactor).format(record)
+
+
 def make_handler(
     fmt: str = "text",
     level: int = logging.INFO,
@@ -206,12 +271,12 @@ def make_handler(
     stream: Any = None,
 ) -> logging.Handler:
     """A handler in `fmt` ('text' or 'json') with the level policy and redaction filters."""
-    redactor = Redactor(env_secrets() if secrets is None else secrets)
+    redactor = redactor_from_env(secrets)
     handler: logging.Handler = logging.StreamHandler(stream) if stream else StderrHandler()
     formatter = JsonFormatter(redactor) if fmt == "json" else TextFormatter(redactor)
     handler.setFormatter(formatter)
     handler.addFilter(LevelPolicy(level))
-    handler.addFilter(RedactFilter(redactor))
+    handler.addFilter(RedactFilter(redactor, escape=fmt != "json"))
     handler._opsbot = True  # type: ignore[attr-defined]
     return handler
 
@@ -235,7 +300,7 @@ def configure_logging(
     for other in root.handlers:
         for stale in [f for f in other.filters if isinstance(f, RedactFilter)]:
             other.removeFilter(stale)
-        other.addFilter(redact)
+        other.addFilter(redact if other is handler else RedactFilter(redact.redactor))
     root.setLevel(level)  # LevelPolicy keeps libraries at WARNING and up
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(max(level, logging.WARNING))

@@ -34,6 +34,9 @@ RELOADS = Counter(
     "Knowledge reload checks by result (changed, unchanged, failed)",
     ["result"],
 )
+DATABASE_UP = Gauge(
+    "opsbot_database_up", "1 while the question and feedback database answers, else 0"
+)
 SLACK_API_ERRORS = Counter(
     "opsbot_slack_api_errors_total", "Slack Web API calls that failed", ["method"]
 )

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.engine.types import Answer
 from bot.observability.metrics import ANSWER_SECONDS, QUESTIONS
+from bot.store.health import StoreUnavailable
 from bot.store.records import Interaction
 
 if TYPE_CHECKING:
@@ -47,8 +48,8 @@ def record_question(
             answer=answer.answer,
             sources=sources,
             answered=answer.answered,
-            user_id=user,
-            channel=channel,
+            user_id=str(user or ""),  # odd payloads must not cost the row
+            channel=str(channel or ""),
             surface=surface,
             top_score=round(float(answer.top_score), 4),
             latency_ms=round(answer.latency_ms, 2),
@@ -56,6 +57,8 @@ def record_question(
         )
         try:
             question_id = store.save_interaction(record)
+        except StoreUnavailable:
+            pass  # the outage was logged once, when it began
         except Exception:
             log.warning("could not store a %s question", surface, exc_info=True)
     paths = [s["path"] for s in sources if s.get("path")]

@@ -37,6 +37,7 @@ from bot.observability.questions import record_question
 from bot.slack import blocks
 from bot.slack.dedupe import Deduper
 from bot.store import Store
+from bot.store.health import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,7 @@ class Services:
     deduper: Deduper
     pool: ThreadPoolExecutor
     io_pool: ThreadPoolExecutor
+    failures: int = 0  # answers failed in a row
 
     def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
         """Run slow work after the ack; errors are logged, never lost silently."""
@@ -140,6 +142,10 @@ class Services:
         def guarded() -> Any:
             try:
                 return fn(*args, **kwargs)
+            except StoreUnavailable as exc:  # the outage itself was logged once
+                ERRORS.inc()
+                log.info("after-ack work %s skipped: %s", getattr(fn, "__name__", fn), exc)
+                return None
             except Exception:
                 ERRORS.inc()
                 log.exception("after-ack work %s failed", getattr(fn, "__name__", fn))
@@ -182,7 +188,12 @@ class Services:
         """Question in, rendered message out; every question is recorded (its id keys the
         feedback buttons)."""
         started = time.perf_counter()
-        answer = self.engine.answer(question, history=list(history))
+        try:
+            answer = self.engine.answer(question, history=list(history))
+        except Exception:
+            self.failures += 1  # /healthz turns 503 while answering keeps failing
+            raise
+        self.failures = 0
         if not answer.latency_ms:  # engines that do not time themselves
             answer.latency_ms = (time.perf_counter() - started) * 1000
         answer_id = record_question(

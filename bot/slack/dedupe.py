@@ -13,6 +13,8 @@ import threading
 import time
 from typing import Protocol
 
+from bot.store.health import StoreUnavailable
+
 log = logging.getLogger(__name__)
 
 DEFAULT_TTL_SECONDS = 3600.0  # Slack's last retry comes ~5 minutes after the first try
@@ -48,12 +50,14 @@ class Deduper:
             if prune:
                 self._seen = {k: v for k, v in self._seen.items() if v > now}
                 self._next_prune = now + self._ttl
-        if self._store is None:
-            return True
+        if self._store is None or getattr(self._store, "down", False):
+            return True  # no store, or a known outage: never make Slack's ack wait on it
         try:
             if prune:
                 self._store.prune_events(self._ttl)
             return self._store.claim_event(key, self._ttl)
+        except StoreUnavailable:  # logged once by the store's health monitor
+            return True
         except Exception:  # the memory check already ran; a store hiccup must not drop events
             log.warning("dedupe store unavailable; using memory only", exc_info=True)
             return True

@@ -28,7 +28,8 @@ from bot.observability import metrics
 from bot.observability.logs import configure_logging
 from bot.slack.app import SlackEnv, build_app, make_client
 from bot.slack.shutdown import GracefulStop, drain
-from bot.slack.wsgi import EVENTS_PATH, MAX_BODY_BYTES, SlackWSGI
+from bot.slack.wsgi import EVENTS_PATH, SlackWSGI
+from bot.store.health import MonitoredStore
 
 if TYPE_CHECKING:
     from bot.engine.engine import Engine
@@ -39,6 +40,7 @@ __all__ = ["SlackWSGI", "check_tokens", "run"]
 log = logging.getLogger(__name__)
 
 SEE = "see README 'Connect to Slack'"
+FAILING_AFTER = 3  # answers failed in a row before /healthz says 503
 
 
 def check_tokens(slack: SlackEnv, *, http: bool) -> None:
@@ -69,21 +71,12 @@ def serve_http(
     app: App, slack: SlackEnv, port: int, health: Callable[[], dict], stop: GracefulStop
 ) -> None:
     """Serve until SIGTERM; then 503 new events, drain in a thread, and end the loop."""
-    import waitress
+    from bot.slack.httpserver import make_server
 
     host = os.environ.get("HOST", "0.0.0.0")
     wsgi = SlackWSGI(app, slack.signing_secret, health)
     try:
-        server = waitress.create_server(
-            wsgi,
-            host=host,
-            port=port,
-            threads=8,
-            ident="opsbot",
-            max_request_body_size=MAX_BODY_BYTES,
-            clear_untrusted_proxy_headers=True,
-            channel_timeout=30,
-        )
+        server = make_server(wsgi, host, port)
     except OSError as exc:
         raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
 
@@ -162,9 +155,11 @@ def start_metrics(port: int, health: Callable[[], dict] | None = None) -> None:
 
     def app(environ: dict, start_response: Callable) -> list[bytes]:
         if environ.get("PATH_INFO") == "/healthz" and health is not None:
-            body = json.dumps(health()).encode()
+            state = health()
+            body = json.dumps(state).encode()
             headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-            start_response("200 OK", headers)
+            failing = state.get("status") == "failing"  # same rule as the HTTP-mode /healthz
+            start_response("503 Service Unavailable" if failing else "200 OK", headers)
             return [body]
         return metrics_app(environ, start_response)
 
@@ -195,7 +190,7 @@ def run(settings: Settings, *, http: bool, port: int, metrics_port: int | None =
     stop = GracefulStop(settings.shutdown_timeout)
     client = make_client(slack.bot_token, slack.api_url)
     preflight(client, slack.api_url)
-    store = open_store(settings)
+    store = MonitoredStore(open_store(settings))
     log.info("loading the engine")
     engine = Engine.open(settings, notify=log.info)
     metrics.record_index(engine.index)
@@ -211,10 +206,11 @@ def run(settings: Settings, *, http: bool, port: int, metrics_port: int | None =
     watcher.start()
     drained = False
     try:
+        checks = health(engine, watcher, store, app.opsbot)  # type: ignore[attr-defined]
         if metrics_port:
-            start_metrics(metrics_port, health(engine, watcher))
+            start_metrics(metrics_port, checks)
         if http:
-            serve_http(app, slack, port, health(engine, watcher), stop)
+            serve_http(app, slack, port, checks, stop)
         else:
             serve_socket(app, slack, stop)
     finally:
@@ -239,18 +235,30 @@ def reload_metrics(engine: Engine) -> Callable[[ReloadResult], None]:
     return on_result
 
 
-def health(engine: Engine, watcher: KnowledgeWatcher) -> Callable[[], dict]:
-    """GET /healthz: alive, plus what the index holds and how the last reload went."""
+def health(
+    engine: Engine,
+    watcher: KnowledgeWatcher,
+    store: MonitoredStore | None = None,
+    services: Any = None,
+) -> Callable[[], dict]:
+    """GET /healthz: alive, plus what the index holds, how the last reload went, and
+    whether the database answers. "failing" (HTTP 503) once FAILING_AFTER answers in a
+    row failed; "degraded" (200) while only the database is down, as answers still go out."""
 
     def body() -> dict:
         last = watcher.last
         reload = {"ok": last.ok, "at": last.at, "detail": last.detail} if last else None
         index = engine.index
+        database = store.health() if store is not None else {"ok": True}
+        failures = getattr(services, "failures", 0)
+        status = "failing" if failures >= FAILING_AFTER else "ok" if database["ok"] else "degraded"
         return {
-            "status": "ok",
+            "status": status,
             "chunks": len(index.chunks),
             "index": index.path.name,
             "last_reload": reload,
+            "database": database,
+            "failed_answers_in_a_row": failures,
         }
 
     return body

@@ -6,22 +6,27 @@ parsed, so junk never reaches Bolt); GET /healthz and GET /metrics are for opera
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import urlencode
 
 from slack_bolt import App, BoltRequest
-from slack_sdk.signature import SignatureVerifier
+from slack_bolt.request.internals import parse_body
 
 from bot.observability import metrics
+from bot.slack.shapes import Unusable, repair
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 MAX_BODY_BYTES = 1_000_000  # Slack payloads are far smaller; a 50 KB question still fits
+MAX_CLOCK_SKEW = 300  # seconds, as Slack documents for replay protection
 
 StartResponse = Callable[..., Any]
 
@@ -35,7 +40,7 @@ class SlackWSGI:
 
     def __init__(self, app: App, signing_secret: str, health: Callable[[], dict]) -> None:
         self.app = app
-        self.verifier = SignatureVerifier(signing_secret)
+        self.secret = signing_secret.encode()
         self.health = health
         self.draining = threading.Event()
         self._active = 0
@@ -63,12 +68,42 @@ class SlackWSGI:
         with self._idle:
             return self._idle.wait_for(lambda: self._active == 0, timeout)
 
+    def unauthenticated(self, data: bytes, headers: dict[str, str]) -> str:
+        """Why the request is not Slack's ('' when the signature checks out).
+
+        Checked on the raw bytes, before decoding, and defensively: header values are
+        attacker-chosen, so a "digit" like ² or a 5,000-digit timestamp is just a 401.
+        """
+        timestamp = headers.get("x-slack-request-timestamp", "")
+        signature = headers.get("x-slack-signature", "")
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+            return "missing or malformed timestamp"
+        if not (signature.isascii() and signature.startswith("v0=") and len(signature) <= 100):
+            return "missing or malformed signature"
+        if abs(time.time() - int(timestamp)) > MAX_CLOCK_SKEW:
+            return "stale timestamp"
+        expected = "v0=" + _digest(self.secret, timestamp, data)
+        valid = hmac.compare_digest(expected.encode(), signature.encode())
+        return "" if valid else "bad signature"
+
+    def resign(self, raw: str, body: dict[str, Any], headers: dict[str, str]) -> str:
+        """Re-serialize a repaired payload and sign it again, so Bolt's own check passes."""
+        if raw.lstrip().startswith("{"):
+            raw = json.dumps(body)
+        else:
+            raw = urlencode({"payload": json.dumps(body)})
+        timestamp = headers["x-slack-request-timestamp"]
+        headers["x-slack-signature"] = "v0=" + _digest(self.secret, timestamp, raw.encode())
+        return raw
+
     def route(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], str]:
         method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
         if path == "/healthz" and method in ("GET", "HEAD"):
             if self.draining.is_set():
                 return 503, [("Content-Type", "application/json")], '{"status": "stopping"}'
-            return 200, [("Content-Type", "application/json")], json.dumps(self.health())
+            body = self.health()
+            status = 503 if body.get("status") == "failing" else 200
+            return status, [("Content-Type", "application/json")], json.dumps(body)
         if path == "/metrics" and method in ("GET", "HEAD"):
             body, content_type = metrics.render()
             return 200, [("Content-Type", content_type)], body.decode("utf-8")
@@ -86,8 +121,8 @@ class SlackWSGI:
         if length < 0 or length > MAX_BODY_BYTES:
             return _text(413, "Payload Too Large")
         try:
-            raw = environ["wsgi.input"].read(length).decode("utf-8")
-        except (UnicodeDecodeError, OSError):
+            data = environ["wsgi.input"].read(length)
+        except OSError:
             return _text(400, "Bad Request")
         headers = {
             key[5:].replace("_", "-").lower(): value
@@ -95,13 +130,28 @@ class SlackWSGI:
             if key.startswith("HTTP_")
         }
         headers["content-type"] = environ.get("CONTENT_TYPE", "")
-        timestamp = headers.get("x-slack-request-timestamp", "")
-        signature = headers.get("x-slack-signature", "")
-        if not timestamp.isdigit() or not self.verifier.is_valid(raw, timestamp, signature):
+        problem = self.unauthenticated(data, headers)
+        if problem:
+            log.info("rejected an unsigned Slack request: %s", problem)
             return _text(401, "Unauthorized")
         try:
+            raw = data.decode("utf-8")
+        except UnicodeDecodeError:
+            log.warning("signed Slack request body is not UTF-8 (%d bytes)", length)
+            return _text(400, "Bad Request")
+        try:
+            content_type = headers["content-type"].split(";")[0].strip()
+            body = parse_body(raw, content_type)
+            try:
+                well_formed(body)
+            except ValueError as exc:  # parsed, signed, but not a shape we can act on
+                raise Unusable(str(exc)) from None
+            if repair(body):
+                raw = self.resign(raw, body, headers)
             request = BoltRequest(body=raw, query=environ.get("QUERY_STRING", ""), headers=headers)
-            well_formed(request.body)
+        except Unusable as exc:  # signed, but nothing to act on and nobody to answer
+            log.info("acked a Slack payload with nothing to act on: %s", exc)
+            return 200, [], ""
         except Exception:  # malformed JSON or form payload, even when signed
             log.warning("malformed Slack request body (%d bytes)", length)
             return _text(400, "Bad Request")
@@ -127,13 +177,17 @@ def well_formed(body: object) -> None:
             raise ValueError(f"{key} has the wrong type")
     if not isinstance(body.get("event", {}), dict):
         raise ValueError("event is not an object")
-    if not isinstance(body.get("actions", []), list):
-        raise ValueError("actions is not a list")
 
 
 REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found"}
 REASONS |= {405: "Method Not Allowed", 413: "Payload Too Large", 500: "Internal Server Error"}
 REASONS |= {503: "Service Unavailable"}
+
+
+def _digest(secret: bytes, timestamp: str, body: bytes) -> str:
+    """Slack's request signature: HMAC-SHA256 of b"v0:<timestamp>:<raw body>"."""
+    message = b"v0:" + timestamp.encode("ascii") + b":" + body
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
 def _text(status: int, text: str) -> tuple[int, list[tuple[str, str]], str]:

@@ -168,7 +168,7 @@ class FakeSlack:
                     if m.get("channel") == p.get("channel")
                     and p.get("ts") in (m.get("ts"), m.get("thread_ts"))
                 ]
-            return {"ok": True, "messages": sorted(thread, key=lambda m: float(m["ts"]))}
+            return {"ok": True, "messages": sorted(thread, key=lambda m: _ts_key(m["ts"]))}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self.next_ts()}
         if method == "views.publish":
@@ -286,3 +286,11 @@ def events_payload(event: dict) -> dict:
         "event_time": int(time.time()),
         "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
     }
+
+
+def _ts_key(ts: Any) -> tuple[int, float, str]:
+    """Sort key for message ts values, tolerating the junk hostile tests seed."""
+    try:
+        return (0, float(ts), "")
+    except (TypeError, ValueError):
+        return (1, 0.0, str(ts))

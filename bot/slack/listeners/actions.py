@@ -96,12 +96,12 @@ def record_vote(
     services: Services, client: WebClient, respond: Respond, body: dict, answer_id: int, vote: str
 ) -> None:
     """Worker: upsert the vote, then swap the buttons for a thank-you line."""
-    user = (body.get("user") or {}).get("id", "")
-    container = body.get("container") or {}
-    channel = (body.get("channel") or {}).get("id") or container.get("channel_id", "")
+    user = str(_obj(body, "user").get("id") or "")
+    container = _obj(body, "container")
+    channel = str(_obj(body, "channel").get("id") or container.get("channel_id") or "")
     if not services.store.record_vote(answer_id, user, channel, vote):
         log.warning("feedback for unknown answer id %s", answer_id)
-    message = body.get("message") or {}
+    message = _obj(body, "message")
     original = message.get("blocks") or rebuilt_blocks(services, answer_id)
     thanks = blocks.render_thanks(original, vote)
     text = message.get("text") or "Thanks for the feedback"
@@ -114,6 +114,12 @@ def record_vote(
             log.info("chat.update failed (%s); using response_url", exc.response.get("error"))
     if body.get("response_url"):
         respond(replace_original=True, text=text, blocks=thanks)
+
+
+def _obj(body: dict[str, Any], key: str) -> dict[str, Any]:
+    """A payload field that should be an object; anything else reads as empty."""
+    value = body.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def register(app: App, services: Services) -> None:

@@ -54,7 +54,10 @@ class ThreadSet:
 
 
 def greet(services: Services, say: Say, set_prompts: SetSuggestedPrompts) -> None:
-    say(GREETING)
+    try:
+        say(GREETING)
+    except ValueError:  # Bolt could not tell where the thread is: nobody to greet
+        return
     prompts = example_questions(services, limit=4)
     if prompts:
         set_prompts(prompts=prompts, title="Try one of these:")

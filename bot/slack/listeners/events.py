@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.slack import blocks
 from bot.slack.app import EVENTS
+from bot.slack.shapes import text_of
 
 if TYPE_CHECKING:
     from bot.slack.app import Services
@@ -64,20 +65,32 @@ def thread_history(
         log.info("could not read thread %s in %s: %s", thread_ts, channel, exc)
         return []
     turns: list[str] = []
+    current = _ts(current_ts)
     for message in resp.get("messages") or []:
-        ts = message.get("ts", "")
-        if not ts or float(ts) >= float(current_ts):
+        if not isinstance(message, dict):
             continue
-        meta = message.get("metadata") or {}
-        if meta.get("event_type") == ANSWER_EVENT_TYPE:
-            text = str((meta.get("event_payload") or {}).get("question") or "")
+        ts = _ts(message.get("ts"))
+        if ts is None or current is None or ts >= current:
+            continue  # a ts that is not a number cannot be placed in the thread
+        meta = message.get("metadata")
+        meta = meta if isinstance(meta, dict) else {}
+        payload = meta.get("event_payload")
+        if meta.get("event_type") == ANSWER_EVENT_TYPE and isinstance(payload, dict):
+            text = str(payload.get("question") or "")
         elif message.get("bot_id") or message.get("subtype") or message.get("user") == bot_user_id:
             continue
         else:
-            text = strip_mention(message.get("text") or "", bot_user_id)
+            text = strip_mention(text_of(message.get("text")), bot_user_id)
         if text and (not turns or turns[-1] != text):
             turns.append(text)
     return turns[-HISTORY_TURNS:]
+
+
+def _ts(value: object) -> float | None:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
 
 
 def reply(
@@ -99,10 +112,10 @@ def reply(
     eyes = {"channel": channel, "timestamp": ts, "name": "eyes"}
     added = services.background(client.reactions_add, **eyes)
     try:
-        history: list[str] = []
-        if thread_ts and thread_ts != ts:
-            history = thread_history(client, channel, thread_ts, ts, bot_user_id)
         try:
+            history: list[str] = []
+            if thread_ts and thread_ts != ts:
+                history = thread_history(client, channel, thread_ts, ts, bot_user_id)
             message, answer_id, answer = services.ask(
                 question, surface=surface, history=history, user=user, channel=channel
             )
@@ -142,7 +155,7 @@ def answer_event(
         reply,
         services,
         client,
-        question=strip_mention(event.get("text") or "", context.bot_user_id),
+        question=strip_mention(text_of(event.get("text")), context.bot_user_id),
         channel=event["channel"],
         ts=event["ts"],
         thread_ts=thread_ts,
