@@ -70,15 +70,10 @@ fi
 for f in /etc/pip.conf /etc/ssl/certs/ca-certificates.crt; do  # the host's pip/TLS setup
     [[ -f $f ]] && mounts+=(-v "$f:$f:ro")
 done
-previous=$(podman image inspect "$IMAGE" --format '{{.Id}}' 2>/dev/null || true)
 step "podman build $IMAGE"
 podman build --format docker --network host --layers "${build_args[@]}" "${mounts[@]}" \
     -t "$IMAGE" -f Containerfile . || die "podman build failed"
-built=$(date +%s)
-if [[ -n $previous && $previous != $(podman image inspect "$IMAGE" --format '{{.Id}}') ]]; then
-    # the superseded image only: a blanket prune would also drop the build stage's cache
-    podman rmi "$previous" >/dev/null 2>&1 || true
-fi
+built=$(date +%s)  # superseded images stay as layer cache; `podman image prune` reclaims them
 size=$(podman image inspect "$IMAGE" --format '{{.Size}}')
 step "built in $((built - started))s, image $((size / 1000000)) MB; running the probe"
 "$PY" scripts/container_probe.py "$IMAGE" || die "the running image did not pass the probe"
