@@ -18,7 +18,11 @@ EXIT_USAGE = 2
 
 
 def _settings(ctx: click.Context, **overrides) -> Settings:
-    base: Settings = ctx.obj
+    """The environment's settings plus flags; a bad variable is raised here, not earlier,
+    so `TOP_K=many opsbot ask --help` still shows the help."""
+    base = ctx.find_root().obj
+    if isinstance(base, ConfigError):
+        raise base
     return base.with_overrides(**overrides)
 
 
@@ -47,7 +51,7 @@ index_option = click.option(
 k_option = click.option("-k", "k_raw", metavar="N", help="How many sources (TOP_K, default 3).")
 
 
-@click.group()
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="opsbot")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
@@ -55,8 +59,12 @@ def cli(ctx: click.Context) -> None:
     from bot.observability.logs import configure_logging
 
     load_dotenv_once()
-    ctx.obj = from_env()
-    configure_logging(ctx.obj.log_format, logging.WARNING)  # `serve` raises it to INFO
+    try:
+        ctx.obj = from_env()
+    except ConfigError as exc:  # raised by the command that needs settings (not by --help)
+        ctx.obj = exc
+    log_format = getattr(ctx.obj, "log_format", "text")
+    configure_logging(log_format, logging.WARNING)  # `serve` raises it to INFO
     logging.getLogger("bm25s").setLevel(logging.WARNING)  # it forces DEBUG on itself
 
 
@@ -72,7 +80,9 @@ def ingest(
     from bot.ingest.pipeline import ingest as run_ingest
 
     settings = _settings(ctx, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
-    summary = run_ingest(settings, show_progress=sys.stderr.isatty(), force=force)
+    tty = sys.stderr.isatty()  # a bar on a terminal, a line every few seconds otherwise
+    notify = None if tty else (lambda line: click.echo(line, err=True))
+    summary = run_ingest(settings, show_progress=tty, force=force, notify=notify)
     for line in summary.lines():
         click.echo(line)
 
@@ -218,7 +228,7 @@ def serve(ctx, http: bool, port: str, metrics_port: str | None) -> None:
     """Connect to Slack (Socket Mode by default; tokens from the environment or .env)."""
     from bot.slack.serve import run
 
-    settings: Settings = ctx.obj
+    settings = _settings(ctx)
     port_number = _positive_int("--port", port) or 3000
     metrics = _positive_int("--metrics-port", metrics_port)
     sys.exit(run(settings, http=http, port=port_number, metrics_port=metrics))
@@ -242,7 +252,7 @@ def report(ctx: click.Context, since: str, fmt: str, output: Path | None) -> Non
     from bot.report.render import render
     from bot.store import open_store
 
-    settings: Settings = ctx.obj
+    settings = _settings(ctx)
     seconds = parse_since(since)
     store = open_store(settings)
     try:
@@ -283,15 +293,20 @@ def start(ctx: click.Context) -> None:
     """What `make run` does: Slack when tokens are configured, else the terminal chat."""
     import os
 
-    if os.environ.get("SLACK_BOT_TOKEN") and os.environ.get("SLACK_APP_TOKEN"):
+    have = [v for v in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN") if os.environ.get(v, "").strip()]
+    if len(have) == 2:
         ctx.invoke(serve, http=False, port="3000", metrics_port=None)
+        return
+    if have:  # half configured: say exactly what is missing
+        missing = "SLACK_APP_TOKEN" if have == ["SLACK_BOT_TOKEN"] else "SLACK_BOT_TOKEN"
+        why = f"{have[0]} is set but {missing} is missing"
     else:
-        click.echo(
-            "No Slack tokens in .env: starting the terminal chat. "
-            "To connect Slack, see README 'Connect to Slack'.",
-            err=True,
-        )
-        ctx.invoke(chat, knowledge_dirs=(), index_dir=None)
+        why = "no Slack tokens (SLACK_BOT_TOKEN, SLACK_APP_TOKEN) in the environment or .env"
+    click.echo(
+        f"{why}: starting the terminal chat. To connect Slack, see README 'Connect to Slack'.",
+        err=True,
+    )
+    ctx.invoke(chat, knowledge_dirs=(), index_dir=None)
 
 
 def _fail(message: str) -> None:
@@ -320,7 +335,10 @@ def main() -> None:
     except ConfigError as exc:
         _fail(str(exc))
         sys.exit(EXIT_USAGE)
-    except (IndexLoadError, ModelError, IngestBusyError, ChunkReadError) as exc:
+    except ModelError as exc:  # EMBEDDING_MODEL names something that is not there
+        _fail(str(exc))
+        sys.exit(EXIT_USAGE)
+    except (IndexLoadError, IngestBusyError, ChunkReadError) as exc:
         _fail(str(exc))
         sys.exit(1)
     except OSError as exc:  # a full disk or read-only file system while writing the index

@@ -72,6 +72,7 @@ class Settings:
     store_questions: bool = True
     retention_days: int = 90
     database_url: str = ""
+    knowledge_urls: tuple[tuple[str, str], ...] = ()  # (root folder name or '', base URL)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def with_overrides(self, **overrides: Any) -> Settings:
@@ -154,6 +155,10 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         values["store_questions"] = _bool("STORE_QUESTIONS", raw)
     if (raw := get("DATABASE_URL")) is not None:
         values["database_url"] = raw
+    if (raw := get("KNOWLEDGE_URLS")) is not None:
+        from bot.ingest.urls import parse_knowledge_urls
+
+        values["knowledge_urls"] = parse_knowledge_urls(raw)
     settings = Settings(**values)
     if settings.chunk_tokens > 512:
         raise ConfigError("CHUNK_TOKENS must be at most 512")

@@ -152,3 +152,52 @@ def test_knowledge_dir_env_takes_a_pathsep_list():
 
     settings = from_env({"KNOWLEDGE_DIR": f"knowledge{os.pathsep}../docs"})
     assert settings.knowledge_dirs == (Path("knowledge"), Path("../docs"))
+
+
+@pytest.mark.parametrize("argv", [["ask", "--help"], ["ask", "-h"], ["-h"], ["report", "-h"]])
+def test_help_works_everywhere_even_with_a_bad_env(monkeypatch, capsys, argv):
+    monkeypatch.setenv("TOP_K", "many")
+    code, out, _ = run_main(monkeypatch, capsys, *argv)
+    assert code == 0 and out.startswith("Usage: ") and "-h, --help" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"id": 1}\n', 'eval.jsonl:1: each line needs a "question" string'),
+        ('{"question": "a"}\n\n{bad\n', "eval.jsonl:3: not valid JSON"),
+        ("\n", "no questions in the file"),
+    ],
+)
+def test_bad_eval_files_are_one_line_exit_2(monkeypatch, capsys, tmp_path, content, message):
+    path = tmp_path / "eval.jsonl"
+    path.write_text(content)
+    code, _, err = run_main(
+        monkeypatch, capsys, "eval", str(path), "--knowledge-dir", str(tmp_path)
+    )
+    assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_missing_model_path_is_one_line_exit_2(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("EMBEDDING_MODEL", "/nonexistent/model")
+    code, _, err = run_main(
+        monkeypatch,
+        capsys,
+        "ask",
+        "--knowledge-dir",
+        str(tmp_path),
+        "--index-dir",
+        str(tmp_path / "i"),
+        "q",
+    )
+    assert code == 2 and "EMBEDDING_MODEL '/nonexistent/model' does not exist" in err
+    assert err.count("\n") == 1
+
+
+def test_start_names_the_missing_slack_token(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
+    monkeypatch.setenv("KNOWLEDGE_DIR", str(tmp_path / "missing"))
+    code, _, err = run_main(monkeypatch, capsys, "start")
+    assert "SLACK_BOT_TOKEN is set but SLACK_APP_TOKEN is missing" in err
+    assert code == 2  # then the chat stops on the missing knowledge dir, in one line

@@ -27,11 +27,11 @@ def answered(question: str = "What is MLOps?") -> Answer:
         Source("devops-vs-mlops.md", "DevOps vs MLOps", "DevOps vs MLOps › Tools", 0.71, "x"),
         Source("connect-slack.md", "Connect Slack", "Connect Slack › Tokens", 0.52, "y"),
     ]
-    return Answer(question, True, "MLOps is ...", sources, 0.71, latency_ms=12.34)
+    return Answer(question, True, "MLOps is ...", sources=sources, top_score=0.71, latency_ms=12.34)
 
 
 def declined(question: str = "best pizza in Naples?") -> Answer:
-    return Answer(question, False, "I have nothing on that.", [], 0.12, latency_ms=3.5)
+    return Answer(question, False, "I have nothing on that.", top_score=0.12, latency_ms=3.5)
 
 
 def sample(name: str, **labels: str) -> float:
@@ -220,11 +220,12 @@ def test_services_ask_records_every_surface_and_buttons_carry_the_id(tmp_path):
     store = open_store(Settings(data_dir=tmp_path))
     services = Services(Settings(), FakeEngine(), store, None, None, None, None)  # type: ignore[arg-type]
     message, ok_id, _ = services.ask("what is mlops", surface="mention", user="U1", channel="C1")
-    buttons = message["blocks"][-1]["elements"]
-    assert {b["value"] for b in buttons} == {str(ok_id)}
+    (feedback,) = message["blocks"][-1]["elements"]  # Slack's feedback_buttons
+    values = {feedback[b]["value"] for b in ("positive_button", "negative_button")}
+    assert values == {f"up:{ok_id}", f"down:{ok_id}"}
     message, no_id, answer = services.ask("pizza?", surface="command", user="U1", channel="C1")
     assert not answer.answered and no_id == ok_id + 1
-    assert all(b["type"] != "actions" for b in message["blocks"])  # no votes on a decline
+    assert all(b["type"] != "context_actions" for b in message["blocks"])  # no votes on a decline
     assert [(i.surface, i.answered) for i in store.interactions()] == [
         ("mention", True),
         ("command", False),

@@ -163,3 +163,25 @@ def test_several_roots_with_the_same_folder_name_are_refused(kb: Settings, tmp_p
     other.mkdir(parents=True)
     with pytest.raises(ConfigError, match="same name"):
         kb.with_overrides(knowledge_dirs=(kb.knowledge_dir, other)).require_knowledge_dirs()
+
+
+def test_ingest_without_a_terminal_reports_progress_lines(kb: Settings, monkeypatch):
+    from bot.ingest import progress
+
+    monkeypatch.setattr(progress, "EVERY_SECONDS", 0.0)  # every tick, not every 5 s
+    lines: list[str] = []
+    pipeline.ingest(kb, notify=lines.append)
+    reading = [line for line in lines if line.startswith("Reading: ")]
+    embedding = [line for line in lines if line.startswith("Embedding: ")]
+    assert reading and embedding, lines
+    assert "left" in embedding[0] and "/s" in embedding[0]  # rate and ETA
+    assert lines[-1].startswith("Embedding: ") and lines[-1].endswith("done")
+
+
+def test_progress_line_has_percent_rate_and_eta():
+    from bot.ingest.progress import Progress
+
+    bar = Progress(200, "Embedding", every=0.0, notify=None)
+    bar.started -= 10  # ten seconds in
+    bar.update(50)
+    assert bar.line(bar.started + 10) == "Embedding: 50/200 chunks (25%), 5/s, about 30s left"

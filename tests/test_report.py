@@ -156,12 +156,24 @@ def test_html_is_one_well_formed_escaped_file(seeded, embed):
     root = ET.fromstring(page.split("\n", 1)[1])  # strict XML parse: every tag closed
     assert root.tag == "html"
     ns = "{http://www.w3.org/2000/svg}"
-    assert len(root.findall(f".//{ns}svg")) == 2 and len(root.findall(f".//{ns}rect")) > 10
+    assert len(root.findall(f".//{ns}svg")) == 1 and len(root.findall(f".//{ns}rect")) > 10
+    assert "👎 Not helpful" in page and "👍 Helpful" in page  # column headers say what they count
+    assert "Answer voted 👎 not helpful:</b> answer" in page  # the answer that got the 👎
     assert "<script" not in page.lower() and "&lt;script&gt;" in page
     assert "Kubernetes &lt;basics&gt; &amp; more" in page
     assert not re.search(r"""(src|href)\s*=|@import|url\(""", page)  # nothing fetched
     texts = "".join(root.itertext())
     assert HOSTILE in texts and "60%" in texts
+
+
+def test_html_one_day_window_has_separate_date_labels(seeded, embed):
+    report = build_report(
+        seeded, since_seconds=86400, window="1d", questions_stored=True, embed=embed, now=NOW
+    )
+    root = ET.fromstring(render(report, "html").split("\n", 1)[1])
+    axes = [d for d in root.iter("div") if d.get("class") == "axis"]
+    labels = [span.text for span in axes[-1]]
+    assert labels == ["2026-01-14", "2026-01-15"]  # HTML flex labels: they cannot overlap
 
 
 def test_store_questions_false_report_has_numbers_and_no_text(seeded, embed):

@@ -21,9 +21,11 @@ from bot.engine.query import (
 from bot.engine.rerank import Evidence, Weights, score_candidates, select
 from bot.engine.retriever import HybridRetriever, Mode
 from bot.engine.terms import QueryTerms, TermWeights, topic_words
+from bot.engine.topics import Catalogue, catalogue, nearest_topics
 from bot.engine.types import Answer, Source
 from bot.index import store
 from bot.index.embedder import Embedder
+from bot.ingest.urls import url_resolver
 
 HISTORY_TURNS = 2
 CONTEXT_WEIGHT = 0.3  # a thread's earlier words count less than the question's own
@@ -60,6 +62,7 @@ class Engine:
         self._terms = TermWeights(index.lexical)
         self._topics = _titles(index)
         self.weights = Weights()
+        self._url_for = url_resolver(settings.knowledge_dirs, settings.knowledge_urls)
 
     @classmethod
     def open(
@@ -78,8 +81,10 @@ class Engine:
         embedder = Embedder(settings.embedding_model)
         if auto_ingest and not check_fresh(settings, embedder):
             notify(f"Index in {settings.index_dir} is missing or stale; ingesting first…")
+            bar = notify is _stderr and sys.stderr.isatty()  # else a line every few seconds
             try:
-                for line in ingest(settings, embedder=embedder).lines():
+                summary = ingest(settings, embedder=embedder, show_progress=bar, notify=notify)
+                for line in summary.lines():
                     notify(line)
             except OSError as exc:  # a full disk: the previous build still answers
                 if not _has_build(settings):
@@ -111,6 +116,19 @@ class Engine:
     def topics(self) -> list[str]:
         """Document titles, richest documents first."""
         return list(self._topics)
+
+    def nearest_topics(self, question: str, n: int = 5) -> list[str]:
+        """The `n` document titles nearest to the question (a decline offers these)."""
+        return nearest_topics(self.index, self.embedder.encode_query(question), n)
+
+    def catalogue(self) -> Catalogue:
+        """Documents grouped by folder, example questions, index size and age (Home tab);
+        computed once per index, so a reload refreshes it."""
+        index = self.index
+        cached = getattr(self, "_catalogue", None)
+        if cached is None or cached[0] is not index:
+            cached = self._catalogue = (index, catalogue(index))
+        return cached[1]
 
     def answer(
         self,
@@ -154,11 +172,11 @@ class Engine:
         ranked = score_candidates(retriever.index, pool, terms, weights, framing)
         verdict = judge(ranked, pool.best_dense, terms, own)
         shown = select(retriever.index, ranked, k, weights)
-        result.sources = [_source(ev) for ev in shown]
+        result.sources = [_source(ev, self._url_for) for ev in shown]
         result.top_score = verdict.confidence
         result.signals = verdict.signals()
         if not verdict.answerable(self.settings.decline_threshold, follows, bool(own)):
-            result.topics = self.topics()
+            result.topics = self.nearest_topics(query) or self.topics()
             result.answer = decline_text(result.topics)
             return self._done(result, started)
         result.answered = True
@@ -173,7 +191,7 @@ class Engine:
         return result
 
 
-def _source(ev: Evidence) -> Source:
+def _source(ev: Evidence, url_for: Callable[[str], str | None]) -> Source:
     """A shown passage: labelled by its own section when it was packed with a neighbour."""
     heading = ev.chunk.heading
     own = label(ev)
@@ -185,5 +203,5 @@ def _source(ev: Evidence) -> Source:
         heading=heading,
         score=round(ev.score, 4),
         text=ev.chunk.text,
-        url=ev.chunk.url,
+        url=ev.chunk.url or url_for(ev.chunk.path),
     )

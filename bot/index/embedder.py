@@ -44,6 +44,11 @@ def resolve_model(name: str) -> tuple[str, Path | str]:
     path = Path(name).expanduser()
     if path.exists():
         return str(path.resolve()), path.resolve()
+    if name.startswith(("/", ".", "~")) or name.count("/") > 1 or "\\" in name:
+        raise ModelError(
+            f"EMBEDDING_MODEL {name!r} does not exist; give a local sentence-transformers "
+            "model directory, or leave it empty for the packaged all-MiniLM-L6-v2"
+        )
     return name, name
 
 
@@ -89,9 +94,10 @@ class Embedder:
                 try:
                     _LOADED[self.name] = SentenceTransformer(str(self._source), device="cpu")
                 except Exception as exc:  # hub lookups offline raise many types
+                    reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
                     raise ModelError(
-                        f"cannot load embedding model {self.name!r} offline: {exc}. "
-                        "Set EMBEDDING_MODEL to a local model directory."
+                        f"cannot load embedding model {self.name!r} offline ({reason}); "
+                        "set EMBEDDING_MODEL to a local model directory"
                     ) from exc
             self._model = _LOADED[self.name]
         return self._model
@@ -117,7 +123,7 @@ class Embedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         order = np.argsort([-len(t) for t in texts], kind="stable")
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        step = BATCH_SIZE * 4
+        step = BATCH_SIZE  # one batch per progress tick: the bar moves every second or so
         for start in range(0, len(order), step):
             rows = order[start : start + step]
             out[rows] = model.encode(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fcntl
 import logging
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from bot.index.cache import EmbeddingCache, content_key
 from bot.index.embedder import Embedder
 from bot.ingest.chunker import chunk_document
 from bot.ingest.loaders import LoadError, SkippedFile, SourceFile, discover_roots, load_document
+from bot.ingest.progress import Notify, Progress
 from bot.ingest.units import split_units
 from bot.observability.logs import escape_controls
 
@@ -113,13 +113,18 @@ def check_fresh(settings: Settings, embedder: Embedder | None = None) -> bool:
 
 
 def build_chunks(
-    files: list[SourceFile], settings: Settings, embedder: Embedder
+    files: list[SourceFile],
+    settings: Settings,
+    embedder: Embedder,
+    progress: Progress | None = None,
 ) -> tuple[list[Chunk], dict[str, str], list[SkippedFile]]:
     """Parse and chunk every file; a bad file is skipped with its reason, never fatal."""
     chunks: list[Chunk] = []
     hashes = {f.path: f.sha256 for f in files}  # failed files too: same bytes, same failure
     skipped: list[SkippedFile] = []
     for file in files:
+        if progress is not None:
+            progress.update(1)
         try:
             doc = load_document(file)
             file_chunks = chunk_document(doc, settings.chunk_tokens, embedder.count_tokens)
@@ -143,7 +148,11 @@ def unit_spans(chunk: Chunk) -> list[tuple[int, int]]:
 
 
 def embed_with_cache(
-    chunks: list[Chunk], cache: EmbeddingCache, embedder: Embedder, show_progress: bool
+    chunks: list[Chunk],
+    cache: EmbeddingCache,
+    embedder: Embedder,
+    show_progress: bool,
+    notify: Notify | None = None,
 ) -> tuple[np.ndarray, list[np.ndarray], int]:
     """Passage and unit vectors for all chunks, embedding only those the cache lacks.
 
@@ -154,16 +163,8 @@ def embed_with_cache(
     missing = list(dict.fromkeys(k for k in keys if k not in known))
     if missing:
         chunk_by_key = dict(zip(keys, chunks, strict=True))
-        from tqdm import tqdm
-
         todo = [chunk_by_key[k] for k in missing]
-        with tqdm(
-            total=len(missing),
-            unit="chunk",
-            desc="Embedding",
-            disable=not show_progress,
-            file=sys.stderr,
-        ) as bar:
+        with Progress(len(missing), "Embedding", bar=show_progress, notify=notify) as bar:
             passages, units = embedder.encode_passages(
                 [c.embed_text for c in todo], [unit_spans(c) for c in todo], progress=bar.update
             )
@@ -201,6 +202,7 @@ def ingest(
     show_progress: bool = False,
     embedder: Embedder | None = None,
     force: bool = False,
+    notify: Notify | None = None,
 ) -> IngestSummary:
     """Bring the index in line with the knowledge dir. Cheap when nothing changed."""
     from bot.index.lexical import LexicalIndex
@@ -220,13 +222,16 @@ def ingest(
             summary.up_to_date = True
             summary.seconds = time.perf_counter() - started
             return summary
-        chunks, hashes, bad = build_chunks(files, settings, embedder)
+        with Progress(
+            len(files), "Reading", bar=show_progress, notify=notify, unit="files"
+        ) as reading:
+            chunks, hashes, bad = build_chunks(files, settings, embedder, reading)
         summary.skipped += bad
         summary.files = len(files) - len(bad)
         cache = EmbeddingCache(cache_path(settings), embedder.name)
         try:
             matrix, units, summary.embedded = embed_with_cache(
-                chunks, cache, embedder, show_progress
+                chunks, cache, embedder, show_progress, notify
             )
         finally:
             cache.close()

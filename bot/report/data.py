@@ -190,5 +190,5 @@ def _needs_docs(rows: list[Interaction], votes: list[Feedback]) -> list[Asked]:
         if not i.answered:
             asked.append(Asked(i.question, "declined", closest))
         elif i.id in downvoted:
-            asked.append(Asked(i.question, "downvoted", closest))
+            asked.append(Asked(i.question, "downvoted", closest, i.answer))
     return asked

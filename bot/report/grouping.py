@@ -27,6 +27,7 @@ class Asked:
     question: str
     reason: str  # "declined" or "downvoted"
     closest: str = ""  # title of the best source the bot found, if any
+    answer: str = ""  # what the bot said, for a downvoted answer
 
 
 @dataclass
@@ -38,6 +39,7 @@ class QuestionGroup:
     downvoted: int = 0
     examples: list[str] = field(default_factory=list)
     closest: str = ""
+    downvoted_answers: list[str] = field(default_factory=list)  # what got the 👎, clipped
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -46,6 +48,7 @@ class QuestionGroup:
             "downvoted": self.downvoted,
             "examples": self.examples,
             "closest_source": self.closest,
+            "downvoted_answers": self.downvoted_answers,
         }
 
 
@@ -98,4 +101,12 @@ def _summarise(items: list[list[Asked]], wordings: list[str]) -> QuestionGroup:
         downvoted=sum(a.reason == "downvoted" for a in flat),
         examples=wordings[:EXAMPLES],
         closest=closest[0][0] if closest else "",
+        downvoted_answers=list(
+            dict.fromkeys(_clip(a.answer) for a in flat if a.reason == "downvoted" and a.answer)
+        )[:2],
     )
+
+
+def _clip(text: str, limit: int = 400) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"

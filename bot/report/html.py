@@ -16,15 +16,23 @@ ANSWERED, DECLINED, BAR = "#2f855a", "#dd6b20", "#3182ce"
 CSS = """
 body{font:15px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1a202c;
  background:#f7fafc;margin:0}
-main{max-width:960px;margin:0 auto;padding:24px}
+main{max-width:960px;margin:0 auto;padding:24px 16px;box-sizing:border-box}
 h1{margin:0 0 4px}h2{margin:32px 0 8px;font-size:1.15em}
 .muted{color:#718096}
 .cards{display:flex;flex-wrap:wrap;gap:12px;margin-top:16px}
 .card{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:12px 16px;min-width:130px}
 .card b{display:block;font-size:1.6em}
-.panel{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:16px}
+.panel{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:16px;
+ overflow-wrap:anywhere}
 table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:4px 8px;
- border-bottom:1px solid #edf2f7}td.n{text-align:right;width:4em}
+ border-bottom:1px solid #edf2f7;vertical-align:top}td.n,th.n{text-align:right;width:5.5em}
+.chart svg{display:block;width:100%;height:140px}
+.axis{display:flex;justify-content:space-between;gap:8px;font-size:12px;color:#4a5568}
+.topics{display:grid;grid-template-columns:minmax(0,2fr) minmax(0,3fr) auto;gap:4px 8px;
+ align-items:center;font-size:14px}
+.topics .bar{height:14px;background:#3182ce;border-radius:2px;min-width:2px}
+blockquote{margin:4px 0 0;padding:4px 8px;border-left:3px solid #dd6b20;background:#fffaf0;
+ color:#2d3748;font-size:14px}
 ol.groups li{margin-bottom:10px}ol.groups ul{margin:4px 0;color:#2d3748}
 .legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px}
 code{background:#edf2f7;padding:0 4px;border-radius:4px}
@@ -53,9 +61,9 @@ def render_html(report: Report) -> str:
         f'<span style="background:{DECLINED}"></span>declined</div></div>',
         "<h2>Most-asked topics</h2>",
         f'<div class="panel">{_topics_chart(report.topics)}</div>',
-        f"<h2>Questions to write docs for ({report.needs_docs} declined or 👎)</h2>",
+        f"<h2>Questions to write docs for ({report.needs_docs} declined or voted not helpful)</h2>",
         f'<div class="panel">{_groups(report)}</div>',
-        "<h2>Sources with the most 👎</h2>",
+        "<h2>Sources voted not helpful most</h2>",
         f'<div class="panel">{_sources(report)}</div>',
         "</main></body></html>",
     ]
@@ -70,7 +78,8 @@ def _cards(report: Report) -> str:
         ("Answer rate", fmt_rate(report)),
         ("Median latency", fmt_ms(report.latency_median_ms)),
         ("p95 latency", fmt_ms(report.latency_p95_ms)),
-        ("Feedback", f"{report.votes_up} 👍 {report.votes_down} 👎"),
+        ("Voted helpful 👍", report.votes_up),
+        ("Voted not helpful 👎", report.votes_down),
     ]
     body = "".join(f'<div class="card"><b>{e(v)}</b>{e(k)}</div>' for k, v in cards)
     surfaces = ", ".join(f"{k} {v}" for k, v in report.surfaces.items())
@@ -79,33 +88,31 @@ def _cards(report: Report) -> str:
 
 
 def _per_day_chart(days: list[DayCount]) -> str:
-    """Stacked bars, answered below declined, one per UTC day."""
+    """Stacked bars (answered below declined), one per UTC day. The SVG holds only bars and
+    stretches to any width; its labels are HTML, so they never overlap or shrink."""
     if not days:
         return '<p class="muted">No data.</p>'
-    height, pad, top = 160, 28, 10
-    bar = max(3, min(36, 880 // len(days)))
-    width = len(days) * bar + 40
+    height, bar = 100, 10
+    width = len(days) * bar
     peak = max((d.answered + d.declined for d in days), default=0) or 1
-    scale = (height - pad - top) / peak
-    base = height - pad
+    scale = height / peak
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="Questions per day">',
-        f'<line x1="30" y1="{base}" x2="{width}" y2="{base}" stroke="#cbd5e0"/>',
-        f'<text x="0" y="{top + 8}">{peak}</text><text x="0" y="{base}">0</text>',
+        f'<div class="chart"><div class="axis"><span>{peak} questions</span></div>'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'preserveAspectRatio="none" role="img" aria-label="Questions per day">',
     ]
     for n, d in enumerate(days):
-        x = 34 + n * bar
+        x = n * bar
         h_ok, h_no = d.answered * scale, d.declined * scale
         tip = f"{d.day}: {d.answered} answered, {d.declined} declined"
         out.append(f"<g><title>{e(tip)}</title>")
-        out.append(_rect(x, base - h_ok, bar - 2, h_ok, ANSWERED))
-        out.append(_rect(x, base - h_ok - h_no, bar - 2, h_no, DECLINED))
+        out.append(_rect(x + 1, height - h_ok, bar - 2, h_ok, ANSWERED))
+        out.append(_rect(x + 1, height - h_ok - h_no, bar - 2, h_no, DECLINED))
         out.append("</g>")
-    out.append(f'<text x="34" y="{height - 8}">{e(days[0].day)}</text>')
-    if len(days) > 1:
-        out.append(f'<text x="{width}" y="{height - 8}" text-anchor="end">{e(days[-1].day)}</text>')
     out.append("</svg>")
+    labels = [days[0].day] if len(days) == 1 else [days[0].day, days[-1].day]
+    out.append('<div class="axis">' + "".join(f"<span>{e(x)}</span>" for x in labels) + "</div>")
+    out.append("</div>")
     return "".join(out)
 
 
@@ -113,23 +120,17 @@ def _topics_chart(topics: list[TopicCount]) -> str:
     """Horizontal bars: how often each document was the best source of an answer."""
     if not topics:
         return '<p class="muted">No answered questions in this window.</p>'
-    row, label_w, bar_w = 24, 300, 520
-    height = row * len(topics) + 4
     peak = max(t.count for t in topics)
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + bar_w + 50}" '
-        f'height="{height}" role="img" aria-label="Most-asked topics">'
-    ]
-    for n, t in enumerate(topics):
-        y = n * row + 2
-        w = max(2.0, bar_w * t.count / peak)
-        label = t.title if len(t.title) <= 48 else t.title[:47] + "…"
-        out.append(f"<g><title>{e(f'{t.title} ({t.path}): {t.count}')}</title>")
-        out.append(f'<text x="0" y="{y + 15}">{e(label)}</text>')
-        out.append(_rect(label_w, y + 3, w, row - 8, BAR))
-        out.append(f'<text x="{label_w + w + 6:.1f}" y="{y + 15}">{t.count}</text></g>')
-    out.append("</svg>")
-    return "".join(out)
+    rows = []
+    for t in topics:
+        label = t.title if len(t.title) <= 60 else t.title[:59] + "…"
+        width = max(1.0, 100 * t.count / peak)
+        rows.append(
+            f'<span title="{e(t.path)}">{e(label)}</span>'
+            f'<span><span class="bar" style="display:block;width:{width:.1f}%"></span></span>'
+            f"<span>{t.count}</span>"
+        )
+    return f'<div class="topics" role="list" aria-label="Most-asked topics">{"".join(rows)}</div>'
 
 
 def _rect(x: float, y: float, w: float, h: float, color: str) -> str:
@@ -145,9 +146,13 @@ def _groups(report: Report) -> str:
     for g in report.groups:
         closest = f"; closest doc: <code>{e(g.closest)}</code>" if g.closest else ""
         examples = "".join(f"<li>{e(x)}</li>" for x in g.examples)
+        answers = "".join(
+            f"<blockquote><b>Answer voted 👎 not helpful:</b> {e(a)}</blockquote>"
+            for a in g.downvoted_answers
+        )
         items.append(
             f'<li><b>{g.size}×</b> <span class="muted">({g.declined} declined, '
-            f"{g.downvoted} 👎{closest})</span><ul>{examples}</ul></li>"
+            f"{g.downvoted} 👎{closest})</span><ul>{examples}</ul>{answers}</li>"
         )
     return f'<ol class="groups">{"".join(items)}</ol>'
 
@@ -160,4 +165,8 @@ def _sources(report: Report) -> str:
         f"<td>{e(s.title)}</td><td><code>{e(s.path)}</code></td></tr>"
         for s in report.downvoted_sources
     )
-    return f"<table><tr><th>👎</th><th>👍</th><th>Document</th><th>Path</th></tr>{rows}</table>"
+    head = (
+        '<tr><th class="n">👎 Not helpful</th><th class="n">👍 Helpful</th>'
+        "<th>Document</th><th>Path</th></tr>"
+    )
+    return f"<table>{head}{rows}</table>"

@@ -29,6 +29,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
 from bot.config import Settings
+from bot.engine.topics import Catalogue
 from bot.engine.types import Answer
 from bot.observability.metrics import ERRORS, SLACK_API_ERRORS
 from bot.observability.metrics import EVENTS as EVENTS  # re-exported: listeners import it here
@@ -51,6 +52,8 @@ class EngineLike(Protocol):
     ) -> Answer: ...
 
     def topics(self) -> list[str]: ...
+
+    def catalogue(self) -> Catalogue: ...
 
     @property
     def chunk_count(self) -> int: ...
@@ -180,6 +183,7 @@ class Services:
         user: str = "",
         channel: str = "",
         echo_question: bool = False,
+        shareable: bool = False,
     ) -> tuple[dict[str, Any], int | None, Answer]:
         """Question in, rendered message out; every question is recorded (its id keys the
         feedback buttons)."""
@@ -202,6 +206,8 @@ class Services:
             topics=topics,
             echo_question=echo_question,
             asker=user if echo_question else None,
+            shareable=shareable,
+            in_channel=channel.startswith(("C", "G")),
         )
         return message, answer_id, answer
 

@@ -1,9 +1,9 @@
 """Block Kit rendering: engine values in, Slack message payloads out.
 
-Everything that came from a document or a user is escaped (&, <, >) before it
-reaches Slack, so text such as <!channel> or <https://evil|docs> is shown literally
-instead of becoming a broadcast, a ping or a disguised link. Markdown is mapped to
-Slack mrkdwn; code fences stay code fences, split safely at Slack's size limits.
+Blocks are built with `slack_sdk.models.blocks`; Markdown goes through a real parser
+(bot/slack/mrkdwn.py) that escapes everything a document or a user wrote, so <!channel>,
+mentions and disguised links stay inert. Code fences stay fences, split safely at Slack's
+size limits. The fallback `text` (notifications, screen readers) is plain text.
 """
 
 from __future__ import annotations
@@ -12,81 +12,54 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    ContextActionsBlock,
+    ContextBlock,
+    FeedbackButtonsElement,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.blocks.basic_components import FeedbackButtonObject
+
 from bot.engine.types import Answer, Source
+from bot.slack.mrkdwn import FENCE, escape, link, safe_url, to_mrkdwn, to_plain
+
+__all__ = ["escape", "safe_url", "to_mrkdwn"]
 
 SECTION_LIMIT = 3000
 MAX_BLOCKS = 50
+DECLINE_LIMIT = 300
 FEEDBACK_BLOCK_ID = "opsbot_feedback"
-VOTE_ACTION_PREFIX = "opsbot_vote_"
-VOTE_ACTION_RE = re.compile(r"^opsbot_vote_(up|down)$")
-FENCE = "```"
+FEEDBACK_ACTION = "opsbot_feedback"
+VOTE_ACTION_PREFIX = "opsbot_vote_"  # the classic 👍/👎 buttons of older messages
+VOTE_ACTION_RE = re.compile(r"^opsbot_(?:vote_(up|down)|feedback)$")
+SHARE_BLOCK_ID = "opsbot_share"
+SHARE_ACTION = "opsbot_share"
 TRUNCATED_NOTE = "Your question was long, so I used only its first part."
-
-_BROADCAST_RE = re.compile(r"@(here|channel|everyone)\b", re.IGNORECASE)
-_LINK_RE = re.compile(r"\[([^\]\n]+)\]\(([^)\s]+)\)")
-_BOLD_RE = re.compile(r"\*\*(.+?)\*\*|__(.+?)__")
-_HEADING_RE = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
-_BULLET_RE = re.compile(r"^(\s*)[-*+]\s+")
-_INLINE_CODE_RE = re.compile(r"(`[^`\n]+`)")
+DECLINE_HINT = "Tip: name the tool, command or error message."
+DM_OFFER = "Or ask me in a DM."
 
 Blocks = list[dict[str, Any]]
 
 
-def escape(text: str) -> str:
-    """Escape Slack control characters; '@here' gets a word joiner so it can never ping."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _BROADCAST_RE.sub(lambda m: "@\u2060" + m.group(1), text)
+def mrkdwn(text: str) -> MarkdownTextObject:
+    # verbatim: Slack must not auto-link names or parse mentions in our (escaped) text
+    return MarkdownTextObject(text=text, verbatim=True)
 
 
-def safe_url(url: str | None) -> str | None:
-    """An http(s) URL made safe to put inside <...>, or None."""
-    if not url or not re.match(r"^https?://[^\s]+$", url, re.IGNORECASE):
-        return None
-    return escape(url).replace("|", "%7C")
+def section(text: str) -> dict[str, Any]:
+    return SectionBlock(text=mrkdwn(text[:SECTION_LIMIT])).to_dict()
 
 
-def _inline(text: str) -> str:
-    """Convert one line of markdown (outside code) to escaped mrkdwn."""
-    parts = _INLINE_CODE_RE.split(text)
-    out = []
-    for i, part in enumerate(parts):
-        if i % 2:  # inline code: escape only
-            out.append(escape(part))
-            continue
-        part = escape(part)
-        part = _BOLD_RE.sub(lambda m: f"*{m.group(1) or m.group(2)}*", part)
-
-        def link(m: re.Match[str]) -> str:
-            url = safe_url(m.group(2).replace("&amp;", "&"))
-            return f"{m.group(1)} (<{url}>)" if url else m.group(1)
-
-        out.append(_LINK_RE.sub(link, part))
-    return "".join(out)
+def context(text: str) -> dict[str, Any]:
+    return ContextBlock(elements=[mrkdwn(text[:SECTION_LIMIT])]).to_dict()
 
 
-def to_mrkdwn(markdown: str) -> str:
-    """Markdown to Slack mrkdwn, escaping everything; fenced code is kept verbatim."""
-    lines_out: list[str] = []
-    in_fence = False
-    for line in markdown.splitlines():
-        stripped = line.strip()
-        if stripped.startswith(FENCE):
-            lines_out.append(FENCE)  # drop the language tag: Slack would show it as code
-            in_fence = not in_fence
-            continue
-        if in_fence:
-            lines_out.append(escape(line))
-            continue
-        if m := _HEADING_RE.match(line):
-            lines_out.append(f"*{_inline(m.group(1))}*")
-            continue
-        bullet = _BULLET_RE.match(line)
-        if bullet:
-            line = f"{bullet.group(1)}• {line[bullet.end() :]}"
-        lines_out.append(_inline(line))
-    if in_fence:
-        lines_out.append(FENCE)
-    return "\n".join(lines_out).strip()
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
@@ -124,32 +97,34 @@ def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
     return [p for p in pieces if p.strip() and p.strip() != f"{FENCE}\n{FENCE}"]
 
 
-def mrkdwn(text: str) -> dict[str, Any]:
-    # verbatim: Slack must not auto-link names or parse mentions in our (escaped) text
-    return {"type": "mrkdwn", "text": text, "verbatim": True}
+def short_path(path: str) -> str:
+    """The last two parts of a path: enough to find the file, short enough to read."""
+    parts = path.split("/")
+    return path if len(parts) <= 2 else "…/" + "/".join(parts[-2:])
 
 
-def section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": mrkdwn(text[:SECTION_LIMIT])}
+def source_label(source: Source) -> str:
+    """'Heading — Title' (the heading path without the title it starts with), or the title."""
+    parts = [p for p in source.heading.split(" › ") if p]
+    if parts and parts[0] == source.title:
+        parts = parts[1:]
+    inner = " › ".join(parts)
+    if not source.title:
+        return inner or source.path
+    return f"{inner} — {source.title}" if inner else source.title
 
 
-def context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [mrkdwn(text[:SECTION_LIMIT])]}
+def source_line(n: int, source: Source) -> str:
+    """'[n] <url|Heading — Title>', or '[n] Heading — Title · `…/short/path.md`' without a URL."""
+    label = _clip(source_label(source), 150)
+    if safe_url(source.url):
+        return f"[{n}] {link(source.url, label)}"
+    return f"[{n}] {escape(label)} · `{escape(short_path(source.path))}`"
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def source_line(source: Source) -> str:
-    """'• *Title › Heading* — `path`' plus the document's own link, shown as the URL itself."""
-    label = source.heading or source.title
-    if source.title and not label.startswith(source.title):
-        label = f"{source.title} › {label}"
-    line = f"• *{escape(_clip(label, 200))}* — `{escape(_clip(source.path, 200))}`"
-    if url := safe_url(source.url):
-        line += f" <{url}>"
-    return line
+def citation_urls(sources: Sequence[Source]) -> dict[int, str]:
+    """[n] → URL of source n (1-based), for the citation markers in an answer."""
+    return {n: s.url for n, s in enumerate(sources, 1) if s.url and safe_url(s.url)}
 
 
 def question_block(question: str, asker: str | None = None) -> dict[str, Any]:
@@ -158,22 +133,46 @@ def question_block(question: str, asker: str | None = None) -> dict[str, Any]:
     return context(f"{who}: {escape(_clip(question.strip(), 300))}")
 
 
-def feedback_actions(answer_id: int) -> dict[str, Any]:
-    """👍/👎 buttons whose value is the stored answer's id."""
-    value = str(answer_id)
-    return {
-        "type": "actions",
-        "block_id": FEEDBACK_BLOCK_ID,
-        "elements": [
-            {
-                "type": "button",
-                "action_id": f"{VOTE_ACTION_PREFIX}{vote}",
-                "text": {"type": "plain_text", "text": emoji, "emoji": True},
-                "value": value,
-            }
-            for vote, emoji in (("up", "👍 Helpful"), ("down", "👎 Not helpful"))
-        ],
-    }
+def feedback_block(answer_id: int) -> dict[str, Any]:
+    """Slack's own 👍/👎 feedback buttons; each value carries the vote and the answer id."""
+
+    def button(text: str, vote: str) -> FeedbackButtonObject:
+        return FeedbackButtonObject(
+            text=PlainTextObject(text=text), accessibility_label=text, value=f"{vote}:{answer_id}"
+        )
+
+    element = FeedbackButtonsElement(
+        action_id=FEEDBACK_ACTION,
+        positive_button=button("Helpful", "up"),
+        negative_button=button("Not helpful", "down"),
+    )
+    return ContextActionsBlock(block_id=FEEDBACK_BLOCK_ID, elements=[element]).to_dict()
+
+
+def classic_feedback(message: dict[str, Any]) -> dict[str, Any]:
+    """The same message with plain 👍/👎 buttons instead of feedback_buttons, for a
+    workspace or surface that rejects the newer block (Slack answers `invalid_blocks`)."""
+    out = []
+    for block in message.get("blocks", []):
+        if block.get("type") == "context_actions":
+            value = block["elements"][0]["positive_button"]["value"].partition(":")[2]
+            buttons = [
+                ButtonElement(
+                    text=label, action_id=f"{VOTE_ACTION_PREFIX}{vote}", value=value
+                ).to_dict()
+                for vote, label in (("up", "👍 Helpful"), ("down", "👎 Not helpful"))
+            ]
+            block = {"type": "actions", "block_id": FEEDBACK_BLOCK_ID, "elements": buttons}
+        out.append(block)
+    return {**message, "blocks": out}
+
+
+def share_block(answer_id: int) -> dict[str, Any]:
+    """'Share in channel' under an ephemeral answer: posts it publicly, once."""
+    button = ButtonElement(
+        text="Share in channel", action_id=SHARE_ACTION, value=str(answer_id), style="primary"
+    )
+    return ActionsBlock(block_id=SHARE_BLOCK_ID, elements=[button]).to_dict()
 
 
 def render_answer(
@@ -183,51 +182,73 @@ def render_answer(
     topics: Sequence[str] = (),
     echo_question: bool = False,
     asker: str | None = None,
+    shareable: bool = False,
+    in_channel: bool = False,
 ) -> dict[str, Any]:
     """A full message payload (`text` fallback + `blocks`) for an answer or a decline."""
     if not answer.answered:
-        return render_decline(answer, topics or answer.topics, echo_question, asker)
+        return render_decline(
+            answer, topics or answer.topics, echo_question, asker, in_channel=in_channel
+        )
     head: Blocks = [question_block(answer.question, asker)] if echo_question else []
     tail: Blocks = []
     if answer.truncated:
         tail.append(context(TRUNCATED_NOTE))
     if answer.sources:
-        lines = [source_line(s) for s in answer.sources]
-        tail.append(section(_clip("*Sources*\n" + "\n".join(lines), SECTION_LIMIT)))
+        lines = [source_line(n, s) for n, s in enumerate(answer.sources, 1)]
+        tail.append(context(_clip("\n".join(lines), SECTION_LIMIT)))
+    if answer_id is not None and shareable:
+        tail.append(share_block(answer_id))
     if answer_id is not None:
-        tail.append(feedback_actions(answer_id))
-    body = [section(p) for p in split_text(to_mrkdwn(answer.answer))] or [section("_(empty)_")]
+        tail.append(feedback_block(answer_id))
+    body_text = to_mrkdwn(answer.answer, citation_urls(answer.sources))
+    body = [section(p) for p in split_text(body_text)] or [section("_(empty)_")]
     room = MAX_BLOCKS - len(head) - len(tail)
     if len(body) > room:
         body = body[: room - 1] + [context("_Answer shortened to fit in one Slack message._")]
-    return {"text": fallback_text(answer.answer), "blocks": head + body + tail}
+    lead = getattr(answer, "lead", "") or answer.answer
+    return {"text": fallback_text(lead), "blocks": head + body + tail}
 
 
 def render_decline(
-    answer: Answer, topics: Sequence[str], echo_question: bool = False, asker: str | None = None
+    answer: Answer,
+    topics: Sequence[str],
+    echo_question: bool = False,
+    asker: str | None = None,
+    *,
+    in_channel: bool = False,
 ) -> dict[str, Any]:
-    """Never silent: say there is nothing on it and list what the bot does cover."""
-    text = answer.answer.strip() or "I don't have anything on that in my knowledge base."
+    """Short and useful: nothing on it, the nearest topics, a hint (and DM offer in channels).
+    Everything the user reads stays within DECLINE_LIMIT characters."""
+    said = "I couldn't find that in my docs, so I won't guess."
+    tail = f"{DECLINE_HINT} {DM_OFFER}" if in_channel else DECLINE_HINT
+    budget = DECLINE_LIMIT - len(said) - len(tail) - len("Nearest topics: ")
+    names: list[str] = []
+    for topic in topics[:5]:
+        name = _clip(" ".join(topic.split()), 60)
+        if sum(len(n) + 3 for n in names) + len(name) + 2 > budget:
+            break
+        names.append(name)
     blocks: Blocks = [question_block(answer.question, asker)] if echo_question else []
-    blocks.append(section(escape(_clip(text, SECTION_LIMIT))))
-    if topics:
-        blocks.append(section(_clip("*I can help with:*\n" + topic_list(topics), SECTION_LIMIT)))
+    blocks.append(section(said))
+    if names:
+        blocks.append(section("Nearest topics: " + " · ".join(f"*{escape(n)}*" for n in names)))
     if answer.truncated:
         blocks.append(context(TRUNCATED_NOTE))
-    blocks.append(context("Try rephrasing, or type `/opsbot help`."))
-    return {"text": fallback_text(text), "blocks": blocks}
+    blocks.append(context(escape(tail)))
+    return {"text": said, "blocks": blocks}
 
 
-def topic_list(topics: Sequence[str], limit: int = 40) -> str:
+def topic_list(topics: Sequence[str], limit: int = 8) -> str:
     lines = [f"• {escape(_clip(t, 150))}" for t in topics[:limit]]
     if len(topics) > limit:
         lines.append(f"…and {len(topics) - limit} more")
     return "\n".join(lines)
 
 
-def fallback_text(text: str, limit: int = 300) -> str:
-    """Plain notification text: escaped, code fences and bold markers removed, short."""
-    flat = " ".join(text.replace(FENCE, " ").replace("**", "").split())
+def fallback_text(markdown: str, limit: int = 300) -> str:
+    """Plain notification text: no Markdown markers, escaped, short."""
+    flat = " ".join(to_plain(markdown).split())
     return escape(_clip(flat, limit)) or "opsbot"
 
 
@@ -236,7 +257,7 @@ HELP_TEXT = (
     "• Mention me in a channel: `@opsbot how do I roll back a deployment?` "
     "— I reply in a thread; follow-ups in that thread keep the context.\n"
     "• Send me a direct message.\n"
-    "• `/opsbot <question>` — only you see the answer.\n"
+    "• `/opsbot <question>` — only you see the answer (a button shares it).\n"
     "• `/opsbot share <question>` — the answer is posted in the channel.\n"
     "• `/opsbot help` — this message.\n"
     "Each answer lists its sources; use 👍 / 👎 to tell us if it helped."
@@ -246,7 +267,7 @@ HELP_TEXT = (
 def render_help(topics: Sequence[str] = ()) -> dict[str, Any]:
     blocks: Blocks = [section(HELP_TEXT)]
     if topics:
-        blocks.append(section(_clip("*Topics I know:*\n" + topic_list(topics, 20), SECTION_LIMIT)))
+        blocks.append(section(_clip("*Some topics I know:*\n" + topic_list(topics), 3000)))
     return {"text": "How to ask opsbot", "blocks": blocks}
 
 
@@ -259,29 +280,14 @@ def render_thanks(blocks: Blocks, vote: str) -> Blocks:
     """The original message with its feedback buttons replaced by a thank-you line."""
     emoji = "👍" if vote == "up" else "👎"
     thanks = context(f"{emoji} Thanks for the feedback")
-    thanks["block_id"] = FEEDBACK_BLOCK_ID
-    replaced = [thanks if b.get("block_id") == FEEDBACK_BLOCK_ID else b for b in blocks]
+    thanks["block_id"] = f"{FEEDBACK_BLOCK_ID}_thanks"  # a new id: Slack wants one per update
+    replaced = [
+        thanks if str(b.get("block_id", "")).startswith(FEEDBACK_BLOCK_ID) else b for b in blocks
+    ]
     return replaced if thanks in replaced else [*blocks, thanks][-MAX_BLOCKS:]
 
 
-def render_home(topics: Sequence[str], chunk_count: int, examples: Sequence[str]) -> dict:
-    """App Home tab: what the bot knows, example questions, how to ask."""
-    blocks: Blocks = [
-        {"type": "header", "text": {"type": "plain_text", "text": "opsbot"}},
-        section(
-            "I answer DevOps and MLOps questions from our knowledge base, "
-            "and I always show where an answer came from."
-        ),
-        {"type": "divider"},
-        section(f"*What I know* — {len(topics)} documents, {chunk_count} passages"),
-    ]
-    for start in range(0, min(len(topics), 200), 40):
-        blocks.append(section(topic_list(topics[start : start + 40], 40)))
-    if len(topics) > 200:
-        blocks.append(context(f"…and {len(topics) - 200} more"))
-    if examples:
-        blocks.append({"type": "divider"})
-        lines = "\n".join(f"• {escape(e)}" for e in examples[:8])
-        blocks.append(section(f"*Try asking*\n{lines}"))
-    blocks += [{"type": "divider"}, section(HELP_TEXT)]
-    return {"type": "home", "blocks": blocks[:100]}
+def without_share(blocks: Blocks, note: str) -> Blocks:
+    """The ephemeral original once shared: the button becomes a note (so it posts once)."""
+    done = context(note)
+    return [done if b.get("block_id") == SHARE_BLOCK_ID else b for b in blocks]

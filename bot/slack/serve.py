@@ -142,13 +142,36 @@ def preflight(client: WebClient, api_url: str) -> None:
         sdk_log.setLevel(level)
 
 
-def start_metrics(port: int) -> None:
-    from prometheus_client import start_http_server
+def start_metrics(port: int, health: Callable[[], dict] | None = None) -> None:
+    """/metrics (Prometheus) and /healthz on one port, in a daemon thread. Socket Mode has
+    no HTTP server of its own, so this is where an orchestrator's probe looks."""
+    import json
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from prometheus_client import make_wsgi_app
+    from prometheus_client.exposition import ThreadingWSGIServer
+
+    metrics_app = make_wsgi_app()
+
+    def app(environ: dict, start_response: Callable) -> list[bytes]:
+        if environ.get("PATH_INFO") == "/healthz" and health is not None:
+            state = health()
+            body = json.dumps(state).encode()
+            headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+            failing = state.get("status") == "failing"  # same rule as the HTTP-mode /healthz
+            start_response("503 Service Unavailable" if failing else "200 OK", headers)
+            return [body]
+        return metrics_app(environ, start_response)
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args: Any) -> None:  # probes every few seconds: not worth a line
+            pass
 
     try:
-        start_http_server(port)
+        server = make_server("0.0.0.0", port, app, ThreadingWSGIServer, handler_class=Quiet)
     except OSError as exc:
         raise ConfigError(f"cannot serve metrics on port {port} ({exc.strerror or exc})") from None
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
 
 
 def run(settings: Settings, *, http: bool, port: int, metrics_port: int | None = None) -> int:
@@ -183,10 +206,10 @@ def run(settings: Settings, *, http: bool, port: int, metrics_port: int | None =
     watcher.start()
     drained = False
     try:
+        checks = health(engine, watcher, store, app.opsbot)  # type: ignore[attr-defined]
         if metrics_port:
-            start_metrics(metrics_port)
+            start_metrics(metrics_port, checks)
         if http:
-            checks = health(engine, watcher, store, app.opsbot)  # type: ignore[attr-defined]
             serve_http(app, slack, port, checks, stop)
         else:
             serve_socket(app, slack, stop)

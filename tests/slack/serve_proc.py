@@ -16,6 +16,7 @@ from fake_slack import SIGNING_SECRET, FakeSlack
 from slack_sim import SlackSim
 
 REPO = Path(__file__).resolve().parents[2]
+KNOWLEDGE_URL = "https://github.com/example/opsbot/blob/main/knowledge/"
 
 
 def free_port() -> int:
@@ -41,6 +42,7 @@ def app_env(fake: Any, state: Path, **extra: str) -> dict[str, str]:
         "SLACK_APP_TOKEN": fake_slack.APP_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "KNOWLEDGE_DIR": str(REPO / "knowledge"),
+        "KNOWLEDGE_URLS": f"knowledge={KNOWLEDGE_URL}",  # per root: other roots get no link
         "INDEX_DIR": str(state / "index"),
         "DATA_DIR": str(state / "data"),
         "PYTHONUNBUFFERED": "1",

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -15,6 +16,32 @@ from urllib.parse import urlencode
 from fake_slack import BOT_USER_ID, SIGNING_SECRET, TEAM_ID, FakeSlack
 
 BROADCASTS = ("<!channel", "<!here", "<!everyone", "<@U123", "<https://evil")
+_RAW_MARKDOWN = re.compile(r"\*\*|__|~~|^#{1,6} |\]\(|!\[|^\s*[-*+] |^\|.*\|$", re.M)
+
+
+def visible_texts(params: dict[str, Any]) -> list[str]:
+    """Every text a user can see in one message: the fallback first, then each block text."""
+    found = [params.get("text") or ""]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") in ("mrkdwn", "plain_text"):
+                found.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    blocks = params.get("blocks")
+    walk(json.loads(blocks) if isinstance(blocks, str) else blocks)
+    return found
+
+
+def raw_markdown(text: str) -> list[str]:
+    """Markdown markers Slack would show raw (outside code blocks): **, ##, ~~, [x](y), …"""
+    outside = re.sub(r"```.*?```|`[^`\n]*`", "", text, flags=re.S)
+    return _RAW_MARKDOWN.findall(outside)
 
 
 def sign(body: str, timestamp: int | None = None, secret: str = SIGNING_SECRET) -> dict[str, str]:
@@ -116,13 +143,41 @@ class SlackSim:
         """A block_actions click on a feedback button of `message` (as posted to the fake)."""
         blocks = message.get("blocks")
         blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
-        button = next(
+        classic = [
             e
             for b in blocks
             if b["type"] == "actions"
             for e in b["elements"]
-            if e["action_id"].endswith(vote)
-        )
+            if e["action_id"] == f"opsbot_vote_{vote}"
+        ]
+        if classic:  # the plain-button fallback
+            action = {**classic[0], "block_id": "opsbot_feedback", "type": "button"}
+            return self._block_action(message, blocks, action, user, response_url, **kw)
+        element = next(
+            e for b in blocks if b["type"] == "context_actions" for e in b["elements"]
+        )  # Slack's feedback_buttons: the click carries the chosen button's value
+        chosen = element["positive_button" if vote == "up" else "negative_button"]
+        action = {"type": "feedback_buttons", "action_id": element["action_id"]}
+        action |= {"block_id": "opsbot_feedback", "value": chosen["value"]}
+        return self._block_action(message, blocks, action, user, response_url, **kw)
+
+    def share(self, message: dict, user: str, response_url: str, **kw: Any) -> Reply:
+        """A click on the "Share in channel" button of an ephemeral `message`."""
+        blocks = message["blocks"]
+        button = next(e for b in blocks if b["type"] == "actions" for e in b["elements"])
+        action = {**button, "block_id": "opsbot_share", "type": "button"}
+        return self._block_action(message, blocks, action, user, response_url, True, **kw)
+
+    def _block_action(
+        self,
+        message: dict,
+        blocks: list,
+        action: dict,
+        user: str,
+        response_url: str,
+        ephemeral: bool = False,
+        **kw: Any,
+    ) -> Reply:
         payload = {
             "type": "block_actions",
             "team": {"id": TEAM_ID},
@@ -132,13 +187,15 @@ class SlackSim:
                 "type": "message",
                 "message_ts": message["ts"],
                 "channel_id": message["channel"],
-                "is_ephemeral": False,
+                "is_ephemeral": ephemeral,
             },
             "channel": {"id": message["channel"]},
-            "message": {"ts": message["ts"], "text": message.get("text"), "blocks": blocks},
             "response_url": response_url,
-            "actions": [{**button, "block_id": "opsbot_feedback", "type": "button"}],
+            "actions": [action],
         }
+        if not ephemeral:  # Slack leaves ephemeral messages out of the payload
+            payload["message"] = {"ts": message["ts"], "text": message.get("text")}
+            payload["message"]["blocks"] = blocks
         body = urlencode({"payload": json.dumps(payload)})
         return self.post(body, "application/x-www-form-urlencoded", **kw)
 

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Sequence
 
+from bot.engine.topics import Catalogue, Group
 from bot.engine.types import Answer, Source
 
 
@@ -25,6 +26,10 @@ class StubEngine:
     def topics(self) -> list[str]:
         return ["DevOps vs MLOps", "Kubernetes <basics> & more"]
 
+    def catalogue(self) -> Catalogue:
+        groups = [Group("guides", 2, self.topics())]
+        return Catalogue(2, self.chunk_count, 1_700_000_000.0, groups, ["What is GitOps?"])
+
     def answer(self, question: str, *, history: Sequence[str] = (), k: int | None = None) -> Answer:
         with self._lock:
             self.calls.append((question, list(history)))
@@ -38,7 +43,8 @@ class StubEngine:
             text = "I have nothing on that. I know about: DevOps vs MLOps."
             return Answer(q, False, text, topics=self.topics(), truncated=truncated)
         text = {"hostile": self.hostile, "long": "word " * 2000 + "\n```\n" + "code\n" * 900}
-        body = next((v for key, v in text.items() if key in q), f"**Answer** to: {q[:200]}")
+        default = f"**Answer** to: {q[:200]} [1]\n\n## Details\n\n- *one* ~~two~~"
+        body = next((v for key, v in text.items() if key in q), default)
         source = Source(
             path="devops-vs-mlops.md",
             title="DevOps vs MLOps",
@@ -47,4 +53,5 @@ class StubEngine:
             text="passage",
             url="https://docs.example.com/devops?a=1&b=2",
         )
-        return Answer(q, True, body, [source], 0.8, truncated=truncated)
+        lead = body.split("\n")[0][:300]
+        return Answer(q, True, body, [source], 0.8, truncated=truncated, lead=lead)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
-from slack_sim import BROADCASTS
+from slack_sim import BROADCASTS, raw_markdown
 from stub_engine import StubEngine
 
+from bot.engine.topics import Catalogue, Group
 from bot.engine.types import Answer, Source
 from bot.slack import blocks
+from bot.slack.home import render_home
 
 
 def _dump(message: dict) -> str:
@@ -37,10 +39,40 @@ def test_markdown_is_mapped_to_mrkdwn_and_links_are_shown_not_disguised():
     out = blocks.to_mrkdwn(text)
     assert out.splitlines()[0] == "*Tools*"
     assert "*MLflow*" in out
-    assert "the docs (<https://mlflow.org/x%7Cy>)" in out
+    assert "<https://mlflow.org/x%7Cy|the docs>" in out
     assert "• one" in out and "`a&lt;b`" in out
     assert "[the docs](" not in out
     assert blocks.to_mrkdwn("[x](javascript:void)") == "x"
+    # a label that looks like another address must not hide where the link goes
+    assert blocks.to_mrkdwn("[https://good.example](https://evil.example)") == (
+        "<https://evil.example>"
+    )
+
+
+def test_parser_handles_what_regexes_got_wrong():
+    md = (
+        "*italic* and ~~gone~~ and [wiki](https://en.wikipedia.org/wiki/Foo_(bar)) "
+        "and https://example.com/a_(b) and [ref][r]\n\n![diagram](https://x.example/d.png)\n\n"
+        "| tool | use |\n|---|---|\n| DVC | data |\n\n[r]: https://ref.example/\n"
+    )
+    out = blocks.to_mrkdwn(md)
+    assert out.startswith("_italic_ and ~gone~")
+    assert "<https://en.wikipedia.org/wiki/Foo_(bar)|wiki>" in out
+    assert "<https://example.com/a_(b)>" in out  # a bare URL is a live link, parens kept
+    assert "<https://ref.example/|ref>" in out
+    assert "<https://x.example/d.png|🖼 diagram>" in out
+    assert "```\ntool | use\n-----+-----\nDVC  | data\n```" in out
+    assert not raw_markdown(out)
+
+
+def test_citation_markers_link_to_their_sources():
+    sources = [
+        Source("a.md", "A", "A › Setup", 0.9, "t", "https://docs.example/a"),
+        Source("b.md", "B", "B", 0.8, "t"),
+    ]
+    answer = Answer("q", True, "Use DVC [1]. Or not [2].", sources=sources)
+    body = blocks.render_answer(answer, answer_id=1)["blocks"][0]["text"]["text"]
+    assert body == "Use DVC <https://docs.example/a|[1]>. Or not [2]."
 
 
 def test_long_answer_respects_section_and_block_limits_with_balanced_fences():
@@ -58,52 +90,94 @@ def test_many_sections_are_capped_at_fifty_blocks():
     answer = Answer("q", True, "\n\n".join("para " * 500 for _ in range(200)))
     message = blocks.render_answer(answer, answer_id=1)
     assert len(message["blocks"]) == blocks.MAX_BLOCKS
-    assert message["blocks"][-1]["type"] == "actions"
+    assert message["blocks"][-1]["type"] == "context_actions"
 
 
-def test_sources_show_heading_path_and_link():
-    source = Source("a/b.md", "Guide", "Guide › Deploy", 0.9, "t", "https://x.example/a?b=1&c=2")
-    line = blocks.source_line(source)
-    assert line == "• *Guide › Deploy* — `a/b.md` <https://x.example/a?b=1&amp;c=2>"
-    plain = blocks.source_line(Source("c.md", "Other", "Intro", 0.5, "t"))
-    assert plain == "• *Other › Intro* — `c.md`"
-    assert "<" not in blocks.source_line(Source("d.md", "T", "T", 0.5, "t", "javascript:x"))
+def test_sources_are_numbered_linked_and_do_not_repeat_the_title():
+    source = Source("a/b/c.md", "Guide", "Guide › Deploy", 0.9, "t", "https://x.example/a?b=1&c=2")
+    assert blocks.source_line(1, source) == "[1] <https://x.example/a?b=1&amp;c=2|Deploy — Guide>"
+    plain = blocks.source_line(2, Source("docs/x/y/c.md", "Other", "Other", 0.5, "t"))
+    assert plain == "[2] Other · `…/y/c.md`"
+    assert "<" not in blocks.source_line(3, Source("d.md", "T", "T", 0.5, "t", "javascript:x"))
 
 
-def test_feedback_buttons_carry_the_answer_id():
-    answer = Answer("q", True, "a", [Source("p.md", "T", "T › H", 0.9, "t")])
-    actions = blocks.render_answer(answer, answer_id=42)["blocks"][-1]
-    assert actions["block_id"] == blocks.FEEDBACK_BLOCK_ID
-    assert {e["action_id"] for e in actions["elements"]} == {"opsbot_vote_up", "opsbot_vote_down"}
-    assert {e["value"] for e in actions["elements"]} == {"42"}
+def test_feedback_uses_slack_feedback_buttons_carrying_vote_and_answer_id():
+    answer = Answer("q", True, "a", sources=[Source("p.md", "T", "T › H", 0.9, "t")])
+    block = blocks.render_answer(answer, answer_id=42)["blocks"][-1]
+    assert block["type"] == "context_actions" and block["block_id"] == blocks.FEEDBACK_BLOCK_ID
+    (element,) = block["elements"]
+    assert element["type"] == "feedback_buttons"
+    assert element["positive_button"]["value"] == "up:42"
+    assert element["negative_button"]["value"] == "down:42"
 
 
-def test_decline_is_never_silent_and_lists_topics():
+def test_share_button_only_when_shareable():
+    answer = Answer("q", True, "a")
+    shared = blocks.render_answer(answer, answer_id=5, shareable=True)["blocks"]
+    (actions,) = [b for b in shared if b["type"] == "actions"]
+    assert actions["elements"][0]["action_id"] == blocks.SHARE_ACTION
+    assert actions["elements"][0]["value"] == "5"
+    assert not [
+        b for b in blocks.render_answer(answer, answer_id=5)["blocks"] if b["type"] == "actions"
+    ]
+
+
+def _visible(message: dict) -> str:
+    return " ".join(
+        e["text"]
+        for b in message["blocks"]
+        for e in [b.get("text", {}), *b.get("elements", [])]
+        if isinstance(e, dict) and "text" in e
+    )
+
+
+def test_decline_is_short_with_nearest_topics_hint_and_dm_offer_in_channels():
     answer = StubEngine().answer("best pizza?")
-    message = blocks.render_answer(answer, answer_id=None)
-    dumped = _dump(message)
-    assert "nothing on that" in dumped
-    assert "DevOps vs MLOps" in dumped and "Kubernetes &lt;basics&gt; &amp; more" in dumped
-    assert not any(b["type"] == "actions" for b in message["blocks"])
+    answer.topics = [
+        "Pipelines › very long " * 8,
+        "DevOps vs MLOps",
+        "Kubernetes <basics>",
+        "A",
+        "B",
+    ]
+    in_channel = blocks.render_answer(answer, answer_id=None, in_channel=True)
+    text = _visible(in_channel)
+    assert len(text) <= blocks.DECLINE_LIMIT, (len(text), text)
+    assert "Nearest topics" in text and "Kubernetes &lt;basics&gt;" in text
+    assert blocks.DECLINE_HINT in text and "DM" in text
+    assert "DM" not in _visible(blocks.render_answer(answer, answer_id=None))
+    assert not any(b["type"] in ("actions", "context_actions") for b in in_channel["blocks"])
+    assert not raw_markdown(in_channel["text"])
 
 
 def test_thanks_replaces_buttons():
     answer = Answer("q", True, "a")
     original = blocks.render_answer(answer, answer_id=3)["blocks"]
     thanked = blocks.render_thanks(original, "down")
-    assert not any(b["type"] == "actions" for b in thanked)
+    assert not any(b["type"] == "context_actions" for b in thanked)
     assert "Thanks for the feedback" in _dump(thanked)
     assert len(thanked) == len(original)
 
 
-def test_home_and_help():
-    home = blocks.render_home(["A & B", "<!here>"], 12, ["What should I know about A?"])
-    dumped = _dump(home)
-    assert home["type"] == "home" and "12 passages" in dumped
+def test_home_groups_topics_with_counts_examples_and_freshness():
+    cat = Catalogue(
+        300,
+        4000,
+        1_700_000_000.0,
+        [Group(f"docs/area{i}", 30 - i, ["A & B", "<!here>"]) for i in range(20)],
+        ["How do I roll back?"],
+    )
+    home = render_home(cat)
+    dumped = json.dumps(home, ensure_ascii=False)
+    assert home["type"] == "home" and "300 documents · 4000 passages" in dumped
+    assert "*docs/area0* — 30 documents" in dumped and "…and 8 more folders" in dumped
+    assert "How do I roll back?" in dumped and "<!date^1700000000^" in dumped
     assert "<!here>" not in dumped and "/opsbot" in dumped
+    assert len(dumped) < 6000
     assert "/opsbot share" in _dump(blocks.render_help(["T"]))
 
 
 def test_fallback_text_is_plain():
-    text = blocks.fallback_text("**What Sets Them Apart**\n```\nrun <x>\n```")
-    assert text == "What Sets Them Apart run &lt;x&gt;"
+    text = blocks.fallback_text("## What is DevOps?\n**What Sets Them Apart**\n```\nrun <x>\n```")
+    assert text == "What is DevOps? What Sets Them Apart run &lt;x&gt;"
+    assert blocks.fallback_text("*a* ~~b~~ [c](https://d.example) `e`") == "a b c e"

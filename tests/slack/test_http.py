@@ -15,8 +15,8 @@ import uuid
 
 import pytest
 from fake_slack import BOT_ID, BOT_USER_ID
-from serve_proc import app_env
-from slack_sim import BROADCASTS, posted_text, sign
+from serve_proc import KNOWLEDGE_URL, app_env
+from slack_sim import BROADCASTS, posted_text, raw_markdown, sign, visible_texts
 
 
 def _channel(prefix: str = "C") -> str:
@@ -51,12 +51,59 @@ def test_mention_answers_in_thread_with_sources_buttons_and_eyes(live):
     sent = posted_text(post.params)
     assert "machine learning" in _answer_text(post)
     assert "devops-vs-mlops.md" in sent and "DevOps vs MLOps" in sent
-    assert any(b["type"] == "actions" for b in post.params["blocks"])
+    assert any(b["type"] == "context_actions" for b in post.params["blocks"])
     assert post.params["text"] and not any(t in sent for t in BROADCASTS)
     (removed,) = live.fake.wait_for("reactions.remove", channel=channel)
     (added,) = live.fake.find("reactions.add", channel=channel)
     assert added.params["timestamp"] == removed.params["timestamp"] == event["ts"]
     assert added.params["name"] == "eyes" and added.at < removed.at and post.at < removed.at
+
+
+def test_answer_is_clean_mrkdwn_with_numbered_linked_sources(live):
+    channel = _channel()
+    live.sim.mention("devops vs mlops - what's actually different?", channel)
+    (post,) = live.fake.wait_for("chat.postMessage", channel=channel)
+    texts = visible_texts(post.params)
+    assert all(not raw_markdown(t) for t in texts), [(t[:80], raw_markdown(t)) for t in texts]
+    joined = "\n".join(texts)
+    link = f"<{KNOWLEDGE_URL}devops-vs-mlops.md|"
+    assert f"[1] {link}" in joined and f"[2] {link}" in joined  # numbered, linked
+    assert "— DevOps vs MLOps: differences and similarities>" in joined  # heading — title
+    assert "devops-vs-mlops.md ›" not in joined and "*Sources*" not in joined
+    assert len(post.params["text"]) <= 300 and "**" not in post.params["text"]
+
+
+def test_decline_is_short_with_the_nearest_topics_and_a_dm_offer(live):
+    channel = _channel()
+    live.sim.mention("what is the best pizza in Naples?", channel)
+    (post,) = live.fake.wait_for("chat.postMessage", channel=channel)
+    texts = visible_texts(post.params)
+    visible = " ".join(texts[1:])
+    assert len(visible) <= 300, visible
+    assert "Nearest topics: *" in visible
+    assert "*DevOps vs MLOps: differences and similarities*" in visible
+    assert "Tip:" in visible and "DM" in visible
+    assert all(not raw_markdown(t) for t in texts)
+    assert not any(b["type"] in ("actions", "context_actions") for b in post.params["blocks"])
+
+
+def test_share_button_posts_the_ephemeral_answer_publicly_once(live):
+    channel = _channel()
+    live.sim.command("What is MLOps?", channel, live.fake.response_url(channel))
+    (ephemeral,) = live.fake.wait_for("response_url", response_url_id=channel)
+    assert ephemeral.params["response_type"] == "ephemeral"
+    message = {**ephemeral.params, "ts": live.fake.next_ts(), "channel": channel}
+    share_url = live.fake.response_url(channel + "-share")
+    for _ in range(2):  # a double click
+        assert live.sim.share(message, "UHUMAN1", share_url).status == 200
+    live.fake.wait_for("response_url", count=2, response_url_id=channel + "-share")
+    time.sleep(0.5)
+    calls = live.fake.find("response_url", response_url_id=channel + "-share")
+    public = [c for c in calls if c.params.get("response_type") == "in_channel"]
+    assert len(calls) == 2 and len(public) == 1
+    sent = posted_text(public[0].params)
+    assert "<@UHUMAN1> asked: What is MLOps?" in sent and "machine learning" in sent
+    assert any(b["type"] == "context_actions" for b in public[0].params["blocks"])
 
 
 def test_thread_follow_up_uses_the_earlier_question(live):

@@ -303,6 +303,8 @@ def test_socket_mode_sigterm_closes_the_connection_and_finishes_answers(tmp_path
         ws.wait_connected(timeout=120)
         scraped = SlackSim(f"127.0.0.1:{metrics_port}", fake).get("/metrics")
         assert scraped.status == 200 and "opsbot_index_chunks" in scraped.body
+        healthz = SlackSim(f"127.0.0.1:{metrics_port}", fake).get("/healthz")  # Socket Mode too
+        assert healthz.status == 200 and healthz.json()["chunks"] > 0
         fake.delays["chat.postMessage"] = 1.0
         channels = [_channel() for _ in range(3)]
         for channel in channels:

@@ -77,7 +77,9 @@ def test_slash_command_and_click_envelopes(socket_app):
     (call,) = running.fake.wait_for("response_url", response_url_id=channel)
     assert call.params["response_type"] == "ephemeral"
     blocks = call.params["blocks"]
-    button = next(b for b in blocks if b["type"] == "actions")["elements"][0]
+    (feedback,) = next(b for b in blocks if b["type"] == "context_actions")["elements"]
+    vote = {"type": "feedback_buttons", "action_id": feedback["action_id"]}
+    vote["value"] = feedback["negative_button"]["value"]  # what Slack sends for a 👎 click
     click = {
         "type": "block_actions",
         "team": {"id": TEAM_ID},
@@ -85,12 +87,12 @@ def test_slash_command_and_click_envelopes(socket_app):
         "container": {"type": "message", "is_ephemeral": True, "channel_id": channel},
         "channel": {"id": channel},
         "response_url": running.fake.response_url(channel + "-click"),
-        "actions": [{**button, "block_id": "opsbot_feedback"}],
+        "actions": [{**vote, "block_id": "opsbot_feedback"}],
     }
     ws.wait_ack(ws.send("interactive", click))
     (thanks,) = running.fake.wait_for("response_url", response_url_id=channel + "-click")
     assert thanks.params["replace_original"] is True
-    assert "Thanks for the feedback" in json.dumps(thanks.params["blocks"])
+    assert "👎 Thanks for the feedback" in json.dumps(thanks.params["blocks"], ensure_ascii=False)
 
 
 def test_sigterm_exits_cleanly(socket_app):

@@ -7,10 +7,11 @@ beyond Slack's size limits, and slow answers while acks must stay fast.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from slack_sim import BROADCASTS, posted_text
+from slack_sim import BROADCASTS, posted_text, raw_markdown, visible_texts
 
 from bot.slack import blocks
 
@@ -117,7 +118,7 @@ def test_assistant_thread_gets_prompts_status_and_answer(stub_app):
     (hello,) = stub_app.fake.wait_for("chat.postMessage", channel=channel)
     assert hello.params["thread_ts"] == thread_ts
     (prompts,) = stub_app.fake.wait_for("assistant.threads.setSuggestedPrompts", channel_id=channel)
-    assert prompts.params["prompts"][0]["message"].startswith("What should I know about")
+    assert prompts.params["prompts"][0]["message"] == "What is GitOps?"  # a real heading
     question = {"type": "message", "channel_type": "im", "user": "UHUMAN1", "channel": channel}
     question |= {"text": "what is gitops", "ts": stub_app.fake.next_ts(), "thread_ts": thread_ts}
     assert stub_app.sim.event(question).status == 200
@@ -125,3 +126,66 @@ def test_assistant_thread_gets_prompts_status_and_answer(stub_app):
     answer = stub_app.fake.wait_for("chat.postMessage", count=2, channel=channel)[1]
     assert answer.params["thread_ts"] == thread_ts
     assert "what is gitops" in posted_text(answer.params)
+
+
+def test_answer_has_no_raw_markdown_and_numbered_linked_sources(stub_app):
+    channel = _channel()
+    stub_app.sim.mention("what is gitops", channel)
+    (call,) = stub_app.fake.wait_for("chat.postMessage", channel=channel)
+    texts = visible_texts(call.params)
+    assert all(not raw_markdown(t) for t in texts), [raw_markdown(t) for t in texts]
+    joined = "\n".join(texts)
+    assert "<https://docs.example.com/devops?a=1&amp;b=2|[1]>" in joined  # the citation links
+    assert (
+        "[1] <https://docs.example.com/devops?a=1&amp;b=2|Tools &lt;!here&gt; — DevOps vs MLOps>"
+        in joined
+    )
+    assert "_one_ ~two~" in joined and "*Details*" in joined
+
+
+def test_share_button_posts_the_answer_publicly_once(stub_app):
+    channel = _channel()
+    url_id = channel + "-ask"
+    stub_app.sim.command("what is gitops", channel, stub_app.fake.response_url(url_id))
+    (ephemeral,) = stub_app.fake.wait_for("response_url", response_url_id=url_id)
+    assert ephemeral.params["response_type"] == "ephemeral"
+    message = {**ephemeral.params, "ts": "1.1", "channel": channel}
+    share_url = stub_app.fake.response_url(channel + "-share")
+    for user in ("UHUMAN1", "UHUMAN1", "UOTHER2"):  # a double click, then someone else
+        assert stub_app.sim.share(message, user, share_url).status == 200
+    calls = stub_app.fake.wait_for("response_url", count=2, response_url_id=channel + "-share")
+    time.sleep(0.5)
+    calls = stub_app.fake.find("response_url", response_url_id=channel + "-share")
+    public = [c for c in calls if c.params.get("response_type") == "in_channel"]
+    assert len(public) == 1 and len(calls) == 2
+    sent = posted_text(public[0].params)
+    assert "<@UHUMAN1> asked: what is gitops" in sent and "Answer" in sent
+    assert public[0].params["replace_original"] is False
+    (updated,) = [c for c in calls if c.params.get("replace_original") is True]
+    assert "Shared in the channel" in posted_text(updated.params)
+    assert not any(b["type"] == "actions" for b in updated.params["blocks"])
+
+
+def test_decline_in_a_channel_is_short_and_offers_a_dm(stub_app):
+    channel = _channel()
+    stub_app.sim.mention("best pizza in town?", channel)
+    (call,) = stub_app.fake.wait_for("chat.postMessage", channel=channel)
+    visible = " ".join(visible_texts(call.params)[1:])
+    assert len(visible) <= blocks.DECLINE_LIMIT
+    assert "Nearest topics" in visible and "DM" in visible
+
+
+def test_rejected_feedback_buttons_fall_back_to_classic_buttons_that_still_vote(stub_app):
+    channel = _channel()
+    rejected = '{"ok": false, "error": "invalid_blocks"}'
+    stub_app.fake.fail("chat.postMessage", 200, body=rejected)
+    stub_app.sim.mention("what is gitops", channel)
+    calls = stub_app.fake.wait_for("chat.postMessage", count=2, channel=channel)
+    kinds = [[b["type"] for b in c.params["blocks"]] for c in calls]
+    assert "context_actions" in kinds[0] and "context_actions" not in kinds[1]
+    assert "actions" in kinds[1]
+    message = next(m for m in stub_app.fake.messages if m.get("bot_id") and m["channel"] == channel)
+    url = stub_app.fake.response_url(channel + "-vote")
+    assert stub_app.sim.click(message, "down", "UVOTER9", url).status == 200
+    (update,) = stub_app.fake.wait_for("chat.update", channel=channel)
+    assert "Thanks for the feedback" in posted_text(update.params)

@@ -1,4 +1,5 @@
-"""👍/👎 clicks: record the vote (one per user per answer), then thank instead of buttons."""
+"""Clicks: 👍/👎 (recorded once per user per answer, then a thank-you instead of the buttons)
+and "Share in channel" (posts an ephemeral answer publicly, once, attributed to the asker)."""
 
 from __future__ import annotations
 
@@ -18,21 +19,27 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+GONE = "That answer is no longer stored, so it can't be shared; ask again with /opsbot share."
+
 
 def parse_vote(action: dict[str, Any]) -> tuple[int, str] | None:
-    """(answer id, 'up'|'down') from a button action, or None when it is not ours/corrupt."""
+    """(answer id, 'up'|'down') from a feedback_buttons click ('up:42') or a classic button
+    (action opsbot_vote_up, value '42'); None when it is not ours or corrupt."""
     match = blocks.VOTE_ACTION_RE.match(action.get("action_id", ""))
     value = str(action.get("value", ""))
-    if not match or not value.isdigit():
+    if not match:
         return None
-    return int(value), match.group(1)
+    vote, _, answer_id = value.partition(":") if not match.group(1) else (match.group(1), "", value)
+    if vote not in ("up", "down") or not answer_id.isdigit():
+        return None
+    return int(answer_id), vote
 
 
-def rebuilt_blocks(services: Services, answer_id: int) -> list[dict[str, Any]]:
-    """Blocks of a stored answer (ephemeral messages do not come back in the payload)."""
+def stored_answer(services: Services, answer_id: int) -> tuple[Answer, str] | None:
+    """(answer, asker's user id) as stored when it was given."""
     record = services.store.get_answer(answer_id)
     if record is None:
-        return []
+        return None
     sources = [
         Source(
             path=s.get("path", ""),
@@ -44,8 +51,45 @@ def rebuilt_blocks(services: Services, answer_id: int) -> list[dict[str, Any]]:
         )
         for s in record.sources
     ]
-    answer = Answer(record.question, True, record.answer, sources)
-    return blocks.render_answer(answer, answer_id=answer_id)["blocks"]
+    answer = Answer(record.question, record.answered, record.answer, sources=sources)
+    return answer, record.user_id
+
+
+def rebuilt_blocks(services: Services, answer_id: int) -> list[dict[str, Any]]:
+    """Blocks of a stored answer (ephemeral messages do not come back in the payload)."""
+    stored = stored_answer(services, answer_id)
+    if stored is None:
+        return []
+    return blocks.render_answer(stored[0], answer_id=answer_id)["blocks"]
+
+
+def share(services: Services, respond: Respond, body: dict, answer_id: int) -> None:
+    """Worker: post the stored answer in the channel (once per answer), then turn the
+    ephemeral's button into a note. The public copy names the person who asked."""
+    user = (body.get("user") or {}).get("id", "")
+    if not services.deduper.first_time(f"share:{answer_id}"):
+        log.info("answer %s was already shared", answer_id)
+        return
+    stored = stored_answer(services, answer_id)
+    if stored is None:
+        respond(response_type="ephemeral", replace_original=False, text=GONE)
+        return
+    answer, asker = stored
+    public = blocks.render_answer(
+        answer, answer_id=answer_id, echo_question=True, asker=asker or user
+    )
+    respond(
+        response_type="in_channel",
+        replace_original=False,
+        unfurl_links=False,
+        unfurl_media=False,
+        **public,
+    )
+    original = (body.get("message") or {}).get("blocks") or blocks.render_answer(
+        answer, answer_id=answer_id, echo_question=True, asker=asker, shareable=True
+    )["blocks"]
+    note = blocks.without_share(original, "Shared in the channel.")
+    respond(replace_original=True, text=public["text"], blocks=note)
 
 
 def record_vote(
@@ -89,3 +133,13 @@ def register(app: App, services: Services) -> None:
         EVENTS.labels("feedback").inc()
         FEEDBACK_VOTES.labels(parsed[1]).inc()  # every click; the store keeps one per user
         services.submit(record_vote, services, client, respond, body, *parsed)
+
+    @app.action(blocks.SHARE_ACTION)
+    def on_share(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
+        ack()
+        value = str(action.get("value", ""))
+        if not value.isdigit():
+            log.warning("ignoring malformed share action %r", value[:40])
+            return
+        EVENTS.labels("share").inc()
+        services.submit(share, services, respond, body, int(value))

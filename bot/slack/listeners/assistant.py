@@ -58,7 +58,7 @@ def greet(services: Services, say: Say, set_prompts: SetSuggestedPrompts) -> Non
         say(GREETING)
     except ValueError:  # Bolt could not tell where the thread is: nobody to greet
         return
-    prompts = example_questions(services.topics(), limit=4)
+    prompts = example_questions(services, limit=4)
     if prompts:
         set_prompts(prompts=prompts, title="Try one of these:")
 

@@ -42,7 +42,12 @@ def answer_command(
     """Worker: engine answer, rendered with the question echoed (the command itself is unseen)."""
     try:
         message, _, _ = services.ask(
-            question, surface="command", user=user, channel=channel, echo_question=True
+            question,
+            surface="command",
+            user=user,
+            channel=channel,
+            echo_question=True,
+            shareable=not share,
         )
     except Exception:  # never silent: tell the user, then let the pool log the cause
         respond(response_type="ephemeral", **blocks.render_error())

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, BoltContext, BoltRequest
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.slack import blocks
 from bot.slack.app import EVENTS
@@ -122,14 +123,20 @@ def reply(
             client.chat_postMessage(channel=channel, thread_ts=thread_ts, **blocks.render_error())
             raise
         payload = {"answer_id": answer_id or 0, "question": answer.question[:1000]}
-        client.chat_postMessage(
-            channel=channel,
-            thread_ts=thread_ts,
-            unfurl_links=False,
-            unfurl_media=False,
-            metadata={"event_type": ANSWER_EVENT_TYPE, "event_payload": payload},
-            **message,
-        )
+        post = {
+            "channel": channel,
+            "thread_ts": thread_ts,
+            "unfurl_links": False,
+            "unfurl_media": False,
+            "metadata": {"event_type": ANSWER_EVENT_TYPE, "event_payload": payload},
+        }
+        try:
+            client.chat_postMessage(**post, **message)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "invalid_blocks":
+                raise
+            log.warning("Slack rejected the feedback_buttons block; posting classic buttons")
+            client.chat_postMessage(**post, **blocks.classic_feedback(message))
     finally:
         added.add_done_callback(lambda _: services.background(client.reactions_remove, **eyes))
 

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.slack import blocks
 from bot.slack.app import EVENTS
+from bot.slack.home import render_home
 
 if TYPE_CHECKING:
     from bot.slack.app import Services
@@ -17,15 +17,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def example_questions(topics: list[str], limit: int = 4) -> list[str]:
-    """Questions that the index can answer, made from its document titles."""
-    return [f"What should I know about {t}?" for t in topics[:limit]]
+def example_questions(services: Services, limit: int = 4) -> list[str]:
+    """Questions that the index can answer, made from its real headings."""
+    return services.engine.catalogue().examples[:limit]
 
 
 def publish_home(services: Services, client: WebClient, user_id: str) -> None:
-    topics = services.topics()
-    view = blocks.render_home(topics, services.engine.chunk_count, example_questions(topics))
-    client.views_publish(user_id=user_id, view=view)
+    client.views_publish(user_id=user_id, view=render_home(services.engine.catalogue()))
 
 
 def register(app: App, services: Services) -> None:
