@@ -172,7 +172,7 @@ def compose(lead: str, shown: Sequence[Evidence], passages: int = PASSAGES_SHOWN
     """Lead, then the first few supporting passages, each under its numbered label."""
     parts = [lead] if lead else []
     for n, ev in enumerate(shown[:passages], start=1):
-        parts.append(f"**[{n}] {label(ev)}**\n{excerpt(ev)}")
+        parts.append(f"**[{n}] {label(ev)}**  \n{excerpt(ev)}")  # hard line break
     return "\n\n".join(parts)
 
 
