@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine.types import Chunk, Document, Section
+from bot.documents import Chunk, Document, Section
 from bot.ingest.chunker import chunk_document
 from bot.ingest.loaders import SourceFile, discover, load_document
 

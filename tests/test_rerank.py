@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import faiss
 import numpy as np
 
+from bot.documents import Chunk
 from bot.engine.rerank import Evidence, Weights, select
-from bot.engine.types import Chunk
 
 
 def _index(vectors: list[list[float]]) -> SimpleNamespace:

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from bot.documents import Chunk
 from bot.engine.retriever import Pool
 from bot.engine.terms import QueryTerms, folded_terms
-from bot.engine.types import Chunk
 from bot.index.store import LoadedIndex
 from bot.ingest.units import Unit, split_units
 

@@ -19,7 +19,7 @@ from typing import overload
 
 import numpy as np
 
-from bot.engine.types import Chunk
+from bot.documents import Chunk
 
 REINGEST = "run `opsbot ingest` to rebuild it"
 _SCAN_BLOCK = 1 << 26  # newline scan in 64 MiB steps, so loading never doubles the file in RAM

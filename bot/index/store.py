@@ -27,7 +27,7 @@ import faiss
 import numpy as np
 
 from bot import __version__
-from bot.engine.types import Chunk
+from bot.documents import Chunk
 from bot.index.chunktable import ChunkReadError, ChunkTable
 from bot.index.lexical import LexicalIndex, LexicalIndexError
 from bot.index.vectors import IndexFileError, check_index_file, load_index, save_index

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from bot.engine.types import Chunk, Document, Section
+from bot.documents import Chunk, Document, Section
 
 SEPARATOR = " › "
 SPECIAL_TOKENS = 2

@@ -12,7 +12,7 @@ import re
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import PreformattedString
 
-from bot.engine.types import Section
+from bot.documents import Section
 from bot.ingest.clean import is_junk_line
 from bot.ingest.markdown import SectionBuilder, fence
 

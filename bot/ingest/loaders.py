@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bot.engine.types import Document, Section
+from bot.documents import Document, Section
 from bot.ingest import paths
 from bot.ingest.clean import clean_text, normalize_chars, remove_web_junk
 from bot.ingest.html import parse_html

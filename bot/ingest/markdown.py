@@ -17,7 +17,7 @@ from bs4 import BeautifulSoup
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
-from bot.engine.types import Section
+from bot.documents import Section
 
 _MD = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.config import Settings
-from bot.engine.types import Chunk
+from bot.documents import Chunk
 from bot.index import store
 from bot.index.cache import EmbeddingCache, content_key
 from bot.index.embedder import Embedder
