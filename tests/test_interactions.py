@@ -215,7 +215,7 @@ class FakeEngine:
 
 
 def test_services_ask_records_every_surface_and_buttons_carry_the_id(tmp_path):
-    from bot.slack.app import Services
+    from bot.slack.services import Services
 
     store = open_store(Settings(data_dir=tmp_path))
     services = Services(Settings(), FakeEngine(), store, None, None, None, None)  # type: ignore[arg-type]

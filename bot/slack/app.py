@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
-import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol
 from urllib.parse import urlparse
 
 from slack_bolt import App
@@ -29,34 +26,15 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
 from bot.config import Settings
-from bot.engine.topics import Catalogue
-from bot.engine.types import Answer
-from bot.observability.metrics import ERRORS, SLACK_API_ERRORS
-from bot.observability.metrics import EVENTS as EVENTS  # re-exported: listeners import it here
-from bot.observability.questions import record_question
-from bot.slack import blocks
+from bot.observability.metrics import SLACK_API_ERRORS
 from bot.slack.dedupe import Deduper
+from bot.slack.listeners import register_all
+from bot.slack.services import EngineLike, Services
 from bot.store import Store
-from bot.store.health import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://slack.com/api/"
-
-
-class EngineLike(Protocol):
-    """The part of `bot.engine.engine.Engine` the Slack layer uses."""
-
-    def answer(
-        self, question: str, *, history: Sequence[str] = (), k: int | None = None
-    ) -> Answer: ...
-
-    def topics(self) -> list[str]: ...
-
-    def catalogue(self) -> Catalogue: ...
-
-    @property
-    def chunk_count(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -123,99 +101,6 @@ def make_client(token: str | None, api_url: str = DEFAULT_API_URL) -> WebClient:
     return client
 
 
-@dataclass
-class Services:
-    """What every listener needs; built once per app."""
-
-    settings: Settings
-    engine: EngineLike
-    store: Store
-    client: WebClient
-    deduper: Deduper
-    pool: ThreadPoolExecutor
-    io_pool: ThreadPoolExecutor
-    failures: int = 0  # answers failed in a row
-
-    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
-        """Run slow work after the ack; errors are logged, never lost silently."""
-
-        def guarded() -> Any:
-            try:
-                return fn(*args, **kwargs)
-            except StoreUnavailable as exc:  # the outage itself was logged once
-                ERRORS.inc()
-                log.info("after-ack work %s skipped: %s", getattr(fn, "__name__", fn), exc)
-                return None
-            except Exception:
-                ERRORS.inc()
-                log.exception("after-ack work %s failed", getattr(fn, "__name__", fn))
-                return None
-
-        return self.pool.submit(guarded)
-
-    def background(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
-        """Fire-and-forget Web API side calls (reactions) off the answer's critical path."""
-
-        def guarded() -> Any:
-            try:
-                return fn(*args, **kwargs)
-            except Exception as exc:  # cosmetic calls: a failure is worth a line, not more
-                log.info("side call %s failed: %s", getattr(fn, "__name__", fn), exc)
-                return None
-
-        try:
-            return self.io_pool.submit(guarded)
-        except RuntimeError:  # shutting down: do it now rather than leave a stray 👀
-            done: Future[Any] = Future()
-            done.set_result(guarded())
-            return done
-
-    def topics(self) -> list[str]:
-        """The engine's topics (computed once per index, so always current after a reload)."""
-        return list(self.engine.topics())
-
-    def ask(
-        self,
-        question: str,
-        *,
-        surface: str,
-        history: Sequence[str] = (),
-        user: str = "",
-        channel: str = "",
-        echo_question: bool = False,
-        shareable: bool = False,
-    ) -> tuple[dict[str, Any], int | None, Answer]:
-        """Question in, rendered message out; every question is recorded (its id keys the
-        feedback buttons)."""
-        started = time.perf_counter()
-        try:
-            answer = self.engine.answer(question, history=list(history))
-        except Exception:
-            self.failures += 1  # /healthz turns 503 while answering keeps failing
-            raise
-        self.failures = 0
-        if not answer.latency_ms:  # engines that do not time themselves
-            answer.latency_ms = (time.perf_counter() - started) * 1000
-        answer_id = record_question(
-            self.store, surface=surface, answer=answer, user=user, channel=channel
-        )
-        topics = [] if answer.answered else (answer.topics or self.topics())
-        message = blocks.render_answer(
-            answer,
-            answer_id=answer_id,
-            topics=topics,
-            echo_question=echo_question,
-            asker=user if echo_question else None,
-            shareable=shareable,
-            in_channel=channel.startswith(("C", "G")),
-        )
-        return message, answer_id, answer
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=False)
-        self.io_pool.shutdown(wait=True, cancel_futures=False)
-
-
 class _DropClientTokenWarning(logging.Filter):
     """Bolt warns that SLACK_BOT_TOKEN is unused when a client is given; that is intended."""
 
@@ -234,8 +119,6 @@ def build_app(
     workers: int | None = None,
 ) -> App:
     """A ready Bolt app; `app.opsbot` holds its `Services` (pools to close on shutdown)."""
-    from bot.slack.listeners import register_all
-
     slack = slack or SlackEnv.from_env()
     if client is None:
         client = make_client(slack.bot_token or None, slack.api_url)

@@ -6,14 +6,10 @@ unknown events (avoiding 404s that Slack would retry) is registered last.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from slack_bolt import App
 
 from bot.slack.listeners import actions, assistant, commands, events, views
-
-if TYPE_CHECKING:
-    from bot.slack.app import Services
+from bot.slack.services import Services
 
 
 def register_all(app: App, services: Services) -> None:

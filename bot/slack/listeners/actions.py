@@ -4,7 +4,7 @@ and "Share in channel" (posts an ephemeral answer publicly, once, attributed to 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -13,9 +13,7 @@ from slack_sdk.errors import SlackApiError
 from bot.engine.types import Answer, Source
 from bot.observability.metrics import EVENTS, FEEDBACK_VOTES
 from bot.slack import blocks
-
-if TYPE_CHECKING:
-    from bot.slack.app import Services
+from bot.slack.services import Services
 
 log = logging.getLogger(__name__)
 

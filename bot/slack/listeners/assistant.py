@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import TYPE_CHECKING
 
 from slack_bolt import (
     Ack,
@@ -24,12 +23,10 @@ from slack_bolt import (
 )
 from slack_sdk import WebClient
 
-from bot.slack.app import EVENTS
+from bot.observability.metrics import EVENTS
 from bot.slack.listeners.events import answer_event, claim, is_user_dm
 from bot.slack.listeners.views import example_questions
-
-if TYPE_CHECKING:
-    from bot.slack.app import Services
+from bot.slack.services import Services
 
 GREETING = "Hi! Ask me anything about our DevOps and MLOps docs; I'll show my sources."
 

@@ -7,15 +7,12 @@ itself; questions go to the worker pool.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from slack_bolt import Ack, App, Respond
 
+from bot.observability.metrics import EVENTS
 from bot.slack import blocks
-from bot.slack.app import EVENTS
-
-if TYPE_CHECKING:
-    from bot.slack.app import Services
+from bot.slack.services import Services
 
 log = logging.getLogger(__name__)
 

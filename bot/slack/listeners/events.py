@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.observability.metrics import EVENTS
 from bot.slack import blocks
-from bot.slack.app import EVENTS
+from bot.slack.services import Services
 from bot.slack.shapes import text_of
-
-if TYPE_CHECKING:
-    from bot.slack.app import Services
 
 log = logging.getLogger(__name__)
 

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.slack.app import EVENTS
+from bot.observability.metrics import EVENTS
 from bot.slack.home import render_home
-
-if TYPE_CHECKING:
-    from bot.slack.app import Services
+from bot.slack.services import Services
 
 log = logging.getLogger(__name__)
 
