@@ -10,7 +10,7 @@ import click
 
 from bot.engine.engine import Engine
 from bot.observability.questions import record_question
-from bot.render import render_text
+from bot.terminal import render_answer_text
 
 if TYPE_CHECKING:
     from bot.store import Store
@@ -65,5 +65,5 @@ def run_chat(engine: Engine, history_file: Path, store: Store | None = None) -> 
             continue
         answer = engine.answer(question, history=turns)
         record_question(store, surface="chat", answer=answer)
-        click.echo(render_text(answer))
+        click.echo(render_answer_text(answer))
         turns.append(question)

@@ -102,7 +102,7 @@ def _open_engine(settings: Settings):
 @click.pass_context
 def ask(ctx, knowledge_dirs, index_dir, k_raw, as_json, question) -> None:
     """Answer QUESTION. Use - to read one question per line from stdin (JSON lines out)."""
-    from bot.render import render_text
+    from bot.terminal import render_answer_text
 
     k = _positive_int("-k", k_raw)
     settings = _settings(ctx, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
@@ -119,7 +119,7 @@ def ask(ctx, knowledge_dirs, index_dir, k_raw, as_json, question) -> None:
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
-        click.echo(render_text(answer), nl=False)
+        click.echo(render_answer_text(answer), nl=False)
 
 
 def _stdin_question(line: str, number: int) -> tuple[str, list[str]]:
@@ -249,7 +249,7 @@ def serve(ctx, http: bool, port: str, metrics_port: str | None) -> None:
 def report(ctx: click.Context, since: str, fmt: str, output: Path | None) -> None:
     """Usage report: volume, answer rate, latency, topics, and questions needing docs."""
     from bot.report.data import build_report, parse_since
-    from bot.report.render import render
+    from bot.report.render import render_report
     from bot.store import open_store
 
     settings = _settings(ctx)
@@ -265,7 +265,7 @@ def report(ctx: click.Context, since: str, fmt: str, output: Path | None) -> Non
         )
     finally:
         store.close()
-    text = render(data, fmt)
+    text = render_report(data, fmt)
     if output is None:
         click.echo(text, nl=False)
         return
@@ -318,9 +318,9 @@ def _fail(message: str) -> None:
 
 def main() -> None:
     """Entry point: every expected failure is one line on stderr, never a traceback."""
+    from bot.index.builds import IndexLoadError
     from bot.index.chunktable import ChunkReadError
     from bot.index.embedder import ModelError
-    from bot.index.store import IndexLoadError
     from bot.ingest.pipeline import IngestBusyError
 
     try:

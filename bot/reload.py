@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from bot.config import Settings
 from bot.engine.engine import Engine
-from bot.index import store
+from bot.index import builds
 from bot.ingest import pipeline
 
 log = logging.getLogger(__name__)
@@ -107,10 +107,10 @@ class KnowledgeWatcher:
         if not pipeline.check_fresh(self.settings, embedder):
             summary = pipeline.ingest(self.settings, embedder=embedder)
             detail = summary.lines()[0]
-        live = store.current_build(self.settings.index_dir).resolve()
+        live = builds.current_build(self.settings.index_dir).resolve()
         if live == self.engine.index.path:
             return ReloadResult(True, False, started, detail, self.engine.chunk_count)
-        index = store.load(self.settings.index_dir, expected_model=embedder.name)
+        index = builds.load(self.settings.index_dir, expected_model=embedder.name)
         self.engine.swap_index(index)
         chunks = len(index.chunks)
         extra = {"reload": "changed", "chunks": chunks, "index": index.path.name}

@@ -130,7 +130,7 @@ def test_retention_prunes_on_open_and_then_hourly(settings, monkeypatch):
     pruning = open_store(Settings(database_url=settings.database_url, retention_days=90))
     assert [i.question for i in pruning.interactions()] == ["edge"]
     assert [f.interaction_id for f in pruning.feedback()] == [edge]
-    assert pruning.get_answer(old) is None and not pruning.record_vote(old, "U2", "C", "up")
+    assert pruning.get_interaction(old) is None and not pruning.record_vote(old, "U2", "C", "up")
     # Within the hour a write does not prune again; after it, it does.
     stale = Interaction("stale", "a", [], False, created_at=time.time() - 95 * DAY)
     pruning.save_interaction(stale)
@@ -182,7 +182,7 @@ def test_v1_database_migrates_and_keeps_its_feedback(tmp_path):
         "U5",
         "down",
     )
-    old = store.get_answer(7)  # an old message's button value still finds its question
+    old = store.get_interaction(7)  # an old message's button value still finds its question
     assert (old.question, old.answer, old.surface, old.top_score) == (
         "What is MLOps?",
         "MLOps is ...",

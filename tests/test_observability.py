@@ -127,7 +127,7 @@ logging.getLogger("bot.x").warning("token %s", "{BOT}")
 
 
 def _sample(name: str, **labels: str) -> float | None:
-    body, _ = metrics.render()
+    body, _ = metrics.render_metrics()
     for family in text_string_to_metric_families(body.decode()):
         for sample in family.samples:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):

@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import Settings
 from bot.engine.engine import Engine
-from bot.index import store
+from bot.index import builds
 from bot.ingest import pipeline
 
 DOC_A = "# Alpha Runbook\n\n## Restarting\n\nTo restart the alpha service run `alpha restart`.\n"
@@ -31,7 +31,7 @@ def kb(tmp_path: Path) -> Settings:
 def test_ingest_then_reingest_embeds_only_changes(kb: Settings):
     first = pipeline.ingest(kb)
     assert (first.files, first.embedded, first.up_to_date) == (2, first.chunks, False)
-    manifest = store.read_manifest(kb.index_dir)
+    manifest = builds.read_manifest(kb.index_dir)
     assert manifest is not None
     assert set(manifest.files) == {"alpha.md", "sub/beta.md"}
     assert manifest.dimension == 384
@@ -61,34 +61,34 @@ def test_bad_files_are_skipped_not_fatal(kb: Settings):
 
 def test_crash_mid_ingest_keeps_old_index(kb: Settings, monkeypatch):
     pipeline.ingest(kb)
-    old = store.load(kb.index_dir)
+    old = builds.load(kb.index_dir)
     (kb.knowledge_dir / "alpha.md").write_text(DOC_A + "\nNew paragraph about alpha logs.\n")
 
     def boom(*_args, **_kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(store.LexicalIndex, "save", boom)
+    monkeypatch.setattr(builds.LexicalIndex, "save", boom)
     with pytest.raises(OSError):
         pipeline.ingest(kb)
     monkeypatch.undo()
-    survivor = store.load(kb.index_dir)
+    survivor = builds.load(kb.index_dir)
     assert survivor.manifest.files == old.manifest.files
     assert not any(p.name.startswith(".tmp") for p in (kb.index_dir / "builds").iterdir())
 
 
 def test_model_mismatch_and_corruption_say_reingest(kb: Settings):
     pipeline.ingest(kb)
-    with pytest.raises(store.IndexLoadError, match="opsbot ingest"):
-        store.load(kb.index_dir, expected_model="some/other-model")
+    with pytest.raises(builds.IndexLoadError, match="opsbot ingest"):
+        builds.load(kb.index_dir, expected_model="some/other-model")
 
     build = (kb.index_dir / "current").resolve()
     (build / "vectors.faiss").write_bytes(b"garbage")
-    with pytest.raises(store.IndexLoadError, match="opsbot ingest"):
-        store.load(kb.index_dir)
+    with pytest.raises(builds.IndexLoadError, match="opsbot ingest"):
+        builds.load(kb.index_dir)
 
     (build / "manifest.json").write_text("{not json")
-    with pytest.raises(store.IndexLoadError, match="opsbot ingest"):
-        store.load(kb.index_dir)
+    with pytest.raises(builds.IndexLoadError, match="opsbot ingest"):
+        builds.load(kb.index_dir)
 
 
 def test_dimension_mismatch_is_reported(kb: Settings):
@@ -97,8 +97,8 @@ def test_dimension_mismatch_is_reported(kb: Settings):
     data = json.loads(path.read_text())
     data["dimension"] = 768
     path.write_text(json.dumps(data))
-    with pytest.raises(store.IndexLoadError, match="dimension"):
-        store.load(kb.index_dir)
+    with pytest.raises(builds.IndexLoadError, match="dimension"):
+        builds.load(kb.index_dir)
 
 
 def test_engine_open_ingests_when_stale(kb: Settings):
@@ -108,15 +108,15 @@ def test_engine_open_ingests_when_stale(kb: Settings):
     answer = engine.answer("how do I restart the alpha service?")
     assert answer.answered and answer.sources[0].path == "alpha.md"
     shutil.rmtree(kb.index_dir / "builds")
-    with pytest.raises(store.IndexLoadError):
-        store.load(kb.index_dir)
+    with pytest.raises(builds.IndexLoadError):
+        builds.load(kb.index_dir)
 
 
 def test_loaded_chunks_are_read_on_demand_and_match_what_was_written(kb: Settings):
     from bot.index.chunktable import ChunkTable
 
     pipeline.ingest(kb)
-    loaded = store.load(kb.index_dir)
+    loaded = builds.load(kb.index_dir)
     assert isinstance(loaded.chunks, ChunkTable)
     assert len(loaded.chunks) == loaded.manifest.chunk_count == loaded.vectors.ntotal
     assert {c.path for c in loaded.chunks} == {"alpha.md", "sub/beta.md"}
@@ -133,8 +133,8 @@ def test_torn_chunks_file_is_reported(kb: Settings):
     pipeline.ingest(kb)
     path = (kb.index_dir / "current").resolve() / "chunks.jsonl"
     path.write_bytes(path.read_bytes()[:-20])  # a crash mid-write, by hand
-    with pytest.raises(store.IndexLoadError, match="opsbot ingest"):
-        store.load(kb.index_dir)
+    with pytest.raises(builds.IndexLoadError, match="opsbot ingest"):
+        builds.load(kb.index_dir)
 
 
 def test_several_roots_prefix_paths_and_reingest_when_any_root_changes(kb: Settings, tmp_path):
@@ -145,7 +145,7 @@ def test_several_roots_prefix_paths_and_reingest_when_any_root_changes(kb: Setti
     )
     both = kb.with_overrides(knowledge_dirs=(kb.knowledge_dir, team))
     first = pipeline.ingest(both)
-    manifest = store.read_manifest(both.index_dir)
+    manifest = builds.read_manifest(both.index_dir)
     assert manifest is not None
     assert set(manifest.files) == {"kb/alpha.md", "kb/sub/beta.md", "team-docs/paging.md"}
     assert first.files == 3

@@ -86,7 +86,7 @@ def test_failed_reload_keeps_old_index(tmp_path: Path, monkeypatch):
     def full_disk(*_a, **_k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(pipeline.store, "write_build", full_disk)
+    monkeypatch.setattr(pipeline.builds, "write_build", full_disk)
     result = watcher.reload_if_changed()
     assert not result.ok and "No space left" in result.detail
     assert engine.answer("when do we deploy the web tier?").answered

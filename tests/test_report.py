@@ -15,7 +15,7 @@ from bot import cli as cli_module
 from bot.config import ConfigError, Settings
 from bot.report.data import build_report, parse_since
 from bot.report.grouping import Asked, group_questions
-from bot.report.render import render
+from bot.report.render import render_report
 from bot.store import Interaction, open_store
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC).timestamp()
@@ -137,12 +137,12 @@ def test_text_report_groups_gaps_and_names_sources(seeded, embed):
     assert (first.size, first.declined, first.downvoted) == (3, 3, 0)
     assert first.closest == "Kubernetes <basics> & more"
     assert sorted(g.size for g in report.groups) == [1, 1, 1, 3]
-    text = render(report, "text")
+    text = render_report(report, "text")
     assert "Questions:    10 (6 answered, 4 declined)" in text
     assert "Answer rate:  60%" in text and "median 25 ms, p95 100 ms" in text
     assert "3×" in text and VAULT[0] in text
     assert "2 👎   0 👍  Connect Slack (connect-slack.md)" in text
-    data = json.loads(render(report, "json"))
+    data = json.loads(render_report(report, "json"))
     assert data["total"] == 10 and data["answer_rate"] == 0.6
     assert data["groups"][0]["size"] == 3 and data["since"] == "2026-01-08T12:00:00+00:00"
 
@@ -151,7 +151,7 @@ def test_html_is_one_well_formed_escaped_file(seeded, embed):
     report = build_report(
         seeded, since_seconds=7 * 86400, window="7d", questions_stored=True, embed=embed, now=NOW
     )
-    page = render(report, "html")
+    page = render_report(report, "html")
     assert page.startswith("<!DOCTYPE html>")
     root = ET.fromstring(page.split("\n", 1)[1])  # strict XML parse: every tag closed
     assert root.tag == "html"
@@ -170,7 +170,7 @@ def test_html_one_day_window_has_separate_date_labels(seeded, embed):
     report = build_report(
         seeded, since_seconds=86400, window="1d", questions_stored=True, embed=embed, now=NOW
     )
-    root = ET.fromstring(render(report, "html").split("\n", 1)[1])
+    root = ET.fromstring(render_report(report, "html").split("\n", 1)[1])
     axes = [d for d in root.iter("div") if d.get("class") == "axis"]
     labels = [span.text for span in axes[-1]]
     assert labels == ["2026-01-14", "2026-01-15"]  # HTML flex labels: they cannot overlap
@@ -182,7 +182,7 @@ def test_store_questions_false_report_has_numbers_and_no_text(seeded, embed):
     )
     assert (report.total, report.needs_docs, report.groups) == (10, 6, [])
     for fmt in ("text", "json", "html"):
-        out = render(report, fmt)
+        out = render_report(report, fmt)
         assert "vault" not in out.lower() and "Slack tokens" not in out
         assert "STORE_QUESTIONS=false" in out or '"questions_stored": false' in out
         assert "100 ms" in out or '"latency_p95_ms": 100.0' in out

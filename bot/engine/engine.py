@@ -23,11 +23,11 @@ from bot.engine.retriever import HybridRetriever, Mode
 from bot.engine.terms import QueryTerms, TermWeights, topic_words
 from bot.engine.topics import Catalogue, catalogue, nearest_topics
 from bot.engine.types import Answer, Source
-from bot.index import store
+from bot.index import builds
 from bot.index.embedder import Embedder
 from bot.ingest.urls import url_resolver
 
-HISTORY_TURNS = 2
+CONTEXT_TURNS = 2  # earlier questions in a thread a follow-up is read against
 CONTEXT_WEIGHT = 0.3  # a thread's earlier words count less than the question's own
 OWN_PHRASING = 0.75  # a follow-up read alone has this much say in passage scores
 
@@ -38,12 +38,12 @@ def _stderr(message: str) -> None:
 
 def _has_build(settings: Settings) -> bool:
     try:
-        return store.read_manifest(settings.index_dir) is not None
-    except store.IndexLoadError:
+        return builds.read_manifest(settings.index_dir) is not None
+    except builds.IndexLoadError:
         return False
 
 
-def _titles(index: store.LoadedIndex) -> list[str]:
+def _titles(index: builds.LoadedIndex) -> list[str]:
     """Document titles, richest first; once per index, not once per decline."""
     counts: Counter[str] = Counter()
     for title, chunk_count in index.manifest.documents.values():
@@ -54,7 +54,7 @@ def _titles(index: store.LoadedIndex) -> list[str]:
 class Engine:
     """Loaded index + model, ready to answer. Safe for concurrent `answer` calls."""
 
-    def __init__(self, settings: Settings, index: store.LoadedIndex, embedder: Embedder) -> None:
+    def __init__(self, settings: Settings, index: builds.LoadedIndex, embedder: Embedder) -> None:
         self.settings = settings
         self.embedder = embedder
         self._lock = threading.Lock()
@@ -74,7 +74,7 @@ class Engine:
     ) -> Engine:
         """Load the index (ingesting first if missing or stale) and warm the model.
 
-        Raises `store.IndexLoadError` or `ModelError` with a one-line message.
+        Raises `builds.IndexLoadError` or `ModelError` with a one-line message.
         """
         from bot.ingest.pipeline import check_fresh, ingest
 
@@ -91,15 +91,15 @@ class Engine:
                     raise
                 reason = exc.strerror or str(exc)
                 notify(f"warning: could not rebuild the index ({reason}); using the previous one")
-        index = store.load(settings.index_dir, expected_model=embedder.name)
+        index = builds.load(settings.index_dir, expected_model=embedder.name)
         embedder.encode_query("warm up")  # first real question is as fast as the hundredth
         return cls(settings, index, embedder)
 
     @property
-    def index(self) -> store.LoadedIndex:
+    def index(self) -> builds.LoadedIndex:
         return self._retriever.index
 
-    def swap_index(self, index: store.LoadedIndex) -> None:
+    def swap_index(self, index: builds.LoadedIndex) -> None:
         """Atomically replace the index; answers in flight keep the one they started with."""
         with self._lock:
             topics, terms = _titles(index), TermWeights(index.lexical)  # before the swap
@@ -156,7 +156,7 @@ class Engine:
         own = term_weights.query(text)
         context = [
             join_split_words(clean_question(h, 500).text, term_weights.known)
-            for h in history[-HISTORY_TURNS:]
+            for h in history[-CONTEXT_TURNS:]
         ]
         follows = any(context) and refers_back(text, len(own.weights))
         query, also, terms = text, [], own

@@ -20,7 +20,7 @@ import numpy as np
 from bot.documents import Chunk
 from bot.engine.retriever import Pool
 from bot.engine.terms import QueryTerms, folded_terms
-from bot.index.store import LoadedIndex
+from bot.index.builds import LoadedIndex
 from bot.ingest.units import Unit, split_units
 
 NEAR_DUPLICATE = 0.97  # cosine between two passages above which one hides the other

@@ -12,8 +12,8 @@ from typing import Literal
 
 import numpy as np
 
+from bot.index.builds import LoadedIndex
 from bot.index.embedder import Embedder
-from bot.index.store import LoadedIndex
 from bot.index.vectors import search as dense_search
 
 Mode = Literal["hybrid", "dense", "bm25"]

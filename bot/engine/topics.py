@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.index.store import LoadedIndex
+from bot.index.builds import LoadedIndex
 from bot.index.vectors import search as dense_search
 
 SEP = " › "

@@ -14,7 +14,7 @@ import numpy as np
 
 from bot.config import Settings
 from bot.documents import Chunk
-from bot.index import store
+from bot.index import builds
 from bot.index.cache import EmbeddingCache, content_key
 from bot.index.embedder import Embedder
 from bot.ingest.chunker import chunk_document
@@ -83,20 +83,20 @@ def is_up_to_date(
     """True when the live manifest already describes exactly these files and settings, and
     the build's files are as written (sizes; every byte with `full_check`, as ingest does)."""
     try:
-        manifest = store.read_manifest(settings.index_dir)
-    except store.IndexLoadError:
+        manifest = builds.read_manifest(settings.index_dir)
+    except builds.IndexLoadError:
         return False
-    current = store.current_build(settings.index_dir)
+    current = builds.current_build(settings.index_dir)
     if not (
         manifest is not None
         and manifest.model == model_name
-        and manifest.chunker == store.Manifest.chunker_settings(settings.chunk_tokens)
+        and manifest.chunker == builds.Manifest.chunker_settings(settings.chunk_tokens)
         and manifest.files == {f.path: f.sha256 for f in files}
-        and manifest.opsbot_version == store.__version__
+        and manifest.opsbot_version == builds.__version__
         and (current / "vectors.faiss").exists()
     ):
         return False
-    problems = store.verify_build(current.resolve(), manifest, full=full_check)
+    problems = builds.verify_build(current.resolve(), manifest, full=full_check)
     if problems:
         log.warning("the live index build is damaged (%s); rebuilding it", "; ".join(problems))
     return not problems
@@ -217,7 +217,7 @@ def ingest(
         )
         summary = IngestSummary(files=len(files), skipped=list(skipped))
         if not force and is_up_to_date(settings, files, embedder.name, full_check=True):
-            manifest = store.read_manifest(settings.index_dir)
+            manifest = builds.read_manifest(settings.index_dir)
             summary.chunks = manifest.chunk_count if manifest else 0
             summary.up_to_date = True
             summary.seconds = time.perf_counter() - started
@@ -237,17 +237,17 @@ def ingest(
             cache.close()
         vectors = build_vector_index(matrix, exact_limit=settings.exact_index_limit)
         lexical = LexicalIndex.build([f"{c.heading}\n{c.text}" for c in chunks])
-        manifest = store.Manifest(
+        manifest = builds.Manifest(
             model=embedder.name,
             dimension=int(matrix.shape[1]),
-            chunker=store.Manifest.chunker_settings(settings.chunk_tokens),
+            chunker=builds.Manifest.chunker_settings(settings.chunk_tokens),
             files=hashes,
             chunk_count=len(chunks),
             index=describe_index(vectors),
             documents=documents_of(chunks),
         )
-        store.write_build(
-            settings.index_dir, manifest, chunks, vectors, lexical, store.UnitVectors.pack(units)
+        builds.write_build(
+            settings.index_dir, manifest, chunks, vectors, lexical, builds.UnitVectors.pack(units)
         )
         summary.chunks = len(chunks)
     summary.seconds = time.perf_counter() - started

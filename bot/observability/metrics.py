@@ -65,6 +65,6 @@ def record_reload(*, ok: bool, changed: bool, at: float) -> None:
         LAST_RELOAD_TIMESTAMP.set(at)
 
 
-def render() -> tuple[bytes, str]:
+def render_metrics() -> tuple[bytes, str]:
     """Body and content type for a /metrics response."""
     return generate_latest(), CONTENT_TYPE_LATEST

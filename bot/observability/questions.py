@@ -41,7 +41,7 @@ def record_question(
     QUESTIONS.labels(surface, outcome).inc()
     ANSWER_SECONDS.labels(surface).observe(answer.latency_ms / 1000)
     sources = [source_dict(s) for s in answer.sources]
-    question_id: int | None = None
+    interaction_id: int | None = None
     if store is not None:
         record = Interaction(
             question=answer.question,
@@ -56,14 +56,14 @@ def record_question(
             truncated=answer.truncated,
         )
         try:
-            question_id = store.save_interaction(record)
+            interaction_id = store.save_interaction(record)
         except StoreUnavailable:
             pass  # the outage was logged once, when it began
         except Exception:
             log.warning("could not store a %s question", surface, exc_info=True)
     paths = [s["path"] for s in sources if s.get("path")]
     extra: dict[str, Any] = {
-        "question_id": question_id,
+        "question_id": interaction_id,  # the log field keeps its published name
         "surface": surface,
         "latency_ms": round(answer.latency_ms, 1),
         "outcome": outcome,
@@ -72,7 +72,7 @@ def record_question(
     }
     log.info(
         "question %s surface=%s %s %.1fms top=%.2f sources=%s",
-        question_id if question_id is not None else "-",
+        interaction_id if interaction_id is not None else "-",
         surface,
         outcome,
         answer.latency_ms,
@@ -80,4 +80,4 @@ def record_question(
         ",".join(paths) or "-",
         extra=extra,
     )
-    return question_id
+    return interaction_id

@@ -11,7 +11,7 @@ NOT_STORED = "Question text is not stored (STORE_QUESTIONS=false): counts and ti
 FORMATS = ("text", "json", "html")
 
 
-def render(report: Report, fmt: str) -> str:
+def render_report(report: Report, fmt: str) -> str:
     """The report in `fmt`; every format ends with a newline."""
     if fmt == "json":
         return json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n"
@@ -19,7 +19,7 @@ def render(report: Report, fmt: str) -> str:
         from bot.report.html import render_html
 
         return render_html(report)
-    return render_text(report)
+    return render_report_text(report)
 
 
 def fmt_ms(value: float | None) -> str:
@@ -35,7 +35,7 @@ def day(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def render_text(report: Report) -> str:
+def render_report_text(report: Report) -> str:
     out = [
         f"opsbot report — last {report.window} ({day(report.since)} to {day(report.until)})",
         "",

@@ -133,12 +133,14 @@ def question_block(question: str, asker: str | None = None) -> dict[str, Any]:
     return context(f"{who}: {escape(_clip(question.strip(), 300))}")
 
 
-def feedback_block(answer_id: int) -> dict[str, Any]:
+def feedback_block(interaction_id: int) -> dict[str, Any]:
     """Slack's own 👍/👎 feedback buttons; each value carries the vote and the answer id."""
 
     def button(text: str, vote: str) -> FeedbackButtonObject:
         return FeedbackButtonObject(
-            text=PlainTextObject(text=text), accessibility_label=text, value=f"{vote}:{answer_id}"
+            text=PlainTextObject(text=text),
+            accessibility_label=text,
+            value=f"{vote}:{interaction_id}",
         )
 
     element = FeedbackButtonsElement(
@@ -167,10 +169,10 @@ def classic_feedback(message: dict[str, Any]) -> dict[str, Any]:
     return {**message, "blocks": out}
 
 
-def share_block(answer_id: int) -> dict[str, Any]:
+def share_block(interaction_id: int) -> dict[str, Any]:
     """'Share in channel' under an ephemeral answer: posts it publicly, once."""
     button = ButtonElement(
-        text="Share in channel", action_id=SHARE_ACTION, value=str(answer_id), style="primary"
+        text="Share in channel", action_id=SHARE_ACTION, value=str(interaction_id), style="primary"
     )
     return ActionsBlock(block_id=SHARE_BLOCK_ID, elements=[button]).to_dict()
 
@@ -178,7 +180,7 @@ def share_block(answer_id: int) -> dict[str, Any]:
 def render_answer(
     answer: Answer,
     *,
-    answer_id: int | None = None,
+    interaction_id: int | None = None,
     topics: Sequence[str] = (),
     echo_question: bool = False,
     asker: str | None = None,
@@ -197,10 +199,10 @@ def render_answer(
     if answer.sources:
         lines = [source_line(n, s) for n, s in enumerate(answer.sources, 1)]
         tail.append(context(_clip("\n".join(lines), SECTION_LIMIT)))
-    if answer_id is not None and shareable:
-        tail.append(share_block(answer_id))
-    if answer_id is not None:
-        tail.append(feedback_block(answer_id))
+    if interaction_id is not None and shareable:
+        tail.append(share_block(interaction_id))
+    if interaction_id is not None:
+        tail.append(feedback_block(interaction_id))
     body_text = to_mrkdwn(answer.answer, citation_urls(answer.sources))
     body = [section(p) for p in split_text(body_text)] or [section("_(empty)_")]
     room = MAX_BLOCKS - len(head) - len(tail)

@@ -140,7 +140,7 @@ class _Renderer:
 
     # ---- blocks ------------------------------------------------------------------------
 
-    def render(self, markdown: str) -> str:
+    def render_markdown(self, markdown: str) -> str:
         tokens = parser().parse(markdown)
         blocks: list[str] = []
         prefixes: list[str] = []  # list item / quote prefixes for the current nesting
@@ -230,9 +230,9 @@ class _Renderer:
 
 def to_mrkdwn(markdown: str, citations: Mapping[int, str] | None = None) -> str:
     """Markdown to escaped Slack mrkdwn; `citations` maps [n] to a source URL."""
-    return _Renderer(citations or {}, plain=False).render(markdown)
+    return _Renderer(citations or {}, plain=False).render_markdown(markdown)
 
 
 def to_plain(markdown: str) -> str:
     """Markdown to plain text with no markup at all (not escaped)."""
-    return _Renderer({}, plain=True).render(markdown)
+    return _Renderer({}, plain=True).render_markdown(markdown)

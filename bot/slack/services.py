@@ -116,20 +116,20 @@ class Services:
         self.failures = 0
         if not answer.latency_ms:  # engines that do not time themselves
             answer.latency_ms = (time.perf_counter() - started) * 1000
-        answer_id = record_question(
+        interaction_id = record_question(
             self.store, surface=surface, answer=answer, user=user, channel=channel
         )
         topics = [] if answer.answered else (answer.topics or self.topics())
         message = blocks.render_answer(
             answer,
-            answer_id=answer_id,
+            interaction_id=interaction_id,
             topics=topics,
             echo_question=echo_question,
             asker=user if echo_question else None,
             shareable=shareable,
             in_channel=channel.startswith(("C", "G")),
         )
-        return message, answer_id, answer
+        return message, interaction_id, answer
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=False)

@@ -105,7 +105,7 @@ class SlackWSGI:
             status = 503 if body.get("status") == "failing" else 200
             return status, [("Content-Type", "application/json")], json.dumps(body)
         if path == "/metrics" and method in ("GET", "HEAD"):
-            body, content_type = metrics.render()
+            body, content_type = metrics.render_metrics()
             return 200, [("Content-Type", content_type)], body.decode("utf-8")
         if path != EVENTS_PATH:
             return _text(404, "Not Found")

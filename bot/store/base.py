@@ -62,8 +62,6 @@ class SQLStore:
         rows, _ = self._run(SQL.get_interaction, (interaction_id,))
         return _interaction(rows[0]) if rows else None
 
-    get_answer = get_interaction  # the feedback listener rebuilds a message from it
-
     def interactions(self, since: float = 0.0) -> list[Interaction]:
         """Every interaction created at or after `since` (unix time), oldest first."""
         rows, _ = self._run(SQL.list_interactions, (since,))

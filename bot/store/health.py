@@ -111,14 +111,11 @@ class MonitoredStore:
     def get_interaction(self, interaction_id: int) -> Any:
         return self._call(self._store.get_interaction, interaction_id)
 
-    def get_answer(self, answer_id: int) -> Any:
-        return self._call(self._store.get_answer, answer_id)
-
     def interactions(self, since: float = 0.0) -> list[Any]:
         return self._call(self._store.interactions, since)
 
-    def record_vote(self, answer_id: int, user_id: str, channel: str, vote: str) -> bool:
-        return self._call(self._store.record_vote, answer_id, user_id, channel, vote)
+    def record_vote(self, interaction_id: int, user_id: str, channel: str, vote: str) -> bool:
+        return self._call(self._store.record_vote, interaction_id, user_id, channel, vote)
 
     def feedback(self, since: float = 0.0) -> list[Any]:
         return self._call(self._store.feedback, since)

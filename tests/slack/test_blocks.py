@@ -26,7 +26,7 @@ def test_escape_neutralises_broadcasts_pings_and_links():
 
 def test_hostile_answer_renders_inert_and_keeps_code_fence():
     answer = StubEngine().answer("hostile please")
-    message = blocks.render_answer(answer, answer_id=7, echo_question=True, asker="UHUMAN1")
+    message = blocks.render_answer(answer, interaction_id=7, echo_question=True, asker="UHUMAN1")
     dumped = _dump(message)
     assert not any(token in dumped for token in BROADCASTS)
     body = message["blocks"][1]["text"]["text"]
@@ -71,13 +71,13 @@ def test_citation_markers_link_to_their_sources():
         Source("b.md", "B", "B", 0.8, "t"),
     ]
     answer = Answer("q", True, "Use DVC [1]. Or not [2].", sources=sources)
-    body = blocks.render_answer(answer, answer_id=1)["blocks"][0]["text"]["text"]
+    body = blocks.render_answer(answer, interaction_id=1)["blocks"][0]["text"]["text"]
     assert body == "Use DVC <https://docs.example/a|[1]>. Or not [2]."
 
 
 def test_long_answer_respects_section_and_block_limits_with_balanced_fences():
     answer = StubEngine().answer("long answer please")
-    message = blocks.render_answer(answer, answer_id=1)
+    message = blocks.render_answer(answer, interaction_id=1)
     assert len(message["blocks"]) <= blocks.MAX_BLOCKS
     sections = [b["text"]["text"] for b in message["blocks"] if b["type"] == "section"]
     assert len(sections) > 2
@@ -88,7 +88,7 @@ def test_long_answer_respects_section_and_block_limits_with_balanced_fences():
 
 def test_many_sections_are_capped_at_fifty_blocks():
     answer = Answer("q", True, "\n\n".join("para " * 500 for _ in range(200)))
-    message = blocks.render_answer(answer, answer_id=1)
+    message = blocks.render_answer(answer, interaction_id=1)
     assert len(message["blocks"]) == blocks.MAX_BLOCKS
     assert message["blocks"][-1]["type"] == "context_actions"
 
@@ -101,9 +101,9 @@ def test_sources_are_numbered_linked_and_do_not_repeat_the_title():
     assert "<" not in blocks.source_line(3, Source("d.md", "T", "T", 0.5, "t", "javascript:x"))
 
 
-def test_feedback_uses_slack_feedback_buttons_carrying_vote_and_answer_id():
+def test_feedback_uses_slack_feedback_buttons_carrying_vote_and_interaction_id():
     answer = Answer("q", True, "a", sources=[Source("p.md", "T", "T › H", 0.9, "t")])
-    block = blocks.render_answer(answer, answer_id=42)["blocks"][-1]
+    block = blocks.render_answer(answer, interaction_id=42)["blocks"][-1]
     assert block["type"] == "context_actions" and block["block_id"] == blocks.FEEDBACK_BLOCK_ID
     (element,) = block["elements"]
     assert element["type"] == "feedback_buttons"
@@ -113,12 +113,14 @@ def test_feedback_uses_slack_feedback_buttons_carrying_vote_and_answer_id():
 
 def test_share_button_only_when_shareable():
     answer = Answer("q", True, "a")
-    shared = blocks.render_answer(answer, answer_id=5, shareable=True)["blocks"]
+    shared = blocks.render_answer(answer, interaction_id=5, shareable=True)["blocks"]
     (actions,) = [b for b in shared if b["type"] == "actions"]
     assert actions["elements"][0]["action_id"] == blocks.SHARE_ACTION
     assert actions["elements"][0]["value"] == "5"
     assert not [
-        b for b in blocks.render_answer(answer, answer_id=5)["blocks"] if b["type"] == "actions"
+        b
+        for b in blocks.render_answer(answer, interaction_id=5)["blocks"]
+        if b["type"] == "actions"
     ]
 
 
@@ -140,19 +142,19 @@ def test_decline_is_short_with_nearest_topics_hint_and_dm_offer_in_channels():
         "A",
         "B",
     ]
-    in_channel = blocks.render_answer(answer, answer_id=None, in_channel=True)
+    in_channel = blocks.render_answer(answer, interaction_id=None, in_channel=True)
     text = _visible(in_channel)
     assert len(text) <= blocks.DECLINE_LIMIT, (len(text), text)
     assert "Nearest topics" in text and "Kubernetes &lt;basics&gt;" in text
     assert blocks.DECLINE_HINT in text and "DM" in text
-    assert "DM" not in _visible(blocks.render_answer(answer, answer_id=None))
+    assert "DM" not in _visible(blocks.render_answer(answer, interaction_id=None))
     assert not any(b["type"] in ("actions", "context_actions") for b in in_channel["blocks"])
     assert not raw_markdown(in_channel["text"])
 
 
 def test_thanks_replaces_buttons():
     answer = Answer("q", True, "a")
-    original = blocks.render_answer(answer, answer_id=3)["blocks"]
+    original = blocks.render_answer(answer, interaction_id=3)["blocks"]
     thanked = blocks.render_thanks(original, "down")
     assert not any(b["type"] == "context_actions" for b in thanked)
     assert "Thanks for the feedback" in _dump(thanked)

@@ -392,7 +392,7 @@ def _chunks_file(settings) -> Path:
 
 
 def test_garbled_middle_line_is_caught_and_ingest_rebuilds(small_kb, article_engine):
-    from bot.index import store
+    from bot.index import builds
     from bot.ingest import pipeline
 
     embedder = article_engine.embedder
@@ -402,11 +402,11 @@ def test_garbled_middle_line_is_caught_and_ingest_rebuilds(small_kb, article_eng
     assert len(lines) >= 4  # three chunks and the final newline
     lines[1] = b"X" * len(lines[1])  # same size: only a checksum notices
     path.write_bytes(b"\n".join(lines))
-    with pytest.raises(store.IndexLoadError, match="damaged"):
-        store.load(small_kb.index_dir)
+    with pytest.raises(builds.IndexLoadError, match="damaged"):
+        builds.load(small_kb.index_dir)
     summary = pipeline.ingest(small_kb, embedder=embedder)  # the advice in the error works
     assert not summary.up_to_date
-    loaded = store.load(small_kb.index_dir)
+    loaded = builds.load(small_kb.index_dir)
     assert {c.path for c in loaded.chunks} == set(DOCS)
 
 
@@ -419,9 +419,9 @@ def test_truncated_chunks_file_under_a_loaded_index_is_an_error_not_sigbus(
     script = (
         "import os, sys\n"
         "from pathlib import Path\n"
-        "from bot.index import store\n"
+        "from bot.index import builds\n"
         "from bot.index.chunktable import ChunkReadError\n"
-        "index = store.load(Path(sys.argv[1]))\n"
+        "index = builds.load(Path(sys.argv[1]))\n"
         "path = index.path / 'chunks.jsonl'\n"
         "os.truncate(path, 0)\n"
         "try:\n"
@@ -525,7 +525,7 @@ def test_full_disk_in_process_keeps_the_old_index(small_kb, article_engine, monk
     import errno
 
     from bot.engine.engine import Engine
-    from bot.index import store
+    from bot.index import builds
     from bot.ingest import pipeline
 
     pipeline.ingest(small_kb, embedder=article_engine.embedder)
@@ -534,7 +534,7 @@ def test_full_disk_in_process_keeps_the_old_index(small_kb, article_engine, monk
     def full_disk(*_args, **_kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(store, "write_build", full_disk)
+    monkeypatch.setattr(builds, "write_build", full_disk)
     notes: list[str] = []
     engine = Engine.open(small_kb, notify=notes.append)
     assert engine.answer("how do I restart the alpha service?").answered
@@ -548,7 +548,7 @@ def test_links_out_of_the_knowledge_folder_are_skipped(tmp_path, small_kb, artic
     from dataclasses import replace
 
     from bot.engine.engine import Engine
-    from bot.index import store
+    from bot.index import builds
     from bot.ingest import pipeline
 
     kb = small_kb.knowledge_dir
@@ -564,7 +564,7 @@ def test_links_out_of_the_knowledge_folder_are_skipped(tmp_path, small_kb, artic
     (kb / "settings.txt").symlink_to(".env")
     (kb / "alias.md").symlink_to("alpha.md")  # inside the root: fine
     summary = pipeline.ingest(small_kb, embedder=article_engine.embedder)
-    manifest = store.read_manifest(small_kb.index_dir)
+    manifest = builds.read_manifest(small_kb.index_dir)
     assert set(manifest.files) == {*DOCS, "alias.md"}
     reasons = {s.path: s.reason for s in summary.skipped}
     for name in ("shadow.txt", "etc", "slack-config.txt"):
@@ -577,7 +577,7 @@ def test_links_out_of_the_knowledge_folder_are_skipped(tmp_path, small_kb, artic
 
     opted_in = replace(small_kb, knowledge_outside_links=True)
     pipeline.ingest(opted_in, embedder=article_engine.embedder)
-    files = set(store.read_manifest(small_kb.index_dir).files)
+    files = set(builds.read_manifest(small_kb.index_dir).files)
     assert {"shadow.txt", "etc/passwd.md"} <= files  # asked for: outside links are read
     assert "slack-config.txt" not in files and "settings.txt" not in files  # never .env
 

@@ -32,25 +32,28 @@ def test_wal_is_on_for_the_default_sqlite_file(tmp_path):
 
 def test_vote_upsert(store):
     sources = [{"path": "a.md", "title": "A", "heading": "A › B", "score": 0.9}]
-    answer_id = store.save_interaction(Interaction("q?", "ans", sources, True, "U1", "C1"))
-    assert store.record_vote(answer_id, "U2", "C1", "up")
-    assert store.record_vote(answer_id, "U2", "C1", "down")  # same user: update
-    assert store.record_vote(answer_id, "U3", "C1", "up")
+    interaction_id = store.save_interaction(Interaction("q?", "ans", sources, True, "U1", "C1"))
+    assert store.record_vote(interaction_id, "U2", "C1", "up")
+    assert store.record_vote(interaction_id, "U2", "C1", "down")  # same user: update
+    assert store.record_vote(interaction_id, "U3", "C1", "up")
     rows = store.feedback()
     assert [(r.user_id, r.vote) for r in rows] == [("U2", "down"), ("U3", "up")]
     assert rows[0].question == "q?" and rows[0].sources == sources and rows[0].channel == "C1"
-    assert rows[0].interaction_id == answer_id
-    assert store.get_answer(answer_id).answer == "ans"  # what the feedback listener reads
-    assert not store.record_vote(answer_id + 100, "U2", "C1", "up")
+    assert rows[0].interaction_id == interaction_id
+    assert store.get_interaction(interaction_id).answer == "ans"  # what the feedback listener reads
+    assert not store.record_vote(interaction_id + 100, "U2", "C1", "up")
     with pytest.raises(ValueError):
-        store.record_vote(answer_id, "U2", "C1", "sideways")
+        store.record_vote(interaction_id, "U2", "C1", "sideways")
 
 
 def test_store_questions_off_keeps_no_question_text(settings):
     s = open_store(Settings(database_url=settings.database_url, store_questions=False))
-    answer_id = s.save_interaction(Interaction("secret question", "secret answer", [], True))
-    assert s.record_vote(answer_id, "U1", "C1", "down")
-    assert (s.get_answer(answer_id).question, s.get_answer(answer_id).answer) == ("", "")
+    interaction_id = s.save_interaction(Interaction("secret question", "secret answer", [], True))
+    assert s.record_vote(interaction_id, "U1", "C1", "down")
+    assert (
+        s.get_interaction(interaction_id).question,
+        s.get_interaction(interaction_id).answer,
+    ) == ("", "")
     assert [(f.question, f.answer) for f in s.feedback()] == [("", "")]
     s.close()
 

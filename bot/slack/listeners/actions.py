@@ -27,15 +27,17 @@ def parse_vote(action: dict[str, Any]) -> tuple[int, str] | None:
     value = str(action.get("value", ""))
     if not match:
         return None
-    vote, _, answer_id = value.partition(":") if not match.group(1) else (match.group(1), "", value)
-    if vote not in ("up", "down") or not answer_id.isdigit():
+    vote, _, interaction_id = (
+        value.partition(":") if not match.group(1) else (match.group(1), "", value)
+    )
+    if vote not in ("up", "down") or not interaction_id.isdigit():
         return None
-    return int(answer_id), vote
+    return int(interaction_id), vote
 
 
-def stored_answer(services: Services, answer_id: int) -> tuple[Answer, str] | None:
+def stored_answer(services: Services, interaction_id: int) -> tuple[Answer, str] | None:
     """(answer, asker's user id) as stored when it was given."""
-    record = services.store.get_answer(answer_id)
+    record = services.store.get_interaction(interaction_id)
     if record is None:
         return None
     sources = [
@@ -53,28 +55,28 @@ def stored_answer(services: Services, answer_id: int) -> tuple[Answer, str] | No
     return answer, record.user_id
 
 
-def rebuilt_blocks(services: Services, answer_id: int) -> list[dict[str, Any]]:
+def rebuilt_blocks(services: Services, interaction_id: int) -> list[dict[str, Any]]:
     """Blocks of a stored answer (ephemeral messages do not come back in the payload)."""
-    stored = stored_answer(services, answer_id)
+    stored = stored_answer(services, interaction_id)
     if stored is None:
         return []
-    return blocks.render_answer(stored[0], answer_id=answer_id)["blocks"]
+    return blocks.render_answer(stored[0], interaction_id=interaction_id)["blocks"]
 
 
-def share(services: Services, respond: Respond, body: dict, answer_id: int) -> None:
+def share(services: Services, respond: Respond, body: dict, interaction_id: int) -> None:
     """Worker: post the stored answer in the channel (once per answer), then turn the
     ephemeral's button into a note. The public copy names the person who asked."""
     user = (body.get("user") or {}).get("id", "")
-    if not services.deduper.first_time(f"share:{answer_id}"):
-        log.info("answer %s was already shared", answer_id)
+    if not services.deduper.first_time(f"share:{interaction_id}"):
+        log.info("answer %s was already shared", interaction_id)
         return
-    stored = stored_answer(services, answer_id)
+    stored = stored_answer(services, interaction_id)
     if stored is None:
         respond(response_type="ephemeral", replace_original=False, text=GONE)
         return
     answer, asker = stored
     public = blocks.render_answer(
-        answer, answer_id=answer_id, echo_question=True, asker=asker or user
+        answer, interaction_id=interaction_id, echo_question=True, asker=asker or user
     )
     respond(
         response_type="in_channel",
@@ -84,23 +86,28 @@ def share(services: Services, respond: Respond, body: dict, answer_id: int) -> N
         **public,
     )
     original = (body.get("message") or {}).get("blocks") or blocks.render_answer(
-        answer, answer_id=answer_id, echo_question=True, asker=asker, shareable=True
+        answer, interaction_id=interaction_id, echo_question=True, asker=asker, shareable=True
     )["blocks"]
     note = blocks.without_share(original, "Shared in the channel.")
     respond(replace_original=True, text=public["text"], blocks=note)
 
 
 def record_vote(
-    services: Services, client: WebClient, respond: Respond, body: dict, answer_id: int, vote: str
+    services: Services,
+    client: WebClient,
+    respond: Respond,
+    body: dict,
+    interaction_id: int,
+    vote: str,
 ) -> None:
     """Worker: upsert the vote, then swap the buttons for a thank-you line."""
     user = str(_obj(body, "user").get("id") or "")
     container = _obj(body, "container")
     channel = str(_obj(body, "channel").get("id") or container.get("channel_id") or "")
-    if not services.store.record_vote(answer_id, user, channel, vote):
-        log.warning("feedback for unknown answer id %s", answer_id)
+    if not services.store.record_vote(interaction_id, user, channel, vote):
+        log.warning("feedback for unknown answer id %s", interaction_id)
     message = _obj(body, "message")
-    original = message.get("blocks") or rebuilt_blocks(services, answer_id)
+    original = message.get("blocks") or rebuilt_blocks(services, interaction_id)
     thanks = blocks.render_thanks(original, vote)
     text = message.get("text") or "Thanks for the feedback"
     ts = message.get("ts") or container.get("message_ts")

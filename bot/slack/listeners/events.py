@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 MENTION_RE = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 ANSWER_EVENT_TYPE = "opsbot_answer"  # message metadata that lets a thread reply find its question
 ACCEPTED_SUBTYPES = (None, "thread_broadcast")
-HISTORY_TURNS = 6
+THREAD_TURNS_READ = 6  # earlier questions taken from a Slack thread (the engine uses fewer)
 
 
 def strip_mention(text: str, bot_user_id: str | None) -> str:
@@ -81,7 +81,7 @@ def thread_history(
             text = strip_mention(text_of(message.get("text")), bot_user_id)
         if text and (not turns or turns[-1] != text):
             turns.append(text)
-    return turns[-HISTORY_TURNS:]
+    return turns[-THREAD_TURNS_READ:]
 
 
 def _ts(value: object) -> float | None:
@@ -114,13 +114,16 @@ def reply(
             history: list[str] = []
             if thread_ts and thread_ts != ts:
                 history = thread_history(client, channel, thread_ts, ts, bot_user_id)
-            message, answer_id, answer = services.ask(
+            message, interaction_id, answer = services.ask(
                 question, surface=surface, history=history, user=user, channel=channel
             )
         except Exception:  # never silent: say so in the thread, then log the cause
             client.chat_postMessage(channel=channel, thread_ts=thread_ts, **blocks.render_error())
             raise
-        payload = {"answer_id": answer_id or 0, "question": answer.question[:1000]}
+        payload = {
+            "answer_id": interaction_id or 0,  # key kept: it is stored in Slack
+            "question": answer.question[:1000],
+        }
         post = {
             "channel": channel,
             "thread_ts": thread_ts,

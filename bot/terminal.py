@@ -9,7 +9,7 @@ from bot.engine.types import Answer
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 
 
-def render_text(answer: Answer) -> str:
+def render_answer_text(answer: Answer) -> str:
     """The answer (lead first), then its numbered sources, best first, as `[n]` cites them."""
     lines = [_BOLD.sub(r"\1", answer.answer), ""]
     if answer.truncated:
