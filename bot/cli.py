@@ -13,6 +13,7 @@ import click
 
 from bot import __version__
 from bot.config import ConfigError, Settings, from_env, load_dotenv_once
+from bot.errors import OpsbotError
 
 EXIT_USAGE = 2
 
@@ -26,18 +27,6 @@ def _settings(ctx: click.Context, **overrides) -> Settings:
     return base.with_overrides(**overrides)
 
 
-def _positive_int(name: str, raw: str | None) -> int | None:
-    if raw is None:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
-    if value < 1:
-        raise ConfigError(f"{name} must be at least 1, got {value}")
-    return value
-
-
 knowledge_option = click.option(
     "--knowledge-dir",
     "knowledge_dirs",
@@ -48,7 +37,10 @@ knowledge_option = click.option(
 index_option = click.option(
     "--index-dir", type=click.Path(path_type=Path), help="Where the index lives (INDEX_DIR)."
 )
-k_option = click.option("-k", "k_raw", metavar="N", help="How many sources (TOP_K, default 3).")
+k_option = click.option(
+    "-k", "k", type=click.IntRange(min=1), metavar="N", help="How many sources (TOP_K, default 3)."
+)
+PORT = click.IntRange(1, 65535)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -100,11 +92,10 @@ def _open_engine(settings: Settings):
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.argument("question")
 @click.pass_context
-def ask(ctx, knowledge_dirs, index_dir, k_raw, as_json, question) -> None:
+def ask(ctx, knowledge_dirs, index_dir, k: int | None, as_json, question) -> None:
     """Answer QUESTION. Use - to read one question per line from stdin (JSON lines out)."""
     from bot.terminal import render_answer_text
 
-    k = _positive_int("-k", k_raw)
     settings = _settings(ctx, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
     settings.require_knowledge_dirs()
     engine = _open_engine(settings)
@@ -187,13 +178,13 @@ def chat(ctx, knowledge_dirs, index_dir) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
 def eval_command(
-    ctx, files, knowledge_dirs, index_dir, k_raw, mode, without, table, as_json
+    ctx, files, knowledge_dirs, index_dir, k: int | None, mode, without, table, as_json
 ) -> None:
     """Score answers on question files: hit@k, MRR, lead, declines, misses."""
     from bot.engine.rerank import Weights
     from bot.evaluation import evaluate, load_questions
 
-    k = _positive_int("-k", k_raw) or 5
+    k = k or 5
     settings = _settings(ctx, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
     roots = settings.require_knowledge_dirs()
     try:
@@ -221,17 +212,15 @@ def eval_command(
 
 @cli.command()
 @click.option("--http", is_flag=True, help="HTTP mode (POST /slack/events) instead of Socket Mode.")
-@click.option("--port", default="3000", help="HTTP port (with --http).")
-@click.option("--metrics-port", default=None, help="Serve Prometheus /metrics on this port.")
+@click.option("--port", type=PORT, default=3000, help="HTTP port (with --http).")
+@click.option("--metrics-port", type=PORT, help="Serve Prometheus /metrics on this port.")
 @click.pass_context
-def serve(ctx, http: bool, port: str, metrics_port: str | None) -> None:
+def serve(ctx, http: bool, port: int, metrics_port: int | None) -> None:
     """Connect to Slack (Socket Mode by default; tokens from the environment or .env)."""
     from bot.slack.serve import run
 
     settings = _settings(ctx)
-    port_number = _positive_int("--port", port) or 3000
-    metrics = _positive_int("--metrics-port", metrics_port)
-    sys.exit(run(settings, http=http, port=port_number, metrics_port=metrics))
+    sys.exit(run(settings, http=http, port=port, metrics_port=metrics_port))
 
 
 @cli.command()
@@ -295,7 +284,7 @@ def start(ctx: click.Context) -> None:
 
     have = [v for v in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN") if os.environ.get(v, "").strip()]
     if len(have) == 2:
-        ctx.invoke(serve, http=False, port="3000", metrics_port=None)
+        ctx.invoke(serve, http=False, port=3000, metrics_port=None)
         return
     if have:  # half configured: say exactly what is missing
         missing = "SLACK_APP_TOKEN" if have == ["SLACK_BOT_TOKEN"] else "SLACK_BOT_TOKEN"
@@ -318,11 +307,6 @@ def _fail(message: str) -> None:
 
 def main() -> None:
     """Entry point: every expected failure is one line on stderr, never a traceback."""
-    from bot.index.builds import IndexLoadError
-    from bot.index.chunktable import ChunkReadError
-    from bot.index.embedder import ModelError
-    from bot.ingest.pipeline import IngestBusyError
-
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
@@ -332,15 +316,9 @@ def main() -> None:
     except click.UsageError as exc:
         _fail(exc.format_message())
         sys.exit(EXIT_USAGE)
-    except ConfigError as exc:
+    except OpsbotError as exc:  # 2 for bad configuration, 1 for a runtime failure
         _fail(str(exc))
-        sys.exit(EXIT_USAGE)
-    except ModelError as exc:  # EMBEDDING_MODEL names something that is not there
-        _fail(str(exc))
-        sys.exit(EXIT_USAGE)
-    except (IndexLoadError, IngestBusyError, ChunkReadError) as exc:
-        _fail(str(exc))
-        sys.exit(1)
+        sys.exit(exc.exit_code)
     except OSError as exc:  # a full disk or read-only file system while writing the index
         where = f": {exc.filename}" if exc.filename else ""
         _fail(f"{exc.strerror or exc}{where}")

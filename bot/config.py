@@ -7,15 +7,20 @@ that into exit code 2 instead of a traceback.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import Field, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+from bot.errors import OpsbotError
 
 DEFAULT_STATE_DIR = Path(".opsbot")
 
 
-class ConfigError(ValueError):
+class ConfigError(OpsbotError, ValueError):
     """A setting is missing or malformed; the message names the variable."""
+
+    exit_code = 2
 
 
 def load_dotenv_once(path: str | os.PathLike[str] = ".env") -> None:
@@ -51,28 +56,56 @@ def _bool(name: str, raw: str) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _paths(raw: str) -> tuple[Path, ...]:
+    """Several knowledge roots: os.pathsep-separated."""
+    return tuple(Path(p) for p in raw.split(os.pathsep) if p.strip())
+
+
+def _knowledge_urls(raw: str) -> tuple[tuple[str, str], ...]:
+    from bot.ingest.urls import parse_knowledge_urls
+
+    return parse_knowledge_urls(raw)
+
+
+def env_field(
+    default: Any,
+    *,
+    env: str | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    choices: tuple[str, ...] = (),
+    parse: Callable[[str], Any] | None = None,
+) -> Any:
+    """A `Settings` field with how its environment variable is read and checked."""
+    meta = {"env": env, "min": minimum, "max": maximum, "choices": choices, "parse": parse}
+    return field(default=default, metadata=meta)
+
+
 @dataclass(frozen=True)
 class Settings:
     """All tunables in one place. Field names map to UPPER_CASE environment variables."""
 
-    knowledge_dirs: tuple[Path, ...] = (Path("knowledge"),)
+    knowledge_dirs: tuple[Path, ...] = env_field(
+        (Path("knowledge"),), env="KNOWLEDGE_DIR", parse=_paths
+    )
     knowledge_outside_links: bool = False  # follow symlinks out of the knowledge folders
     index_dir: Path = DEFAULT_STATE_DIR / "index"
     data_dir: Path = DEFAULT_STATE_DIR / "data"
     embedding_model: str = ""  # empty means the packaged all-MiniLM-L6-v2
-    top_k: int = 3
-    chunk_tokens: int = 256
-    max_file_bytes: int = 5_000_000
+    top_k: int = env_field(3, minimum=1)
+    chunk_tokens: int = env_field(256, minimum=32, maximum=512)
+    max_file_bytes: int = env_field(5_000_000, minimum=1)
     decline_threshold: float = 0.34
-    max_question_chars: int = 4000
-    exact_index_limit: int = 20_000
-    reload_interval: int = 30
-    shutdown_timeout: float = 20.0
-    log_format: str = "text"
+    max_question_chars: int = env_field(4000, minimum=16)
+    exact_index_limit: int = env_field(20_000, minimum=1)
+    reload_interval: int = env_field(30, minimum=0)
+    shutdown_timeout: float = env_field(20.0, minimum=0)
+    log_format: str = env_field("text", choices=("text", "json"))
     store_questions: bool = True
-    retention_days: int = 90
+    retention_days: int = env_field(90, minimum=0)
     database_url: str = ""
-    knowledge_urls: tuple[tuple[str, str], ...] = ()  # (root folder name or '', base URL)
+    # (root folder name or '', base URL) pairs
+    knowledge_urls: tuple[tuple[str, str], ...] = env_field((), parse=_knowledge_urls)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def with_overrides(self, **overrides: Any) -> Settings:
@@ -110,56 +143,50 @@ class Settings:
         return self.knowledge_dirs
 
 
+def env_name(f: Field[Any]) -> str:
+    """The environment variable of a `Settings` field: its name in upper case, by default."""
+    return f.metadata.get("env") or f.name.upper()
+
+
+def _parse(f: Field[Any], name: str, raw: str) -> Any:
+    """One environment value, typed like the field's default and checked against its limits."""
+    meta = f.metadata
+    low, high = meta.get("min"), meta.get("max")
+    if meta.get("parse"):
+        return meta["parse"](raw)
+    if isinstance(f.default, bool):
+        return _bool(name, raw)
+    if isinstance(f.default, int):
+        value = _int(name, raw, int(low or 0))
+        if high is not None and value > high:
+            raise ConfigError(f"{name} must be at most {high}")
+        return value
+    if isinstance(f.default, float):
+        number = _float(name, raw)
+        if low is not None and number < low:
+            raise ConfigError(f"{name} must be at least {low:g}, got {raw!r}")
+        return number
+    if isinstance(f.default, Path):
+        return Path(raw)
+    if meta.get("choices") and raw not in meta["choices"]:
+        allowed = " or ".join(repr(c) for c in meta["choices"])
+        raise ConfigError(f"{name} must be {allowed}, got {raw!r}")
+    return raw
+
+
 def from_env(env: dict[str, str] | None = None) -> Settings:
-    """Build settings from the environment (call `load_dotenv_once` first for `.env`)."""
+    """Build settings from the environment (call `load_dotenv_once` first for `.env`).
+
+    Every `Settings` field but `extra` has a variable (see `env_name`), so a new field
+    cannot be forgotten here.
+    """
     env = dict(os.environ if env is None else env)
     values: dict[str, Any] = {}
-
-    def get(name: str) -> str | None:
+    for f in fields(Settings):
+        if f.name == "extra":
+            continue
+        name = env_name(f)
         raw = env.get(name)
-        return raw if raw not in (None, "") else None
-
-    if (raw := get("KNOWLEDGE_DIR")) is not None:  # several roots: os.pathsep-separated
-        values["knowledge_dirs"] = tuple(Path(p) for p in raw.split(os.pathsep) if p.strip())
-    if (raw := get("INDEX_DIR")) is not None:
-        values["index_dir"] = Path(raw)
-    if (raw := get("DATA_DIR")) is not None:
-        values["data_dir"] = Path(raw)
-    if (raw := get("EMBEDDING_MODEL")) is not None:
-        values["embedding_model"] = raw
-    int_vars = {
-        "TOP_K": ("top_k", 1),
-        "CHUNK_TOKENS": ("chunk_tokens", 32),
-        "MAX_FILE_BYTES": ("max_file_bytes", 1),
-        "MAX_QUESTION_CHARS": ("max_question_chars", 16),
-        "EXACT_INDEX_LIMIT": ("exact_index_limit", 1),
-        "RELOAD_INTERVAL": ("reload_interval", 0),
-        "RETENTION_DAYS": ("retention_days", 0),
-    }
-    for name, (key, minimum) in int_vars.items():
-        if (raw := get(name)) is not None:
-            values[key] = _int(name, raw, minimum)
-    if (raw := get("DECLINE_THRESHOLD")) is not None:
-        values["decline_threshold"] = _float("DECLINE_THRESHOLD", raw)
-    if (raw := get("SHUTDOWN_TIMEOUT")) is not None:
-        values["shutdown_timeout"] = _float("SHUTDOWN_TIMEOUT", raw)
-        if values["shutdown_timeout"] < 0:
-            raise ConfigError(f"SHUTDOWN_TIMEOUT must be at least 0, got {raw!r}")
-    if (raw := get("LOG_FORMAT")) is not None:
-        if raw not in ("text", "json"):
-            raise ConfigError(f"LOG_FORMAT must be 'text' or 'json', got {raw!r}")
-        values["log_format"] = raw
-    if (raw := get("KNOWLEDGE_OUTSIDE_LINKS")) is not None:
-        values["knowledge_outside_links"] = _bool("KNOWLEDGE_OUTSIDE_LINKS", raw)
-    if (raw := get("STORE_QUESTIONS")) is not None:
-        values["store_questions"] = _bool("STORE_QUESTIONS", raw)
-    if (raw := get("DATABASE_URL")) is not None:
-        values["database_url"] = raw
-    if (raw := get("KNOWLEDGE_URLS")) is not None:
-        from bot.ingest.urls import parse_knowledge_urls
-
-        values["knowledge_urls"] = parse_knowledge_urls(raw)
-    settings = Settings(**values)
-    if settings.chunk_tokens > 512:
-        raise ConfigError("CHUNK_TOKENS must be at most 512")
-    return settings
+        if raw not in (None, ""):
+            values[f.name] = _parse(f, name, raw)
+    return Settings(**values)

@@ -29,7 +29,7 @@ def dirs(settings) -> list[str]:
 def test_bad_k_is_one_line_exit_2(monkeypatch, capsys, article_settings):
     code, _, err = run_main(monkeypatch, capsys, "ask", "-k", "abc", *dirs(article_settings), "q")
     assert code == 2
-    assert err.strip().count("\n") == 0 and "-k must be an integer" in err
+    assert err.strip().count("\n") == 0 and "'abc' is not a valid integer" in err
 
 
 def test_missing_knowledge_dir_is_exit_2(monkeypatch, capsys, tmp_path):

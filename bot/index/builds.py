@@ -28,6 +28,7 @@ import numpy as np
 
 from bot import __version__
 from bot.documents import Chunk
+from bot.errors import OpsbotError
 from bot.index.chunktable import ChunkReadError, ChunkTable
 from bot.index.lexical import LexicalIndex, LexicalIndexError
 from bot.index.vectors import IndexFileError, check_index_file, load_index, save_index
@@ -40,7 +41,7 @@ REINGEST = "re-run `opsbot ingest`"
 MMAP_MIN_BYTES = 256 * 1024 * 1024
 
 
-class IndexLoadError(RuntimeError):
+class IndexLoadError(OpsbotError, RuntimeError):
     """The index is missing, corrupt or built for another model; says to re-ingest."""
 
 

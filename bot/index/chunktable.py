@@ -20,12 +20,13 @@ from typing import overload
 import numpy as np
 
 from bot.documents import Chunk
+from bot.errors import OpsbotError
 
 REINGEST = "run `opsbot ingest` to rebuild it"
 _SCAN_BLOCK = 1 << 26  # newline scan in 64 MiB steps, so loading never doubles the file in RAM
 
 
-class ChunkReadError(RuntimeError):
+class ChunkReadError(OpsbotError, RuntimeError):
     """A chunk cannot be read back: the build was damaged after it was loaded."""
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.errors import OpsbotError
+
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 BATCH_SIZE = 64
 _LOADED: dict[str, object] = {}  # one model per process, shared by every Embedder
@@ -21,8 +23,10 @@ _LOAD_LOCK = threading.Lock()
 _ENCODE_LOCK = threading.Lock()  # concurrent questions queue instead of oversubscribing 2 cores
 
 
-class ModelError(RuntimeError):
+class ModelError(OpsbotError, RuntimeError):
     """The embedding model cannot be found or loaded; the message says what to do."""
+
+    exit_code = 2  # EMBEDDING_MODEL names something that is not there
 
 
 def default_model_dir() -> Path:

@@ -20,6 +20,8 @@ import bm25s
 import numpy as np
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
+from bot.errors import OpsbotError
+
 __all__ = ["LexicalIndex", "LexicalIndexError", "tokenize"]
 
 FORMAT_VERSION = 1
@@ -47,7 +49,7 @@ _SAMPLE_STRIDE = 32  # for the top-k threshold estimate on dense scores
 _IMPACT = "max_impact.lexical.npy"  # per-term largest BM25 contribution
 
 
-class LexicalIndexError(Exception):
+class LexicalIndexError(OpsbotError):
     """Raised when a saved lexical index is missing, corrupt or inconsistent."""
 
 

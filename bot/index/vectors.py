@@ -20,6 +20,8 @@ from typing import Any
 import faiss
 import numpy as np
 
+from bot.errors import OpsbotError
+
 __all__ = [
     "EXACT_LIMIT",
     "IndexFileError",
@@ -39,7 +41,7 @@ _CHUNK = 1 << 24
 _PARALLEL_MIN_QUERIES = 16  # smaller batches search single-threaded (see search)
 
 
-class IndexFileError(Exception):
+class IndexFileError(OpsbotError):
     """Raised when a saved vector index is missing, truncated or corrupt."""
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.documents import Document, Section
+from bot.errors import OpsbotError
 from bot.ingest import paths
 from bot.ingest.clean import clean_text, normalize_chars, remove_web_junk
 from bot.ingest.html import parse_html
@@ -41,7 +42,7 @@ class SkippedFile:
     reason: str
 
 
-class LoadError(Exception):
+class LoadError(OpsbotError):
     """A file that cannot become a document; the message is the short reason."""
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from bot.config import Settings
 from bot.documents import Chunk
+from bot.errors import OpsbotError
 from bot.index import builds
 from bot.index.cache import EmbeddingCache, content_key
 from bot.index.embedder import Embedder
@@ -26,7 +27,7 @@ from bot.observability.logs import escape_controls
 log = logging.getLogger(__name__)
 
 
-class IngestBusyError(RuntimeError):
+class IngestBusyError(OpsbotError, RuntimeError):
     """Another process holds the index lock."""
 
 

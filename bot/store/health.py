@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from bot.errors import OpsbotError
 from bot.observability.metrics import DATABASE_UP
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ def is_outage(exc: BaseException) -> bool:
     return isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError))
 
 
-class StoreUnavailable(RuntimeError):
+class StoreUnavailable(OpsbotError, RuntimeError):
     """The database is down; the outage was logged when it began."""
 
 

@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.errors import OpsbotError
 from bot.store.base import SQLStore
 from bot.store.sql import SCHEMA_VERSION, SQL, migrate_v1_to_v2_sqlite, schema
 
 
-class SchemaError(RuntimeError):
+class SchemaError(OpsbotError, RuntimeError):
     """The database was written by a newer opsbot; refusing beats corrupting it."""
 
 
