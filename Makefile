@@ -18,9 +18,12 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/opsbot start
 
-test: $(STAMP)
+lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy  # bot/ only, settings in pyproject.toml
+
+test: lint
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -170,7 +170,7 @@ def select(index: LoadedIndex, ranked: list[Evidence], k: int, weights: Weights)
         if ev.score < top - weights.cutoff:
             break
         text_key = " ".join(ev.chunk.text.lower().split())
-        vector = index.vectors.reconstruct(int(ev.chunk_id))
+        vector = np.asarray(index.vectors.reconstruct(int(ev.chunk_id)))  # typed for mypy
         if text_key in seen_text:
             continue
         if kept_vectors and float(np.max(np.vstack(kept_vectors) @ vector)) > NEAR_DUPLICATE:

@@ -22,6 +22,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import faiss
 import numpy as np
@@ -92,7 +93,7 @@ class UnitVectors:
     @classmethod
     def load(cls, directory: Path, chunk_count: int) -> UnitVectors:
         path = directory / "units.npy"
-        mode = "r" if path.stat().st_size > MMAP_MIN_BYTES else None  # see MMAP_MIN_BYTES
+        mode: Literal["r"] | None = "r" if path.stat().st_size > MMAP_MIN_BYTES else None
         vectors = np.load(path, mmap_mode=mode)
         offsets = np.load(directory / "unit_offsets.npy")
         if len(offsets) != chunk_count + 1 or int(offsets[-1]) != len(vectors):

@@ -14,7 +14,7 @@ import re
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import bm25s
 import numpy as np
@@ -192,6 +192,8 @@ class LexicalIndex:
         """
         pairs = list(zip(starts.tolist(), sizes.tolist(), strict=True))
         spans = [slice(s, s + n) for s, n in pairs[:m]]
+        docs: np.ndarray
+        scores: np.ndarray
         if m == 1:
             docs = np.asarray(self.indices[spans[0]])
             scores = self.data[spans[0]].astype(np.float64)
@@ -253,7 +255,7 @@ class LexicalIndex:
         directory = Path(directory)
         if not (directory / _META_FILE).is_file():
             raise LexicalIndexError(f"no lexical index at {directory} (missing {_META_FILE})")
-        mode = "r" if mmap else None
+        mode: Literal["r"] | None = "r" if mmap else None
         meta = _read(directory, _META_FILE, lambda p: json.loads(p.read_text(encoding="utf-8")))
         if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
             raise LexicalIndexError(f"{directory / _META_FILE}: unsupported or damaged metadata")

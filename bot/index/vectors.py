@@ -90,7 +90,7 @@ def describe_index(index: faiss.Index) -> dict[str, Any]:
     index = faiss.downcast_index(index)  # non-owning view; caller keeps the owner alive
     base = {"dim": int(index.d), "ntotal": int(index.ntotal), "metric": _metric(index)}
     if isinstance(index, faiss.IndexHNSW):
-        hnsw = index.hnsw
+        hnsw: Any = index.hnsw  # faiss (SWIG) declares no `nb_neighbors`
         m = int(hnsw.nb_neighbors(1))  # level >= 1 keeps M links, level 0 keeps 2*M
         params = {"M": m, "efConstruction": int(hnsw.efConstruction)}
         return {"kind": "hnsw", **base, **params, "efSearch": int(hnsw.efSearch)}

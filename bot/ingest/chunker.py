@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import partial
 
 from bot.documents import Chunk, Document, Section
 
@@ -77,7 +78,7 @@ def chunk_document(
         heading = _fit_heading(SEPARATOR.join((doc.title, *base)), limit, cost)
         budget = _Budget(heading, limit, count_tokens, cache=cache)
         # a block too big to fit is split; its last piece may share a chunk with the next block
-        pieces = _pack(text_blocks, "\n\n", budget, lambda block, b=budget: _split_block(block, b))
+        pieces = _pack(text_blocks, "\n\n", budget, partial(_split_block, budget=budget))
         chunks.extend(Chunk(doc.path, doc.title, heading, text, doc.url) for text in pieces)
     return chunks
 
@@ -271,5 +272,7 @@ def _split_text(text: str, budget: _Budget, level: int) -> list[str]:
     for depth in range(level, len(_LEVELS)):
         units, joiner = _units(text, _LEVELS[depth])
         if len(units) > 1:
-            return _pack(units, joiner, budget, lambda u, d=depth: _split_text(u, budget, d + 1))
+            return _pack(
+                units, joiner, budget, partial(_split_text, budget=budget, level=depth + 1)
+            )
     return [text]  # a single character that does not fit: nothing more to do

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from bs4 import BeautifulSoup, NavigableString, Tag
-from bs4.element import PreformattedString
+from bs4.element import PageElement, PreformattedString
 
 from bot.documents import Section
 from bot.ingest.clean import is_junk_line
@@ -28,9 +28,11 @@ def _squash(text: str) -> str:
     return " ".join(text.split())
 
 
-def _inline(tag: Tag | NavigableString) -> str:
+def _inline(tag: PageElement) -> str:
     """Readable inline text: code in backticks, <br> as newline, whitespace collapsed."""
     if isinstance(tag, PreformattedString):  # comments, doctype, CDATA, processing instructions
+        return ""
+    if not isinstance(tag, Tag | NavigableString):
         return ""
     if isinstance(tag, NavigableString):
         return re.sub(r"\s+", " ", str(tag))
@@ -51,7 +53,7 @@ def _clean_inline(text: str) -> str:
 def _render_list(tag: Tag, indent: str = "") -> str:
     ordered = tag.name == "ol"
     try:
-        number = int(tag.get("start", 1))
+        number = int(str(tag.get("start") or 1))
     except (TypeError, ValueError):
         number = 1
     lines: list[str] = []
@@ -74,7 +76,10 @@ def _render_list(tag: Tag, indent: str = "") -> str:
 
 def _pre(tag: Tag) -> str:
     code = tag.find("code")
-    classes = (code.get("class") if isinstance(code, Tag) else None) or tag.get("class") or []
+    found: str | list[str] = (
+        (code.get("class") if isinstance(code, Tag) else None) or tag.get("class") or []
+    )
+    classes = [found] if isinstance(found, str) else list(found)
     lang = next((c[9:] for c in classes if c.startswith("language-")), "")
     return fence(tag.get_text(), lang)
 

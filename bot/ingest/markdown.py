@@ -215,10 +215,10 @@ def _html_blocks(content: str, depth: int) -> list[str]:
     for tag in soup.find_all(["script", "style"]):
         tag.decompose()
     labels = [
-        f"**{tag[attr]}**"
+        f"**{label}**"
         for name, attr in _LABEL_TAGS.items()
         for tag in soup.find_all(name)
-        if isinstance(tag.get(attr), str) and tag[attr].strip()
+        if isinstance(label := tag.get(attr), str) and label.strip()
     ]
     text = textwrap.dedent(soup.get_text()).strip()
     if not text:

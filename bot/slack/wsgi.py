@@ -101,19 +101,19 @@ class SlackWSGI:
         if path == "/healthz" and method in ("GET", "HEAD"):
             if self.draining.is_set():
                 return 503, [("Content-Type", "application/json")], '{"status": "stopping"}'
-            body = self.health()
-            status = 503 if body.get("status") == "failing" else 200
-            return status, [("Content-Type", "application/json")], json.dumps(body)
+            health = self.health()
+            status = 503 if health.get("status") == "failing" else 200
+            return status, [("Content-Type", "application/json")], json.dumps(health)
         if path == "/metrics" and method in ("GET", "HEAD"):
-            body, content_type = metrics.render_metrics()
-            return 200, [("Content-Type", content_type)], body.decode("utf-8")
+            exposition, content_type = metrics.render_metrics()
+            return 200, [("Content-Type", content_type)], exposition.decode("utf-8")
         if path != EVENTS_PATH:
             return _text(404, "Not Found")
         if method != "POST":
             return _text(405, "Method Not Allowed")
         if self.draining.is_set():
-            status, headers, text = _text(503, "Shutting down")
-            return status, [*headers, ("Retry-After", "1")], text
+            status, plain, text = _text(503, "Shutting down")
+            return status, [*plain, ("Retry-After", "1")], text
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:

@@ -31,7 +31,8 @@ __all__ = [
 class Store(Protocol):
     """What the Slack layer, the chat and the report need from persistence."""
 
-    store_questions: bool
+    @property
+    def store_questions(self) -> bool: ...
 
     def save_interaction(self, record: Interaction) -> int: ...
 

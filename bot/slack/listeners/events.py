@@ -124,7 +124,7 @@ def reply(
             "answer_id": interaction_id or 0,  # key kept: it is stored in Slack
             "question": answer.question[:1000],
         }
-        post = {
+        post: dict[str, Any] = {
             "channel": channel,
             "thread_ts": thread_ts,
             "unfurl_links": False,
