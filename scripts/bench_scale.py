@@ -29,6 +29,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchlib import mem  # noqa: E402
+
 from bot.index import vectors as vec  # noqa: E402
 from bot.index.lexical import LexicalIndex, tokenize  # noqa: E402
 
@@ -40,7 +42,8 @@ SERVE_CHILD = """
 import json, sys, time
 from pathlib import Path
 import numpy as np
-from bench_scale import mem, timed
+from bench_scale import timed
+from benchlib import mem
 from bot.index.lexical import LexicalIndex
 from bot.index.vectors import load_index, search
 out = {"start": mem()}
@@ -57,14 +60,6 @@ if len(sys.argv) > 5:
     out["with_bm25_mmap"] = mem()
 print(json.dumps(out))
 """
-
-
-def mem() -> dict[str, int]:
-    """Peak (VmHWM) and current RSS, split into anonymous and file-backed, in bytes."""
-    with open("/proc/self/status") as f:
-        fields = dict(line.split(":", 1) for line in f if line.startswith(("Vm", "Rss")))
-    keys = {"VmHWM": "peak", "VmRSS": "rss", "RssAnon": "anon", "RssFile": "file"}
-    return {name: int(fields[key].split()[0]) * 1024 for key, name in keys.items()}
 
 
 def pct(times_s: list[float] | np.ndarray) -> dict[str, float]:

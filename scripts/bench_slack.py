@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests" / "slack")]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import percentile  # noqa: E402  (one definition for both bench scripts)
+from benchlib import percentile, summary  # noqa: E402
 
 DEFAULT_QUESTIONS = REPO.parent / "shared" / "eval" / "article-dev.jsonl"
 FALLBACK_QUESTIONS = ["What is MLOps?", "What is DevOps?", "devops vs mlops differences"]
@@ -118,14 +118,6 @@ def burst(sim, size: int) -> dict:
         "answered": sum(1 for n in counts if n >= 1),
         "answered_twice": sum(1 for n in counts if n > 1),
         "all_answered_s": round(answered_at - started, 3),
-    }
-
-
-def summary(values: list[float]) -> dict:
-    return {
-        "p50": round(statistics.median(values), 2),
-        "p95": round(percentile(values, 0.95), 2),
-        "max": round(max(values), 2),
     }
 
 
