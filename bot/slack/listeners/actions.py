@@ -21,7 +21,7 @@ GONE = "That answer is no longer stored, so it can't be shared; ask again with /
 
 
 def parse_vote(action: dict[str, Any]) -> tuple[int, str] | None:
-    """(answer id, 'up'|'down') from a feedback_buttons click ('up:42') or a classic button
+    """(interaction id, 'up'|'down') from a feedback_buttons click ('up:42') or a classic button
     (action opsbot_vote_up, value '42'); None when it is not ours or corrupt."""
     match = blocks.VOTE_ACTION_RE.match(action.get("action_id", ""))
     value = str(action.get("value", ""))
@@ -105,7 +105,7 @@ def record_vote(
     container = _obj(body, "container")
     channel = str(_obj(body, "channel").get("id") or container.get("channel_id") or "")
     if not services.store.record_vote(interaction_id, user, channel, vote):
-        log.warning("feedback for unknown answer id %s", interaction_id)
+        log.warning("feedback for unknown interaction id %s", interaction_id)
     message = _obj(body, "message")
     original = message.get("blocks") or rebuilt_blocks(services, interaction_id)
     thanks = blocks.render_thanks(original, vote)
