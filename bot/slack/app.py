@@ -135,6 +135,7 @@ class Services:
     pool: ThreadPoolExecutor
     io_pool: ThreadPoolExecutor
     failures: int = 0  # answers failed in a row
+    writer: Any = None  # bot.llm.writer.Writer when LLM_BASE_URL is set (answers stream)
 
     def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
         """Run slow work after the ack; errors are logged, never lost silently."""
@@ -232,6 +233,7 @@ def build_app(
     token_verification: bool = True,
     slack: SlackEnv | None = None,
     workers: int | None = None,
+    writer: Any = None,
 ) -> App:
     """A ready Bolt app; `app.opsbot` holds its `Services` (pools to close on shutdown)."""
     from bot.slack.listeners import register_all
@@ -257,6 +259,7 @@ def build_app(
         deduper=Deduper(store),
         pool=ThreadPoolExecutor(workers, thread_name_prefix="answer"),
         io_pool=ThreadPoolExecutor(4, thread_name_prefix="slack-io"),
+        writer=writer,
     )
     register_all(app, services)
     app.opsbot = services  # type: ignore[attr-defined]
