@@ -1,0 +1,88 @@
+"""Fixtures for generated answers: a fake OpenAI-compatible server, writers on the real
+embedding model, and the real Bolt app wired to both and to the fake Slack."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "slack"))  # fake_slack, slack_sim
+
+pytest.importorskip("openai", reason="generated answers need the llm extra: pip install '.[llm]'")
+
+from fake_openai import MODEL, FakeOpenAI, Script  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def fake_llm() -> Iterator[FakeOpenAI]:
+    server = FakeOpenAI()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def llm(fake_llm) -> FakeOpenAI:
+    """The module's fake server, reset: streams `script.text`, forgets earlier requests."""
+    fake_llm.script = Script()
+    fake_llm.requests.clear()
+    fake_llm.max_in_flight = 0
+    return fake_llm
+
+
+def llm_env(url: str, **extra: str) -> dict[str, str]:
+    return {"LLM_BASE_URL": url, "LLM_MODEL": MODEL, "LLM_TIMEOUT": "3", **extra}
+
+
+@pytest.fixture
+def make_writer(article_engine):
+    """Writer factory on the real embedding model (the start-up check runs, as in serve)."""
+    from bot.llm import open_writer
+
+    def make(url: str, **extra: str):
+        return open_writer(article_engine.embedder, llm_env(url, **extra))
+
+    return make
+
+
+@pytest.fixture
+def llm_app(article_engine, llm, make_writer, tmp_path) -> Iterator:
+    """The real Bolt app + WSGI server with a writer on the fake LLM, talking to a fake Slack."""
+    import fake_slack
+    import waitress
+    from fake_slack import SIGNING_SECRET, FakeSlack
+    from serve_proc import Running, free_port
+    from slack_sim import SlackSim
+
+    from bot.config import Settings
+    from bot.slack.app import SlackEnv, build_app, make_client
+    from bot.slack.serve import SlackWSGI
+    from bot.store import open_store
+
+    fake = FakeSlack().start()
+    settings = Settings(data_dir=tmp_path)
+    store = open_store(settings)
+    writer = make_writer(llm.url, LLM_CONCURRENCY="2")
+    env = SlackEnv(fake_slack.BOT_TOKEN, "", SIGNING_SECRET, fake.url)
+    client = make_client(env.bot_token, fake.url)
+    app = build_app(settings, article_engine, store, client=client, slack=env, writer=writer)
+    port = free_port()
+    server = waitress.create_server(
+        SlackWSGI(app, SIGNING_SECRET, lambda: {"status": "ok"}), port=port, threads=8
+    )
+    threading.Thread(target=_run_quietly, args=(server,), daemon=True).start()
+    yield Running(SlackSim(f"127.0.0.1:{port}", fake), fake, tmp_path, article_engine)
+    server.close()
+    app.opsbot.close()
+    store.close()
+    fake.stop()
+
+
+def _run_quietly(server) -> None:
+    try:
+        server.run()
+    except OSError:
+        pass
