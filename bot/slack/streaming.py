@@ -77,7 +77,7 @@ class Sink:
             log.info("streaming stopped (%s); the final answer is posted whole", _error(exc))
             return
         self.sent += chunk
-        self._last = now
+        self._last = time.monotonic()  # paced from the end of the call, not its start
         if self.first_text_at is None:
             self.first_text_at = time.perf_counter()
 

@@ -185,6 +185,7 @@ class FakeSlack:
                     if message["ts"] == p.get("ts") and message.get("channel") == p.get("channel"):
                         edits = {k: p[k] for k in ("text", "blocks", "metadata") if k in p}
                         message.update(edits)
+                        message.pop("markdown", None)  # an edit replaces streamed text
             return {"ok": True, "channel": p.get("channel"), "ts": p.get("ts")}
         if method in ("reactions.add", "reactions.remove"):
             return {"ok": True, "channel": p.get("channel"), "ts": p.get("ts")}
