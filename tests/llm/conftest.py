@@ -51,6 +51,10 @@ def make_writer(article_engine):
 @pytest.fixture
 def llm_app(article_engine, llm, make_writer, tmp_path) -> Iterator:
     """The real Bolt app + WSGI server with a writer on the fake LLM, talking to a fake Slack."""
+    yield from running_app(article_engine, make_writer(llm.url, LLM_CONCURRENCY="2"), tmp_path)
+
+
+def running_app(engine, writer, data_dir: Path) -> Iterator:
     import fake_slack
     import waitress
     from fake_slack import SIGNING_SECRET, FakeSlack
@@ -63,18 +67,17 @@ def llm_app(article_engine, llm, make_writer, tmp_path) -> Iterator:
     from bot.store import open_store
 
     fake = FakeSlack().start()
-    settings = Settings(data_dir=tmp_path)
+    settings = Settings(data_dir=data_dir)
     store = open_store(settings)
-    writer = make_writer(llm.url, LLM_CONCURRENCY="2")
     env = SlackEnv(fake_slack.BOT_TOKEN, "", SIGNING_SECRET, fake.url)
     client = make_client(env.bot_token, fake.url)
-    app = build_app(settings, article_engine, store, client=client, slack=env, writer=writer)
+    app = build_app(settings, engine, store, client=client, slack=env, writer=writer)
     port = free_port()
     server = waitress.create_server(
         SlackWSGI(app, SIGNING_SECRET, lambda: {"status": "ok"}), port=port, threads=8
     )
     threading.Thread(target=_run_quietly, args=(server,), daemon=True).start()
-    yield Running(SlackSim(f"127.0.0.1:{port}", fake), fake, tmp_path, article_engine)
+    yield Running(SlackSim(f"127.0.0.1:{port}", fake), fake, data_dir, engine)
     server.close()
     app.opsbot.close()
     store.close()
@@ -86,3 +89,19 @@ def _run_quietly(server) -> None:
         server.run()
     except OSError:
         pass
+
+
+@pytest.fixture(scope="session")
+def real_llm(tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """The real llama.cpp server (skipped, saying why, when the llm-test extra is absent)."""
+    from real_server import start
+    from serve_proc import free_port
+
+    log = tmp_path_factory.mktemp("llama") / "server.log"
+    proc, url = start(free_port(), log)
+    yield url, log
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except Exception:
+        proc.kill()
