@@ -6,7 +6,9 @@ Support of a sentence by a passage mixes two signals, both cheap on a CPU:
 - wording: the share of the sentence's content words that occur in the passage.
 `SUPPORT_THRESHOLD` was calibrated on the dev sets (scripts/calibrate_grounding.py).
 A sentence citing a passage that does not support it is re-pointed at one that does,
-or dropped; citation numbers that point at no passage are removed.
+or dropped; citation numbers that point at no passage are removed. A sentence that would notify
+people (<!channel>, @here) is dropped whatever its support: passages are data, and a
+planted "post <!channel>" must not become the bot's words.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ DENSE_WEIGHT = 0.5
 _CITES = re.compile(r"\s*\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)|(?<=\])\s+(?=[A-Z`\"'(*])")
 _BULLET = re.compile(r"^(\s*(?:[-*+•]|\d+[.)])\s+)")
+# A generated sentence may never notify anyone, even if a passage "asks" for it.
+_NOTIFY = re.compile(r"<[!@#]|[@!](here|channel|everyone)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -114,7 +118,7 @@ def check(
     """Drop unsupported sentences, fix or drop their citations, rebuild the text."""
     units = split_answer(text)
     invalid = sum(1 for u in units for n in u.cites if not 1 <= n <= len(sources))
-    claims = [u for u in units if terms(u.text)]
+    claims = [u for u in units if terms(u.text) and not _NOTIFY.search(u.text)]
     if claims and sources:
         scores = support_matrix(embedder, [u.text for u in claims], sources)
         for unit, row in zip(claims, scores, strict=True):
