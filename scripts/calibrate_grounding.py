@@ -113,14 +113,20 @@ def main(argv: list[str] | None = None) -> int:
         negatives += n
     print("\nthreshold  supported-kept  unsupported-dropped  balanced")
     best = (0.0, 0.0)
-    for step in range(40, 86, 2):
+    for step in range(30, 86, 2):
         t = step / 100
         kept = sum(s >= t for s in positives) / len(positives)
         dropped = sum(s < t for s in negatives) / len(negatives)
         balanced = (kept + dropped) / 2
         best = max(best, (balanced, t))
         print(f"  {t:.2f}       {kept:6.1%}          {dropped:6.1%}          {balanced:.3f}")
-    print(f"\nbest balanced accuracy {best[0]:.3f} at {best[1]:.2f}; in use: {SUPPORT_THRESHOLD}")
+    strict = next(
+        (t / 100 for t in range(30, 96) if sum(s < t / 100 for s in negatives) >= 0.95 * len(negatives)),
+        None,
+    )
+    print(f"\nbest balanced accuracy {best[0]:.3f} at {best[1]:.2f}")
+    print(f"lowest threshold dropping >= 95% of unsupported claims: {strict}")
+    print(f"in use: SUPPORT_THRESHOLD = {SUPPORT_THRESHOLD}")
     return 0
 
 

@@ -101,11 +101,11 @@ def test_off_topic_questions_never_reach_the_model(article_engine, llm, make_wri
 
 def test_concurrency_bounds_calls_in_flight(article_engine, llm, make_writer):
     llm.script = Script(text=GOOD, delay=0.05)
-    writer = make_writer(llm.url, LLM_CONCURRENCY="2")
+    writer = make_writer(llm.url, LLM_CONCURRENCY="2", LLM_TIMEOUT="20")
     draft = article_engine.answer("what is mlops?")
     with ThreadPoolExecutor(6) as pool:
         outcomes = list(pool.map(lambda _: writer.write(draft), range(6)))
-    assert all(o.generated for o in outcomes)
+    assert all(o.generated for o in outcomes), [o.reason for o in outcomes]
     assert len(llm.requests) == 6 and llm.max_in_flight == 2
 
 
