@@ -95,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     base = from_env()
     sets = [(replace(base, knowledge_dir=REPO / "knowledge"), ARTICLE_SETS)]
     if args.corpus:
-        corpus = replace(base, knowledge_dir=REPO.parent / "shared" / "corpus", index_dir=args.corpus)
+        shared = REPO.parent / "shared" / "corpus"
+        corpus = replace(base, knowledge_dir=shared, index_dir=args.corpus)
         sets.append((corpus, ("corpus-dev.jsonl",)))
     collected = []
     for settings, files in sets:
@@ -120,9 +121,9 @@ def main(argv: list[str] | None = None) -> int:
         balanced = (kept + dropped) / 2
         best = max(best, (balanced, t))
         print(f"  {t:.2f}       {kept:6.1%}          {dropped:6.1%}          {balanced:.3f}")
+    enough = 0.95 * len(negatives)
     strict = next(
-        (t / 100 for t in range(30, 96) if sum(s < t / 100 for s in negatives) >= 0.95 * len(negatives)),
-        None,
+        (t / 100 for t in range(30, 96) if sum(s < t / 100 for s in negatives) >= enough), None
     )
     print(f"\nbest balanced accuracy {best[0]:.3f} at {best[1]:.2f}")
     print(f"lowest threshold dropping >= 95% of unsupported claims: {strict}")

@@ -137,18 +137,19 @@ def check(
 
 
 def render(units: Sequence[Unit]) -> str:
-    """Kept units back into Markdown: list items on their own lines, prose run together."""
-    out: list[str] = []
+    """Kept units back into Markdown: lines and list items as written, sentences of one
+    line run together (a dropped sentence leaves no gap)."""
+    lines: list[str] = []
+    joinable = False  # the last line is prose the next sentence of its line may continue
     for unit in (u for u in units if u.kept):
         cite = "".join(f" [{n}]" for n in unit.cites) if not unit.code else ""
         body, end = unit.text, ""
         if cite and body[-1:] in ".!?:":
             body, end = body[:-1], body[-1]
         piece = f"{unit.prefix}{body}{cite}{end}"
-        if unit.code or unit.prefix or not out or out[-1].startswith("```"):
-            out.append(piece)
-        elif unit.new_line and out[-1].lstrip()[:1] in "-*+•" and out[-1].lstrip()[:1]:
-            out.append(piece)
+        if joinable and not (unit.code or unit.prefix or unit.new_line):
+            lines[-1] = f"{lines[-1]} {piece}"
         else:
-            out[-1] = f"{out[-1]} {piece}"
-    return "\n".join(out).strip()
+            lines.append(piece)
+        joinable = not unit.code
+    return "\n".join(lines).strip()

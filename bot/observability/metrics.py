@@ -69,6 +69,7 @@ def render() -> tuple[bytes, str]:
     """Body and content type for a /metrics response."""
     return generate_latest(), CONTENT_TYPE_LATEST
 
+
 # Generated answers (LLM_BASE_URL set): latency, tokens, and every fall-back to extractive.
 LLM_SECONDS = Histogram(
     "opsbot_llm_seconds",

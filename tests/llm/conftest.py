@@ -3,6 +3,7 @@ embedding model, and the real Bolt app wired to both and to the fake Slack."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 from collections.abc import Iterator
@@ -85,10 +86,8 @@ def running_app(engine, writer, data_dir: Path) -> Iterator:
 
 
 def _run_quietly(server) -> None:
-    try:
+    with contextlib.suppress(OSError):  # closing from the test thread ends the loop this way
         server.run()
-    except OSError:
-        pass
 
 
 @pytest.fixture(scope="session")

@@ -114,9 +114,10 @@ def test_history_reaches_the_prompt(article_engine, llm, make_writer):
     writer = make_writer(llm.url)
     draft = article_engine.answer("who do they team up with?", history=["what is mlops"])
     writer.write(draft, history=["what is mlops"])
-    assert "Earlier questions in this thread:\n- what is mlops" in llm.requests[-1]["messages"][-1][
-        "content"
-    ]
+    assert (
+        "Earlier questions in this thread:\n- what is mlops"
+        in llm.requests[-1]["messages"][-1]["content"]
+    )
 
 
 def test_metrics_count_tokens_and_latency(article_engine, llm, make_writer):
@@ -150,8 +151,9 @@ def test_planted_instruction_is_data_and_never_rendered(llm, make_writer, tmp_pa
     knowledge = tmp_path / "knowledge"
     knowledge.mkdir()
     (knowledge / "deploy.md").write_text(PLANTED)
+    index = tmp_path / "index"
     settings = Settings(
-        knowledge_dir=knowledge, index_dir=tmp_path / "index", data_dir=tmp_path, decline_threshold=0
+        knowledge_dir=knowledge, index_dir=index, data_dir=tmp_path, decline_threshold=0
     )
     engine = Engine.open(settings, notify=lambda _m: None)
     draft = engine.answer("what should I check before a release deploy?")
