@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     env = {"LLM_BASE_URL": url, "LLM_MODEL": model, "LLM_TIMEOUT": "120"}
     env["LLM_MAX_TOKENS"] = args.max_tokens
     try:
-        settings = replace(from_env(), knowledge_dir=REPO / "knowledge", index_dir=work / "idx")
+        settings = replace(from_env(), knowledge_dirs=(REPO / "knowledge",), index_dir=work / "idx")
         engine = Engine.open(settings, notify=lambda _m: None)
         writer = Recording(open_writer(engine.embedder, env))
         extractive = start_app(engine, None, work / "a")
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         if args.corpus_index:
             shared = REPO.parent / "shared" / "corpus"
-            corpus = replace(settings, knowledge_dir=shared, index_dir=args.corpus_index)
+            corpus = replace(settings, knowledge_dirs=(shared,), index_dir=args.corpus_index)
             corpus_engine = Engine.open(corpus, notify=lambda _m: None)
             start = len(writer.outcomes)
             for item in load(("corpus-dev.jsonl",)):

@@ -38,12 +38,13 @@ def hints(item: dict) -> list[str]:
 
 def claims_for(item: dict, sources) -> list[str]:
     """Supported claims: shown sentences holding a hint (verbatim, compressed), the hint."""
-    from bot.engine.compose import split_units, terms
+    from bot.engine.terms import folded_terms as terms
+    from bot.ingest.units import split_units
 
     out: list[str] = []
     for hint in hints(item):
         for source in sources:
-            for unit in split_units(source.text):
+            for unit in (u.text for u in split_units(source.text)):
                 if hint.lower() in unit.lower() and len(unit) < 400:
                     out.append(unit)
                     words = unit.split()
@@ -93,10 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, help="an index of ../shared/corpus (INDEX_DIR)")
     args = parser.parse_args(argv)
     base = from_env()
-    sets = [(replace(base, knowledge_dir=REPO / "knowledge"), ARTICLE_SETS)]
+    sets = [(replace(base, knowledge_dirs=(REPO / "knowledge",)), ARTICLE_SETS)]
     if args.corpus:
         shared = REPO.parent / "shared" / "corpus"
-        corpus = replace(base, knowledge_dir=shared, index_dir=args.corpus)
+        corpus = replace(base, knowledge_dirs=(shared,), index_dir=args.corpus)
         sets.append((corpus, ("corpus-dev.jsonl",)))
     collected = []
     for settings, files in sets:

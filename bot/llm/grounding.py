@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.engine.compose import split_units, terms
+from bot.engine.terms import folded_terms as terms
 from bot.engine.types import Source
+from bot.ingest.units import split_units
 
 SUPPORT_THRESHOLD = 0.55  # dev sets: balanced accuracy 0.925-0.928 from 0.40 to 0.56
 DENSE_WEIGHT = 0.5
@@ -94,7 +95,7 @@ def split_answer(text: str) -> list[Unit]:
 def support_matrix(embedder, claims: Sequence[str], sources: Sequence[Source]) -> np.ndarray:
     """scores[i, j]: how well passage j supports claim i (0..1)."""
     pieces: list[list[str]] = [
-        [u for u in split_units(s.text) if terms(u)] or [s.text] for s in sources
+        [u.text for u in split_units(s.text) if terms(u.text)] or [s.text] for s in sources
     ]
     flat = [p for ps in pieces for p in ps]
     vectors = embedder.encode([*claims, *flat])

@@ -46,8 +46,8 @@ def test_unsupported_sentences_and_bad_citations_are_removed(article_engine, llm
         "These models learn and get better over time [7]."
     )
     writer = make_writer(llm.url)
-    draft = article_engine.answer("what is mlops?")
-    assert len(draft.sources) == 3
+    draft = article_engine.answer("what is devops and what is mlops?")
+    assert len(draft.sources) == 3 and "What is MLOps?" in draft.sources[0].heading
     outcome = writer.write(draft)
     text = outcome.answer.answer
     assert outcome.generated and outcome.changed
@@ -153,7 +153,7 @@ def test_planted_instruction_is_data_and_never_rendered(llm, make_writer, tmp_pa
     (knowledge / "deploy.md").write_text(PLANTED)
     index = tmp_path / "index"
     settings = Settings(
-        knowledge_dir=knowledge, index_dir=index, data_dir=tmp_path, decline_threshold=0
+        knowledge_dirs=(knowledge,), index_dir=index, data_dir=tmp_path, decline_threshold=0
     )
     engine = Engine.open(settings, notify=lambda _m: None)
     draft = engine.answer("what should I check before a release deploy?")
