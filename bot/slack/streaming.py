@@ -132,7 +132,11 @@ class StreamSink(Sink):
             super().finish(message, tail, metadata, changed)
             return
         rest = "" if changed else neutral_markdown(self.pending)
-        self.stream.stop(markdown_text=rest or None, blocks=tail, metadata=metadata)
+        try:
+            self.stream.stop(markdown_text=rest or None, blocks=tail, metadata=metadata)
+        except (SlackApiError, SlackRequestError) as exc:  # e.g. the stream expired
+            log.info("chat.stopStream failed (%s); editing the message instead", _error(exc))
+            changed = True
         if changed:  # the check removed something: the checked text replaces the stream
             self.client.chat_update(channel=self.channel, ts=self.ts, metadata=metadata, **message)
 

@@ -157,3 +157,13 @@ def test_planted_broadcast_is_never_rendered(llm_app, llm):
     sent = json.dumps([c.params for c in llm_app.fake.calls if c.params.get("channel") == channel])
     assert not any(token in sent for token in BROADCASTS) and "@here" not in sent
     assert BOT_USER_ID  # the bot never mentions anyone either
+
+
+def test_stream_that_cannot_be_stopped_is_replaced_by_an_edit(llm_app, llm):
+    llm.script = Script(text=GOOD, delay=0.05)
+    channel = _channel()
+    llm_app.fake.fail("chat.stopStream", 400)
+    llm_app.sim.mention("what is mlops?", channel)
+    (update,) = llm_app.fake.wait_for("chat.update", channel=channel)
+    final = json.dumps(_blocks(update.params))
+    assert "start to finish [1]" in final and "opsbot_feedback" in final

@@ -181,11 +181,11 @@ class FakeSlack:
             return {"ok": True}
         if method == "chat.update":
             with self._cond:
-                for message in self.messages:
+                for i, message in enumerate(self.messages):
                     if message["ts"] == p.get("ts") and message.get("channel") == p.get("channel"):
                         edits = {k: p[k] for k in ("text", "blocks", "metadata") if k in p}
-                        message.update(edits)
-                        message.pop("markdown", None)  # an edit replaces streamed text
+                        edited = {k: v for k, v in message.items() if k != "markdown"}
+                        self.messages[i] = edited | edits  # a new dict: callers' copies stay
             return {"ok": True, "channel": p.get("channel"), "ts": p.get("ts")}
         if method in ("reactions.add", "reactions.remove"):
             return {"ok": True, "channel": p.get("channel"), "ts": p.get("ts")}
