@@ -123,7 +123,8 @@ def mention(sim, question: str, generated: bool) -> tuple[float, float]:
         if done:
             time.sleep(0.3)  # a final chat.update may follow the stop
             calls = [c for c in sim.fake.calls if c.params.get("channel") == channel]
-            first = min(c.at for c in calls if c.method != "auth.test")
+            texts = ("chat.startStream", "chat.postMessage")  # the first text users see
+            first = min(c.at for c in calls if c.method in texts)
             last = max(c.at for c in calls)
             return first - started, last - started
         time.sleep(0.05)
@@ -144,6 +145,7 @@ def kept_share(outcomes) -> dict:
     units = [u for o in outcomes if o.checked for u in o.checked.units]
     return {
         "answers": len(outcomes),
+        "asked": sum(o.asked for o in outcomes),
         "generated": sum(o.generated for o in outcomes),
         "fallbacks": dict(Counter(o.reason for o in outcomes if o.reason)),
         "sentences": len(units),

@@ -3,9 +3,7 @@ embedding model, and the real Bolt app wired to both and to the fake Slack."""
 
 from __future__ import annotations
 
-import contextlib
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,42 +50,9 @@ def make_writer(article_engine):
 @pytest.fixture
 def llm_app(article_engine, llm, make_writer, tmp_path) -> Iterator:
     """The real Bolt app + WSGI server with a writer on the fake LLM, talking to a fake Slack."""
+    from llm_app import running_app
+
     yield from running_app(article_engine, make_writer(llm.url, LLM_CONCURRENCY="2"), tmp_path)
-
-
-def running_app(engine, writer, data_dir: Path) -> Iterator:
-    import fake_slack
-    import waitress
-    from fake_slack import SIGNING_SECRET, FakeSlack
-    from serve_proc import Running, free_port
-    from slack_sim import SlackSim
-
-    from bot.config import Settings
-    from bot.slack.app import SlackEnv, build_app, make_client
-    from bot.slack.serve import SlackWSGI
-    from bot.store import open_store
-
-    fake = FakeSlack().start()
-    settings = Settings(data_dir=data_dir)
-    store = open_store(settings)
-    env = SlackEnv(fake_slack.BOT_TOKEN, "", SIGNING_SECRET, fake.url)
-    client = make_client(env.bot_token, fake.url)
-    app = build_app(settings, engine, store, client=client, slack=env, writer=writer)
-    port = free_port()
-    server = waitress.create_server(
-        SlackWSGI(app, SIGNING_SECRET, lambda: {"status": "ok"}), port=port, threads=8
-    )
-    threading.Thread(target=_run_quietly, args=(server,), daemon=True).start()
-    yield Running(SlackSim(f"127.0.0.1:{port}", fake), fake, data_dir, engine)
-    server.close()
-    app.opsbot.close()
-    store.close()
-    fake.stop()
-
-
-def _run_quietly(server) -> None:
-    with contextlib.suppress(OSError):  # closing from the test thread ends the loop this way
-        server.run()
 
 
 @pytest.fixture(scope="session")

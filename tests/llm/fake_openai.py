@@ -69,13 +69,14 @@ class FakeOpenAI:
                     fake.requests.append(body)
                     fake.in_flight += 1
                     fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+                self.counted = True
                 try:
                     fake._complete(self, body)
                 finally:
-                    with fake._lock:
-                        fake.in_flight -= 1
+                    fake._done(self)
 
             def _json(self, status: int, payload: dict, headers: dict | None = None) -> None:
+                fake._done(self)
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 for key, value in (headers or {}).items():
@@ -93,6 +94,14 @@ class FakeOpenAI:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def _done(self, handler: Any) -> None:
+        """The request stops counting as in flight just before its last bytes are sent
+        (once the client has them, it may start the next request)."""
+        if getattr(handler, "counted", False):
+            handler.counted = False
+            with self._lock:
+                self.in_flight -= 1
 
     def _authorized(self, handler: Any) -> bool:
         if self.api_key and handler.headers.get("Authorization") != f"Bearer {self.api_key}":
@@ -138,6 +147,7 @@ class FakeOpenAI:
         self._event(handler, {}, finish="stop")
         usage = {"prompt_tokens": 120, "completion_tokens": len(words), "total_tokens": 0}
         chunk = {"id": "c1", "object": "chat.completion.chunk", "choices": [], "usage": usage}
+        self._done(handler)
         handler.wfile.write(f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode())
         handler.wfile.flush()
         handler.close_connection = True

@@ -7,7 +7,7 @@ import json
 import re
 
 import pytest
-from conftest import running_app
+from llm_app import running_app
 from real_server import ALIAS, completions_served
 
 from bot.llm import open_writer
