@@ -141,11 +141,14 @@ class StreamSink(Sink):
             self.client.chat_update(channel=self.channel, ts=self.ts, metadata=metadata, **message)
 
 
-def render(answer: Answer, answer_id: int | None) -> tuple[dict[str, Any], list[dict]]:
+def render(
+    answer: Answer, answer_id: int | None, in_channel: bool = False
+) -> tuple[dict[str, Any], list[dict]]:
     """The final payload, and the blocks a stream appends on stop (everything the
     answer text does not render to: sources, notes, feedback buttons)."""
-    full = blocks.render_answer(answer, answer_id=answer_id)
-    bare = blocks.render_answer(dataclasses.replace(answer, sources=[], truncated=False))
+    full = blocks.render_answer(answer, answer_id=answer_id, in_channel=in_channel)
+    text_only = dataclasses.replace(answer, sources=[], truncated=False)
+    bare = blocks.render_answer(text_only, in_channel=in_channel)
     seen = {json.dumps(b, sort_keys=True) for b in bare["blocks"]}
     return full, [b for b in full["blocks"] if json.dumps(b, sort_keys=True) not in seen]
 
@@ -207,11 +210,15 @@ def stream_reply(
     answer_id = record_question(
         services.store, surface=surface, answer=answer, user=user, channel=channel
     )
+    in_channel = channel.startswith(("C", "G"))  # as Services.ask renders it
     if answer.answered:
-        message, tail = render(answer, answer_id)
+        message, tail = render(answer, answer_id, in_channel)
     else:  # the engine declined: no stream was opened, nothing was generated
         topics = answer.topics or services.topics()
-        message, tail = blocks.render_answer(answer, answer_id=answer_id, topics=topics), []
+        message = blocks.render_answer(
+            answer, answer_id=answer_id, topics=topics, in_channel=in_channel
+        )
+        tail = []
     payload = {"answer_id": answer_id or 0, "question": answer.question[:1000]}
     metadata = {"event_type": ANSWER_EVENT_TYPE, "event_payload": payload}
     sink.finish(message, tail, metadata, outcome.changed or sink.broken)

@@ -49,7 +49,7 @@ def test_mention_answer_streams_then_carries_sources_and_buttons(llm_app, llm):
     assert _streamed(llm_app.fake, channel).strip() == GOOD
     tail = _blocks(stop.params)
     assert any(b.get("block_id") == "opsbot_feedback" for b in tail)
-    assert any("Sources" in json.dumps(b) for b in tail)
+    assert any("devops-vs-mlops.md" in json.dumps(b) for b in tail)  # the sources
     assert stop.params["metadata"]["event_type"] == "opsbot_answer"
     assert not llm_app.fake.find("chat.update", channel=channel)  # nothing removed: no edit
     assert not llm_app.fake.find("chat.postMessage", channel=channel)
