@@ -4,6 +4,7 @@ embedding model, and the real Bolt app wired to both and to the fake Slack."""
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +27,9 @@ def fake_llm() -> Iterator[FakeOpenAI]:
 @pytest.fixture
 def llm(fake_llm) -> FakeOpenAI:
     """The module's fake server, reset: streams `script.text`, forgets earlier requests."""
+    deadline = time.monotonic() + 10
+    while fake_llm.in_flight and time.monotonic() < deadline:  # an earlier test's stall
+        time.sleep(0.05)
     fake_llm.script = Script()
     fake_llm.requests.clear()
     fake_llm.max_in_flight = 0
