@@ -12,8 +12,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "slack"))  # fake_slack, slack_sim
 
-pytest.importorskip("openai", reason="generated answers need the llm extra: pip install '.[llm]'")
-
 from fake_openai import MODEL, FakeOpenAI, Script  # noqa: E402
 
 

@@ -7,6 +7,8 @@ import json
 import re
 
 import pytest
+
+pytest.importorskip("openai", reason="generated answers need the llm extra: pip install '.[llm]'")
 from llm_app import running_app
 from real_server import ALIAS, completions_served
 

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+pytest.importorskip("openai", reason="generated answers need the llm extra: pip install '.[llm]'")
 from fake_openai import MODEL
 
 from bot.config import ConfigError

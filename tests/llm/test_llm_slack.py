@@ -3,6 +3,10 @@ in threads, chat.update (≤ 1 edit/s) where streaming is not possible, checked 
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("openai", reason="generated answers need the llm extra: pip install '.[llm]'")
+
 import json
 import time
 import uuid

@@ -9,6 +9,8 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+
+pytest.importorskip("openai", reason="generated answers need the llm extra: pip install '.[llm]'")
 from fake_openai import MODEL, Script
 from prometheus_client import REGISTRY
 
