@@ -13,6 +13,7 @@ from bot.observability.questions import record_question
 from bot.terminal import render_answer_text
 
 if TYPE_CHECKING:
+    from bot.llm.writer import Writer
     from bot.store import Store
 
 HELP = (
@@ -40,7 +41,9 @@ def _save_history(readline_module, history_file: Path) -> None:
         readline_module.write_history_file(history_file)
 
 
-def run_chat(engine: Engine, history_file: Path, store: Store | None = None) -> int:
+def run_chat(
+    engine: Engine, history_file: Path, store: Store | None = None, writer: Writer | None = None
+) -> int:
     """The REPL; questions are recorded like Slack ones (surface "chat") so reports see them."""
     _setup_readline(history_file)
     click.echo(
@@ -64,6 +67,11 @@ def run_chat(engine: Engine, history_file: Path, store: Store | None = None) -> 
             click.echo(HELP)
             continue
         answer = engine.answer(question, history=turns)
+        text = render_answer_text(answer)
+        if writer is not None and answer.answered:  # tokens stream as the model writes
+            from bot.llm.terminal import stream_answer
+
+            answer, text = stream_answer(writer, answer, turns)
         record_question(store, surface="chat", answer=answer)
-        click.echo(render_answer_text(answer))
+        click.echo(text)
         turns.append(question)

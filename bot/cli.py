@@ -85,6 +85,14 @@ def _open_engine(settings: Settings):
     return Engine.open(settings)
 
 
+def _open_writer(settings: Settings):
+    """The LLM writer when LLM_BASE_URL is set (checked now, before the model loads)."""
+    from bot.index.embedder import Embedder
+    from bot.llm import open_writer
+
+    return open_writer(Embedder(settings.embedding_model))
+
+
 @cli.command()
 @knowledge_option
 @index_option
@@ -98,15 +106,19 @@ def ask(ctx, knowledge_dirs, index_dir, k: int | None, as_json, question) -> Non
 
     settings = _settings(ctx, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
     settings.require_knowledge_dirs()
+    writer = _open_writer(settings)
     engine = _open_engine(settings)
+    from bot.llm.terminal import checked_answer
+
     if question == "-":
         for number, line in enumerate(sys.stdin, start=1):
             if line.strip():
                 text, history = _stdin_question(line, number)
-                answer = engine.answer(text, history=history, k=k)
+                draft = engine.answer(text, history=history, k=k)
+                answer = checked_answer(writer, draft, history)
                 click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
         return
-    answer = engine.answer(question, k=k)
+    answer = checked_answer(writer, engine.answer(question, k=k))
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -140,6 +152,7 @@ def chat(ctx, knowledge_dirs, index_dir) -> None:
 
     settings = _settings(ctx, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
     settings.require_knowledge_dirs()
+    writer = _open_writer(settings)
     store = open_store(settings)
     try:
         engine = _open_engine(settings)
@@ -147,7 +160,7 @@ def chat(ctx, knowledge_dirs, index_dir) -> None:
         watcher.install_sighup()
         watcher.start()
         try:
-            code = run_chat(engine, settings.data_dir / "chat_history", store)
+            code = run_chat(engine, settings.data_dir / "chat_history", store, writer)
         finally:
             watcher.stop()
     finally:

@@ -3,6 +3,7 @@
     python scripts/bench.py                 # corpus: ingest, re-ingest, answer latency, RSS
     python scripts/bench.py --scale         # synthetic 100k / 1M vectors (scripts/bench_scale.py)
     python scripts/bench.py --slack         # Slack round trip and burst (scripts/bench_slack.py)
+    python scripts/bench.py --llm           # generated vs extractive (scripts/bench_llm.py)
 
 Ratios, not absolute seconds, are the figures to quote: the machine is shared and noisy.
 """
@@ -121,7 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="passes over the eval questions")
     parser.add_argument("--scale", action="store_true", help="synthetic 100k/1M index bench")
     parser.add_argument("--slack", action="store_true", help="Slack round-trip bench")
+    parser.add_argument("--llm", action="store_true", help="generated vs extractive answers")
     args, rest = parser.parse_known_args(argv)
+    if args.llm:
+        from bench_llm import main as llm_main
+
+        return llm_main(rest)
     if args.scale:
         from bench_scale import main as scale_main
 

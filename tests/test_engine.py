@@ -64,7 +64,16 @@ def test_answer_opens_with_a_cited_direct_answer(article_engine):
     scores = [s.score for s in answer.sources]
     assert scores == sorted(scores, reverse=True)
     payload = answer.to_json()
-    assert set(payload) == {"question", "answered", "lead", "answer", "sources"}
+    assert set(payload) == {
+        "question",
+        "answered",
+        "lead",
+        "answer",
+        "generated",
+        "model",
+        "sources",
+    }
+    assert payload["generated"] is False and payload["model"] is None  # no LLM_BASE_URL
     assert set(payload["sources"][0]) == {"path", "title", "heading", "score", "text"}
 
 

@@ -35,6 +35,8 @@ class Answer:
     latency_ms: float = 0.0
     signals: dict[str, float] = field(default_factory=dict)  # answerability evidence
     lead: str = ""  # the direct answer that opens `answer`
+    generated: bool = False  # written by the LLM (bot/llm) and checked against the sources
+    model: str | None = None
 
     def to_json(self) -> dict:
         """The `opsbot ask --json` shape."""
@@ -43,6 +45,8 @@ class Answer:
             "answered": self.answered,
             "lead": self.lead,
             "answer": self.answer,
+            "generated": self.generated,
+            "model": self.model,
             "sources": [
                 {k: v for k, v in asdict(s).items() if k != "url" or v} for s in self.sources
             ],

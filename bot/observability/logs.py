@@ -23,6 +23,7 @@ SECRET_ENV_VARS = (
     "SLACK_APP_TOKEN",
     "SLACK_SIGNING_SECRET",
     "SLACK_CLIENT_SECRET",
+    "LLM_API_KEY",
 )
 OWN_LOGGERS = ("bot", "opsbot")  # module loggers, and "opsbot.questions"
 # sentence-transformers draws tqdm bars on stderr whenever its logger is INFO-enabled

@@ -68,3 +68,16 @@ def record_reload(*, ok: bool, changed: bool, at: float) -> None:
 def render_metrics() -> tuple[bytes, str]:
     """Body and content type for a /metrics response."""
     return generate_latest(), CONTENT_TYPE_LATEST
+
+
+# Generated answers (LLM_BASE_URL set): latency, tokens, and every fall-back to extractive.
+LLM_SECONDS = Histogram(
+    "opsbot_llm_seconds",
+    "LLM latency: time to first token, and total",
+    ["phase"],
+    buckets=(0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0),
+)
+LLM_TOKENS = Counter("opsbot_llm_tokens_total", "LLM tokens by kind", ["kind"])
+LLM_FALLBACKS = Counter(
+    "opsbot_llm_fallbacks_total", "Generated answers replaced by the extractive one", ["reason"]
+)

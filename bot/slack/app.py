@@ -12,6 +12,7 @@ import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlparse
 
 from slack_bolt import App
@@ -117,6 +118,7 @@ def build_app(
     token_verification: bool = True,
     slack: SlackEnv | None = None,
     workers: int | None = None,
+    writer: Any = None,
 ) -> App:
     """A ready Bolt app; `app.opsbot` holds its `Services` (pools to close on shutdown)."""
     slack = slack or SlackEnv.from_env()
@@ -140,6 +142,7 @@ def build_app(
         deduper=Deduper(store),
         pool=ThreadPoolExecutor(workers, thread_name_prefix="answer"),
         io_pool=ThreadPoolExecutor(4, thread_name_prefix="slack-io"),
+        writer=writer,
     )
     register_all(app, services)
     app.opsbot = services  # type: ignore[attr-defined]

@@ -190,13 +190,14 @@ def run(settings: Settings, *, http: bool, port: int, metrics_port: int | None =
     stop = GracefulStop(settings.shutdown_timeout)
     client = make_client(slack.bot_token, slack.api_url)
     preflight(client, slack.api_url)
+    writer = _open_writer(settings)
     store = MonitoredStore(open_store(settings))
     log.info("loading the engine")
     engine = Engine.open(settings, notify=log.info)
     metrics.record_index(engine.index)
     metrics.record_reload(ok=True, changed=True, at=time.time())
     try:
-        app = build_app(settings, engine, store, client=client, slack=slack)
+        app = build_app(settings, engine, store, client=client, slack=slack, writer=writer)
     except (BoltError, OSError) as exc:
         log.error("cannot start the Slack app: %s", str(exc)[:300])
         store.close()
@@ -235,6 +236,17 @@ def reload_metrics(engine: Engine) -> Callable[[ReloadResult], None]:
     return on_result
 
 
+def _open_writer(settings: Settings) -> Any:
+    """LLM check before the model loads: a bad URL, key or model fails in one line."""
+    from bot.index.embedder import Embedder
+    from bot.llm import open_writer
+
+    writer = open_writer(Embedder(settings.embedding_model))
+    if writer is not None:
+        log.info("generated answers from %s on %s", writer.model, writer.settings.host)
+    return writer
+
+
 def health(
     engine: Engine,
     watcher: KnowledgeWatcher,
@@ -251,6 +263,7 @@ def health(
         index = engine.index
         database = store.health() if store is not None else {"ok": True}
         failures = getattr(services, "failures", 0)
+        writer = getattr(services, "writer", None)  # generated answers (LLM_BASE_URL)
         status = "failing" if failures >= FAILING_AFTER else "ok" if database["ok"] else "degraded"
         return {
             "status": status,
@@ -259,6 +272,7 @@ def health(
             "last_reload": reload,
             "database": database,
             "failed_answers_in_a_row": failures,
+            "llm": writer.health() if writer is not None else None,
         }
 
     return body

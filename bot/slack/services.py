@@ -55,6 +55,7 @@ class Services:
     pool: ThreadPoolExecutor
     io_pool: ThreadPoolExecutor
     failures: int = 0  # answers failed in a row
+    writer: Any = None  # bot.llm.writer.Writer when LLM_BASE_URL is set (answers stream)
 
     def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
         """Run slow work after the ack; errors are logged, never lost silently."""

@@ -3,7 +3,8 @@
 Like bolt-python's own mock web API server, it speaks real HTTP on 127.0.0.1, so the
 app's real WebClient (retries included) talks to it unchanged via SLACK_API_URL.
 It records every call, keeps posted messages (so conversations.replies can return a
-thread) and can be told to fail chat.postMessage with 500 or 429 + Retry-After, or to
+thread; a streamed message grows with chat.appendStream) and can be told to fail
+chat.postMessage with 500 or 429 + Retry-After, or to
 answer a method slowly (`delays`).
 """
 
@@ -42,6 +43,7 @@ class FakeSlack:
         self.messages: list[dict[str, Any]] = []
         self.failures: dict[str, list[tuple[int, dict[str, str], str]]] = {}
         self.delays: dict[str, float] = {}  # seconds to wait before answering a method
+        self.streaming = True  # chat.*Stream available (False: the workspace cannot stream)
         self.ws_url = "ws://127.0.0.1:1/"
         self._cond = threading.Condition()
         self._ts = itertools.count(1)
@@ -160,6 +162,8 @@ class FakeSlack:
             with self._cond:
                 self.messages.append(message)
             return {"ok": True, "channel": p.get("channel"), "ts": ts, "message": message}
+        if method in ("chat.startStream", "chat.appendStream", "chat.stopStream"):
+            return self.stream(method, p)
         if method == "conversations.replies":
             with self._cond:
                 thread = [
@@ -175,9 +179,50 @@ class FakeSlack:
             return {"ok": True, "view": {"id": "V1", **_json(p.get("view"))}}
         if method in ("assistant.threads.setStatus", "assistant.threads.setSuggestedPrompts"):
             return {"ok": True}
-        if method in ("chat.update", "reactions.add", "reactions.remove"):
+        if method == "chat.update":
+            with self._cond:
+                for i, message in enumerate(self.messages):
+                    if message["ts"] == p.get("ts") and message.get("channel") == p.get("channel"):
+                        edits = {k: p[k] for k in ("text", "blocks", "metadata") if k in p}
+                        edited = {k: v for k, v in message.items() if k != "markdown"}
+                        self.messages[i] = edited | edits  # a new dict: callers' copies stay
+            return {"ok": True, "channel": p.get("channel"), "ts": p.get("ts")}
+        if method in ("reactions.add", "reactions.remove"):
             return {"ok": True, "channel": p.get("channel"), "ts": p.get("ts")}
         return {"ok": False, "error": "unknown_method"}
+
+    def stream(self, method: str, p: dict[str, Any]) -> dict[str, Any]:
+        """chat.startStream / appendStream / stopStream: one message whose markdown grows.
+
+        `streaming = False` answers like a workspace that cannot stream.
+        """
+        if not self.streaming:
+            return {"ok": False, "error": "not_allowed_token_type"}
+        text = (p.get("markdown_text") or "") + "".join(
+            c.get("text", "") for c in p.get("chunks") or [] if c.get("type") == "markdown_text"
+        )
+        with self._cond:
+            if method == "chat.startStream":
+                if not p.get("thread_ts"):
+                    return {"ok": False, "error": "invalid_arguments"}
+                ts = self.next_ts()
+                message = {"channel": p.get("channel"), "thread_ts": p.get("thread_ts")}
+                message |= {"ts": ts, "user": BOT_USER_ID, "bot_id": BOT_ID, "type": "message"}
+                message |= {"markdown": text, "streaming": True}
+                self.messages.append(message)
+                return {"ok": True, "channel": p.get("channel"), "ts": ts}
+            message = next(
+                (m for m in self.messages if m["ts"] == p.get("ts") and m.get("streaming")), None
+            )
+            if message is None:
+                return {"ok": False, "error": "message_not_found"}
+            if message["streaming"] is not True:
+                return {"ok": False, "error": "message_not_in_streaming_state"}
+            message["markdown"] += text
+            if method == "chat.stopStream":
+                message["streaming"] = "stopped"
+                message |= {k: p[k] for k in ("blocks", "metadata") if p.get(k)}
+            return {"ok": True, "channel": p.get("channel"), "ts": message["ts"]}
 
     # ---- assertions -----------------------------------------------------------
 

@@ -114,6 +114,14 @@ def reply(
             history: list[str] = []
             if thread_ts and thread_ts != ts:
                 history = thread_history(client, channel, thread_ts, ts, bot_user_id)
+            if services.writer is not None:  # generated answers stream (bot/slack/streaming.py)
+                from bot.slack.streaming import stream_reply
+
+                stream_reply(
+                    services, client, question=question, channel=channel, thread_ts=thread_ts,
+                    user=user, surface=surface, history=history,
+                )  # fmt: skip
+                return
             message, interaction_id, answer = services.ask(
                 question, surface=surface, history=history, user=user, channel=channel
             )
