@@ -65,6 +65,7 @@ class ScoredUnit:
     index: int  # position among the chunk's units
     cosine: float
     lexical: float
+    named: float  # how much of the question its section's headings echo
     score: float
 
 
@@ -122,16 +123,18 @@ def score_candidates(
         section_path = folded_terms(" ".join(chunk.heading.split(" › ")[1:]))
         scored: list[ScoredUnit] = []
         text_terms: set[str] = set(heading_terms)
+        sections: dict[str, set[str]] = {"": set()}  # a chunk's units share few sections
         for i, unit in enumerate(units[: len(cosines)]):
             own = folded_terms(unit.text)
-            text_terms |= own
-            section_terms = folded_terms(unit.section) if unit.section else set()
-            text_terms |= section_terms
+            if unit.section not in sections:
+                sections[unit.section] = folded_terms(unit.section)
+            section_terms = sections[unit.section]
+            text_terms |= own | section_terms
             lexical = terms.coverage(own | section_terms)
             named = framing.coverage(section_path | section_terms)
             cosine = float(cosines[i])
             score = cosine + weights.unit_lexical * lexical + weights.heading * named
-            scored.append(ScoredUnit(unit, i, cosine, lexical, score))
+            scored.append(ScoredUnit(unit, i, cosine, lexical, named, score))
         evidence = Evidence(
             cand.chunk_id,
             chunk,
@@ -142,10 +145,7 @@ def score_candidates(
             frozenset(text_terms),
         )
         best = evidence.best_unit
-        heading_cover = framing.coverage(
-            section_path
-            | (folded_terms(best.unit.section) if best and best.unit.section else set())
-        )
+        heading_cover = best.named if best else framing.coverage(section_path)
         evidence.score = (
             weights.passage * cand.dense
             + weights.unit * evidence.best_unit_cosine

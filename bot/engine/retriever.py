@@ -95,6 +95,3 @@ class HybridRetriever:
             for cid, d in zip(order, dense.tolist(), strict=True)
         ]
         return Pool(out, qvecs, weights, best)
-
-    def passage_vectors(self, chunk_ids: Sequence[int]) -> np.ndarray:
-        return np.vstack([self.index.vectors.reconstruct(int(i)) for i in chunk_ids])
