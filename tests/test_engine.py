@@ -71,6 +71,7 @@ def test_answer_opens_with_a_cited_direct_answer(article_engine):
         "answer",
         "generated",
         "model",
+        "unknown",
         "sources",
     }
     assert payload["generated"] is False and payload["model"] is None  # no LLM_BASE_URL
@@ -122,6 +123,14 @@ def test_off_topic_declines_with_topics(article_engine):
     answer = article_engine.answer("where can I get the best pizza in Naples?")
     assert not answer.answered
     assert "DevOps vs MLOps" in answer.answer
+    assert answer.topics
+
+
+def test_a_tool_no_doc_mentions_is_declined_by_name(article_engine):
+    """Close words ("terraform plan on every PR") don't make up for the missing tool."""
+    answer = article_engine.answer("how do we configure atlantis so CI runs the model tests?")
+    assert not answer.answered and answer.unknown == ["atlantis"]
+    assert answer.answer.startswith("My knowledge base never mentions “atlantis”")
     assert answer.topics
 
 

@@ -176,11 +176,16 @@ def compose(lead: str, shown: Sequence[Evidence], passages: int = PASSAGES_SHOWN
     return "\n\n".join(parts)
 
 
-def decline_text(topics: Sequence[str]) -> str:
+def decline_text(topics: Sequence[str], unknown: Sequence[str] = ()) -> str:
+    """Why we won't answer, and where the user might look instead."""
+    if unknown:
+        said = f"My knowledge base never mentions {_names(unknown)}, so I won't guess."
+    else:
+        said = "I don't have anything on that in my knowledge base, so I won't guess."
     listed = ", ".join(topics[:5])
-    return (
-        "I don't have anything on that in my knowledge base, so I won't guess. "
-        f"Nearest topics I know: {listed}."
-        if listed
-        else "I don't have anything on that in my knowledge base, so I won't guess."
-    )
+    return f"{said} Nearest topics I know: {listed}." if listed else said
+
+
+def _names(words: Sequence[str]) -> str:
+    quoted = [f"“{w}”" for w in words[:3]]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]

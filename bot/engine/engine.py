@@ -17,6 +17,7 @@ from bot.engine.query import (
     join_split_words,
     refers_back,
     resolve_pronoun,
+    unknown_names,
 )
 from bot.engine.rerank import Evidence, Weights, score_candidates, select
 from bot.engine.retriever import HybridRetriever, Mode
@@ -175,9 +176,11 @@ class Engine:
         result.sources = [_source(ev, self._url_for) for ev in shown]
         result.top_score = verdict.confidence
         result.signals = verdict.signals()
-        if not verdict.answerable(self.settings.decline_threshold, follows, bool(own)):
+        result.unknown = unknown_names(text, term_weights.known)
+        answerable = verdict.answerable(self.settings.decline_threshold, follows, bool(own))
+        if result.unknown or not answerable:
             result.topics = self.nearest_topics(query) or self.topics()
-            result.answer = decline_text(result.topics)
+            result.answer = decline_text(result.topics, result.unknown)
             return self._done(result, started)
         result.answered = True
         picks = choose_lead(shown, comparison_sides(query))

@@ -138,3 +138,49 @@ def join_split_words(text: str, known: Callable[[str], bool]) -> str:
         out.append(words[i])
         i += 1
     return " ".join(out)
+
+
+# Where a question names a tool or product: "configure X", "install X", "migrate to X",
+# "X or Y?" / "X vs Y". A name there that the knowledge base never uses means the
+# question is about something it has no docs on, however close the rest of the words are.
+_SETUP_SLOT = re.compile(
+    r"\b(?:configur\w*|install\w*|set(?:ting)? up|setup|integrat\w*(?: with)?|adopt\w*|"
+    r"(?:migrat\w*|switch\w*|mov\w*) (?:to|from|off)|enabl\w*)\s+"
+    r"(?:(?:an?|the|our|my|your|their|this|that|each|every|some|another|new|own|custom|local|"
+    r"private|shared|separate|existing|single|multiple)\s+)*([a-z][\w.-]*)",
+    re.IGNORECASE,
+)
+_CAPABILITY = re.compile(
+    r"\b(?:does|do|can|will|could)\s+([a-z][\w.-]*)\s+(?:support|handle|integrate|work with)\b",
+    re.IGNORECASE,
+)
+_ALTERNATIVES = re.compile(
+    r"\b([a-z][\w.-]*)\s+(?:or|vs\.?|versus|compared (?:to|with))\s+([a-z][\w.-]*)\b",
+    re.IGNORECASE,
+)
+
+
+def unknown_names(question: str, known: Callable[[str], bool]) -> list[str]:
+    """Tool-like names the question asks about that the index has never seen: the word
+    after a set-up verb ("configure X"), the subject of "does X support", or both sides
+    of "X or Y" / "X vs Y" when neither is known."""
+    from bot.engine.terms import ASKING_WORDS
+    from bot.index.lexical import STOPWORDS
+
+    def unseen(word: str) -> bool:
+        word = word.lower().strip(".-")
+        return (
+            len(word) >= 3
+            and word not in STOPWORDS
+            and word not in ASKING_WORDS
+            and not word.isdigit()
+            and not known(word)
+            and not all(known(part) for part in re.split(r"[._-]", word) if part)
+        )
+
+    slots = [*_SETUP_SLOT.finditer(question), *_CAPABILITY.finditer(question)]
+    found = [m.group(1) for m in slots if unseen(m.group(1))]
+    for match in _ALTERNATIVES.finditer(question):
+        if unseen(match.group(1)) and unseen(match.group(2)):
+            found += [match.group(1), match.group(2)]
+    return list(dict.fromkeys(w.lower().strip(".-") for w in found))

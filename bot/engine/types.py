@@ -37,6 +37,7 @@ class Answer:
     lead: str = ""  # the direct answer that opens `answer`
     generated: bool = False  # written by the LLM (bot/llm) and checked against the sources
     model: str | None = None
+    unknown: list[str] = field(default_factory=list)  # names asked about that no doc uses
 
     def to_json(self) -> dict:
         """The `opsbot ask --json` shape."""
@@ -47,6 +48,7 @@ class Answer:
             "answer": self.answer,
             "generated": self.generated,
             "model": self.model,
+            "unknown": self.unknown,
             "sources": [
                 {k: v for k, v in asdict(s).items() if k != "url" or v} for s in self.sources
             ],

@@ -223,6 +223,9 @@ def render_decline(
     """Short and useful: nothing on it, the nearest topics, a hint (and DM offer in channels).
     Everything the user reads stays within DECLINE_LIMIT characters."""
     said = "I couldn't find that in my docs, so I won't guess."
+    if answer.unknown:
+        missing = " or ".join(f"“{escape(_clip(n, 30))}”" for n in answer.unknown[:2])
+        said = f"My docs never mention {missing}, so I won't guess."
     tail = f"{DECLINE_HINT} {DM_OFFER}" if in_channel else DECLINE_HINT
     budget = DECLINE_LIMIT - len(said) - len(tail) - len("Nearest topics: ")
     names: list[str] = []

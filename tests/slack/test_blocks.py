@@ -152,6 +152,14 @@ def test_decline_is_short_with_nearest_topics_hint_and_dm_offer_in_channels():
     assert not raw_markdown(in_channel["text"])
 
 
+def test_decline_names_the_tool_no_doc_mentions_escaped():
+    answer = Answer("configure atlantis?", False, "", topics=["Terraform"], unknown=["atl<!here>"])
+    message = blocks.render_answer(answer, interaction_id=None)
+    text = _visible(message)
+    assert message["text"].startswith("My docs never mention “atl&lt;!here&gt;”")
+    assert "<!here>" not in text and len(text) <= blocks.DECLINE_LIMIT
+
+
 def test_thanks_replaces_buttons():
     answer = Answer("q", True, "a")
     original = blocks.render_answer(answer, interaction_id=3)["blocks"]

@@ -87,6 +87,15 @@ def test_decline_is_short_with_the_nearest_topics_and_a_dm_offer(live):
     assert not any(b["type"] in ("actions", "context_actions") for b in post.params["blocks"])
 
 
+def test_a_question_about_a_tool_no_doc_mentions_is_declined_by_name(live):
+    channel = _channel()
+    live.sim.mention("how do we configure atlantis so terraform plan runs on every PR?", channel)
+    (post,) = live.fake.wait_for("chat.postMessage", channel=channel)
+    visible = " ".join(visible_texts(post.params))
+    assert "My docs never mention “atlantis”, so I won't guess." in visible
+    assert "Nearest topics: *" in visible
+
+
 def test_share_button_posts_the_ephemeral_answer_publicly_once(live):
     channel = _channel()
     live.sim.command("What is MLOps?", channel, live.fake.response_url(channel))

@@ -1,0 +1,49 @@
+"""Reading a question: which tool-like names it asks about that the index has never seen."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.engine.query import unknown_names
+
+KNOWN = {"terraform", "plan", "dvc", "remote", "git", "devops", "mlops", "pipeline", "canary"}
+
+
+def known(word: str) -> bool:
+    return word.lower() in KNOWN
+
+
+@pytest.mark.parametrize(
+    ("question", "names"),
+    [
+        ("how do we configure atlantis so terraform plan runs on every PR?", ["atlantis"]),
+        ("renovate or dependabot for dependency update PRs?", ["renovate", "dependabot"]),
+        ("how do I set up PagerDuty alerts?", ["pagerduty"]),
+        ("migrate from jenkins to our pipeline", ["jenkins"]),
+        ("does spinnaker support canary releases?", ["spinnaker"]),
+        ("grafana compared to kibana?", ["grafana", "kibana"]),
+    ],
+)
+def test_a_name_in_a_tool_slot_that_no_doc_uses_is_reported(question, names):
+    assert unknown_names(question, known) == names
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how do I configure the dvc remote?",  # known words in the slot
+        "terraform or pulumi?",  # one side known: half of it can be answered
+        "what metaphor is used for mlops?",  # unknown word, but not where a name goes
+        "we retrain every night. does the pipeline handle that?",
+        "how do dvc and git work together?",
+        "how do I set up a new dvc remote?",  # "new" describes what follows
+        "how do I configure my own private remote?",
+    ],
+)
+def test_ordinary_words_and_known_names_are_not_reported(question):
+    assert unknown_names(question, known) == []
+
+
+def test_a_compound_of_known_words_is_not_a_name():
+    assert unknown_names("how do I install dvc-git?", known) == []
+    assert unknown_names("how do I install dvc-lfs?", known) == ["dvc-lfs"]
