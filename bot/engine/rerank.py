@@ -5,6 +5,8 @@ Each candidate passage is scored from
 - its best *unit* cosine: every sentence, list item and table row has its own vector, so a
   passage with one sentence that answers beats a passage that is vaguely about the topic,
 - lexical coverage: the IDF-weighted share of the question's content words it contains,
+  and the same share within its best single statement (words together in one sentence
+  say more than words scattered over a page or carried by its title),
 - heading coverage: the same, over its title and section headings,
 - its BM25 score relative to the pool's best.
 Then near-copies go, near-ties may be broken in favour of a file not yet shown, and
@@ -38,10 +40,16 @@ class Weights:
     cutoff: float = 0.12  # show passages within this much of the best one
     tie: float = 0.015  # a new file's passage may jump a same-file one this close
     unit_lexical: float = 0.25  # lexical weight when choosing sentences
+    statement: float = 0.1  # one sentence holding the question's words, not just the page
+
+    @property
+    def total(self) -> float:
+        """Sum of the passage-score weights: scores stay on a cosine-like 0..1 scale."""
+        return self.passage + self.unit + self.statement + self.lexical + self.heading + self.bm25
 
     def without(self, *signals: str) -> Weights:
-        """These weights with the named signals off: unit, lexical, heading, bm25,
-        cutoff, diversity."""
+        """These weights with the named signals off: unit, lexical, statement, heading,
+        bm25, cutoff, diversity."""
         changes: dict[str, float] = {}
         for signal in signals:
             if signal == "diversity":
@@ -50,7 +58,7 @@ class Weights:
                 changes["cutoff"] = 10.0
             elif signal == "unit":
                 changes["unit"] = 0.0
-            elif signal in ("lexical", "heading", "bm25"):
+            elif signal in ("lexical", "heading", "bm25", "statement"):
                 changes[signal] = 0.0
                 if signal == "lexical":
                     changes["unit_lexical"] = 0.0
@@ -149,10 +157,11 @@ def score_candidates(
         evidence.score = (
             weights.passage * cand.dense
             + weights.unit * evidence.best_unit_cosine
+            + weights.statement * max((u.lexical for u in scored), default=0.0)
             + weights.lexical * evidence.coverage
             + weights.heading * heading_cover
             + weights.bm25 * cand.bm25 / best_bm25
-        ) / (weights.passage + weights.unit + weights.lexical + weights.heading + weights.bm25)
+        ) / weights.total
         out.append(evidence)
     out.sort(key=lambda e: (-e.score, e.chunk_id))
     return out
