@@ -134,6 +134,12 @@ def test_a_tool_no_doc_mentions_is_declined_by_name(article_engine):
     assert answer.topics
 
 
+def test_an_abbreviation_the_article_never_uses_still_finds_its_section(article_engine):
+    answer = article_engine.answer("do ML models need special handling?")
+    assert answer.answered, answer.signals
+    assert answer.sources[0].heading.endswith("What is MLOps?")
+
+
 def test_follow_up_uses_history(article_engine):
     follow = article_engine.answer(
         "and what about the tools?", history=["what are the differences between devops and mlops"]

@@ -47,3 +47,17 @@ def test_ordinary_words_and_known_names_are_not_reported(question):
 def test_a_compound_of_known_words_is_not_a_name():
     assert unknown_names("how do I install dvc-git?", known) == []
     assert unknown_names("how do I install dvc-lfs?", known) == ["dvc-lfs"]
+
+
+def test_an_abbreviation_the_docs_never_use_is_spelled_out():
+    from bot.engine.glossary import spell_out
+
+    docs = {"machine", "learning", "models", "kubernetes"}.__contains__
+    assert spell_out("do ML models need care?", docs) == (
+        "do ML (machine learning) models need care?"
+    )
+    assert spell_out("ML or machine learning?", docs) == "ML or machine learning?"
+    # the docs use the short form (or lack the long one): the question stays as written
+    assert spell_out("is ML hard?", {"ml", "machine", "learning"}.__contains__) == "is ML hard?"
+    assert spell_out("what is IaC?", docs) == "what is IaC?"
+    assert spell_out("k8s pods", docs) == "k8s (kubernetes) pods"

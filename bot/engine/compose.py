@@ -43,6 +43,12 @@ def _lead_text(unit: ScoredUnit) -> str:
     return text
 
 
+def _says_something(unit: ScoredUnit) -> bool:
+    """A bare label ("Advantages:", "**Steps:**") introduces an answer but isn't one."""
+    text = unit.unit.text.strip().strip("*_ ")
+    return not (text.endswith(":") and len(text.split()) < 5)
+
+
 def choose_lead(shown: Sequence[Evidence], sides: Sequence[set[str]] = ()) -> list[Pick]:
     """The best units across the shown passages, within about LEAD_CHARS."""
     if not shown:
@@ -52,7 +58,7 @@ def choose_lead(shown: Sequence[Evidence], sides: Sequence[set[str]] = ()) -> li
         Pick(n, ev, u)
         for n, ev in enumerate(shown, start=1)
         for u in ev.units
-        if u.unit.kind != "code" or len(u.unit.text) <= LEAD_CHARS
+        if _says_something(u) and (u.unit.kind != "code" or len(u.unit.text) <= LEAD_CHARS)
     ]
     if not pool:
         return []

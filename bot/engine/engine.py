@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from bot.config import Settings
 from bot.engine.answerability import judge
 from bot.engine.compose import choose_lead, compose, decline_text, label, lead_text
+from bot.engine.glossary import spell_out
 from bot.engine.query import (
     clean_question,
     comparison_sides,
@@ -153,7 +154,7 @@ class Engine:
             result.answer = "Ask me a question about: " + ", ".join(self.topics()[:10]) + "."
             result.topics = self.topics()
             return self._done(result, started)
-        text = join_split_words(cleaned.text, term_weights.known)
+        text = spell_out(join_split_words(cleaned.text, term_weights.known), term_weights.known)
         own = term_weights.query(text)
         context = [
             join_split_words(clean_question(h, 500).text, term_weights.known)

@@ -49,7 +49,7 @@ def test_unsupported_sentences_and_bad_citations_are_removed(article_engine, llm
     )
     writer = make_writer(llm.url)
     draft = article_engine.answer("what is devops and what is mlops?")
-    assert len(draft.sources) == 3 and "What is MLOps?" in draft.sources[0].heading
+    assert len(draft.sources) == 3 and any("What is MLOps?" in s.heading for s in draft.sources)
     outcome = writer.write(draft)
     text = outcome.answer.answer
     assert outcome.generated and outcome.changed
