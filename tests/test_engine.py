@@ -140,6 +140,15 @@ def test_an_abbreviation_the_article_never_uses_still_finds_its_section(article_
     assert answer.sources[0].heading.endswith("What is MLOps?")
 
 
+def test_a_comparison_leads_with_a_sentence_that_compares(article_engine):
+    """Not the intro line that merely names both ("two big players: DevOps and MLOps")."""
+    for question in ("how do devops and mlops differ?", "where do devops and mlops overlap?"):
+        answer = article_engine.answer(question)
+        first = answer.lead.split("[")[0]
+        assert "DevOps" in first and "MLOps" in first, (question, answer.lead)
+        assert any(w in first for w in (" while ", " but ", "Both ")), (question, answer.lead)
+
+
 def test_follow_up_uses_history(article_engine):
     follow = article_engine.answer(
         "and what about the tools?", history=["what are the differences between devops and mlops"]

@@ -61,3 +61,32 @@ def test_an_abbreviation_the_docs_never_use_is_spelled_out():
     assert spell_out("is ML hard?", {"ml", "machine", "learning"}.__contains__) == "is ML hard?"
     assert spell_out("what is IaC?", docs) == "what is IaC?"
     assert spell_out("k8s pods", docs) == "k8s (kubernetes) pods"
+
+
+@pytest.mark.parametrize(
+    ("question", "sides"),
+    [
+        ("where do devops and mlops overlap?", [{"devop"}, {"mlop"}]),
+        ("what sets mlops apart from devops?", [{"mlop"}, {"devop"}]),
+        ("how are terraform and pulumi alike?", [{"terraform"}, {"pulumi"}]),
+        ("is continuous improvement shared by both practices?", []),
+    ],
+)
+def test_comparison_sides_for_everyday_ways_of_comparing(question, sides):
+    from bot.engine.query import comparison_sides
+
+    assert comparison_sides(question) == sides
+
+
+def test_a_statement_compares_when_it_relates_both_sides_not_just_names_them():
+    from bot.engine.query import compares
+    from bot.engine.terms import folded_terms
+
+    sides = [{"devop"}, {"mlop"}]
+    for text, expected in [
+        ("DevOps deals with software, while MLOps handles models.", True),
+        ("Both DevOps and MLOps love automation.", True),
+        ("There are two big players: DevOps and MLOps.", False),
+        ("MLOps spends more time handling data.", False),
+    ]:
+        assert compares(text, folded_terms(text), sides) is expected, text

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.engine.query import compares
 from bot.engine.rerank import Evidence, ScoredUnit
 from bot.engine.terms import folded_terms
 
@@ -19,6 +20,7 @@ LEAD_CHARS = 320  # the direct answer: about three sentences
 LEAD_SLACK = 0.12  # a unit joins the lead if it scores within this of the best one
 NEIGHBOUR_BONUS = 0.06  # the sentence after a chosen one often finishes its thought
 SIBLING_BONUS = 0.06  # so does another item of the same list or paragraph
+COMPARING_BONUS = 0.06  # for "X vs Y": a sentence that sets X against Y, not one naming both
 SOURCE_WEIGHT = 0.5  # how much a unit's passage rank counts when choosing lead units
 PASSAGE_CHARS = 480
 PASSAGES_SHOWN = 2
@@ -32,8 +34,11 @@ class Pick:
     unit: ScoredUnit
 
 
-def _value(ev: Evidence, unit: ScoredUnit, top: float) -> float:
-    return unit.score + SOURCE_WEIGHT * (ev.score - top)
+def _value(ev: Evidence, unit: ScoredUnit, top: float, sides: Sequence[set[str]] = ()) -> float:
+    value = unit.score + SOURCE_WEIGHT * (ev.score - top)
+    if sides and compares(unit.unit.text, folded_terms(unit.unit.text), list(sides)):
+        value += COMPARING_BONUS
+    return value
 
 
 def _lead_text(unit: ScoredUnit) -> str:
@@ -64,11 +69,11 @@ def choose_lead(shown: Sequence[Evidence], sides: Sequence[set[str]] = ()) -> li
         return []
     chosen: list[Pick] = []
     used = 0
-    best_value = max(_value(p.evidence, p.unit, top) for p in pool)
+    best_value = max(_value(p.evidence, p.unit, top, sides) for p in pool)
     while pool:
 
         def value(p: Pick) -> float:
-            v = _value(p.evidence, p.unit, top)
+            v = _value(p.evidence, p.unit, top, sides)
             same_passage = [c.unit for c in chosen if c.evidence is p.evidence]
             if any(c.index == p.unit.index - 1 for c in same_passage):
                 v += NEIGHBOUR_BONUS
@@ -97,16 +102,16 @@ def choose_lead(shown: Sequence[Evidence], sides: Sequence[set[str]] = ()) -> li
         ]
         if others:
             chosen.append(max(others, key=lambda p: _value(p.evidence, p.unit, top)))
-    return _reading_order(chosen, top)
+    return _reading_order(chosen, top, sides)
 
 
-def _reading_order(picks: list[Pick], top: float) -> list[Pick]:
+def _reading_order(picks: list[Pick], top: float, sides: Sequence[set[str]]) -> list[Pick]:
     """Best section first; inside a section, the document's own order."""
     groups: dict[tuple[int, str], list[Pick]] = {}
     for pick in picks:
         groups.setdefault((pick.source, pick.unit.unit.section), []).append(pick)
     ordered = sorted(
-        groups.values(), key=lambda g: -max(_value(p.evidence, p.unit, top) for p in g)
+        groups.values(), key=lambda g: -max(_value(p.evidence, p.unit, top, sides) for p in g)
     )
     return [p for group in ordered for p in sorted(group, key=lambda p: p.unit.index)]
 

@@ -171,7 +171,8 @@ class Engine:
             )
         pool = retriever.candidates(query, mode=mode, also=also, also_weight=OWN_PHRASING)
         framing = term_weights.query(text, framing=True)
-        ranked = score_candidates(retriever.index, pool, terms, weights, framing)
+        sides = comparison_sides(query)
+        ranked = score_candidates(retriever.index, pool, terms, weights, framing, sides)
         verdict = judge(ranked, pool.best_dense, terms, own)
         shown = select(retriever.index, ranked, k, weights)
         result.sources = [_source(ev, self._url_for) for ev in shown]
@@ -184,7 +185,7 @@ class Engine:
             result.answer = decline_text(result.topics, result.unknown)
             return self._done(result, started)
         result.answered = True
-        picks = choose_lead(shown, comparison_sides(query))
+        picks = choose_lead(shown, sides)
         result.lead = lead_text(picks)
         result.answer = compose(result.lead, shown)
         return self._done(result, started)

@@ -15,7 +15,7 @@ _SPACES = re.compile(r"\s+")
 
 COMPARATIVE = re.compile(
     r"\b(differen\w*|differ|diff|vs\.?|versus|compar\w*|in common|similar\w*|contrast|"
-    r"better than)\b",
+    r"better than|overlap\w*|alike|distinguish\w*|apart|unlike|the same|share[ds]?)\b",
     re.IGNORECASE,
 )
 
@@ -48,7 +48,7 @@ def is_comparative(question: str) -> bool:
     return bool(COMPARATIVE.search(lowered)) and not lowered.startswith(("or ",))
 
 
-_SPLIT_WORDS = re.compile(r"\b(?:vs\.?|versus|or|and|compared (?:to|with)|from|than)\b")
+_SPLIT_WORDS = re.compile(r"\b(?:vs\.?|versus|or|and|compared (?:to|with)|from|than|unlike|with)\b")
 _COMPARISON_WORDS = {
     "differ",
     "difference",
@@ -63,6 +63,14 @@ _COMPARISON_WORDS = {
     "differences",
     "contrast",
     "better",
+    "overlap",
+    "alike",
+    "distinguish",
+    "apart",
+    "same",
+    "share",
+    "shar",
+    "set",
 }
 
 
@@ -88,6 +96,24 @@ def comparison_sides(question: str) -> list[set[str]]:
         if left and right:
             return [_side(left[-2:], left[-1]), _side(right[:2], right[0])]
     return []
+
+
+_CONTRAST = re.compile(
+    r"\b(?:while|whilst|whereas|but|unlike|both|also|however|instead|rather|than|same|"
+    r"similar\w*|differ\w*|alike|like|too|either|neither)\b",
+    re.IGNORECASE,
+)
+
+
+def compares(text: str, terms: set[str], sides: list[set[str]]) -> bool:
+    """Does a statement (its folded `terms`) set the two sides against each other?
+    Naming both is not enough ("two players: A and B"); it also says how they relate."""
+    return (
+        len(sides) == 2
+        and bool(terms & sides[0])
+        and bool(terms & sides[1])
+        and bool(_CONTRAST.search(text))
+    )
 
 
 def _side(words: list[str], nearest: str) -> set[str]:

@@ -15,17 +15,20 @@ passages far below the best are left out instead of filling `k`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from bot.documents import Chunk
+from bot.engine.query import compares
 from bot.engine.retriever import Pool
 from bot.engine.terms import QueryTerms, folded_terms
 from bot.index.builds import LoadedIndex
 from bot.ingest.units import Unit, split_units
 
 NEAR_DUPLICATE = 0.97  # cosine between two passages above which one hides the other
+COMPARING_UNITS = 3  # a passage that sets the two sides side by side this often compares them
 
 
 @dataclass(frozen=True)
@@ -41,15 +44,24 @@ class Weights:
     tie: float = 0.015  # a new file's passage may jump a same-file one this close
     unit_lexical: float = 0.25  # lexical weight when choosing sentences
     statement: float = 0.1  # one sentence holding the question's words, not just the page
+    comparison: float = 0.1  # for "X vs Y": a passage that compares the two throughout
 
     @property
     def total(self) -> float:
         """Sum of the passage-score weights: scores stay on a cosine-like 0..1 scale."""
-        return self.passage + self.unit + self.statement + self.lexical + self.heading + self.bm25
+        return (
+            self.passage
+            + self.unit
+            + self.statement
+            + self.lexical
+            + self.heading
+            + self.bm25
+            + self.comparison
+        )
 
     def without(self, *signals: str) -> Weights:
         """These weights with the named signals off: unit, lexical, statement, heading,
-        bm25, cutoff, diversity."""
+        bm25, comparison, cutoff, diversity."""
         changes: dict[str, float] = {}
         for signal in signals:
             if signal == "diversity":
@@ -58,7 +70,7 @@ class Weights:
                 changes["cutoff"] = 10.0
             elif signal == "unit":
                 changes["unit"] = 0.0
-            elif signal in ("lexical", "heading", "bm25", "statement"):
+            elif signal in ("lexical", "heading", "bm25", "statement", "comparison"):
                 changes[signal] = 0.0
                 if signal == "lexical":
                     changes["unit_lexical"] = 0.0
@@ -110,12 +122,14 @@ def score_candidates(
     terms: QueryTerms,
     weights: Weights,
     framing: QueryTerms | None = None,
+    sides: Sequence[set[str]] = (),
 ) -> list[Evidence]:
     """Every pool candidate with its stage-2 score, best first.
 
     `framing` holds all the question's words ("what do X and Y have in common"): a section
     heading that echoes them names the section that answers. Titles are left out of that
-    match; a title is shared by every section of its document.
+    match; a title is shared by every section of its document. `sides` are the two
+    things a comparison question names ("devops", "mlops").
     """
     framing = framing or terms
     if not pool.candidates:
@@ -130,6 +144,7 @@ def score_candidates(
         heading_terms = folded_terms(chunk.heading)
         section_path = folded_terms(" ".join(chunk.heading.split(" › ")[1:]))
         scored: list[ScoredUnit] = []
+        comparing = 0  # units that speak of both sides of a comparison
         text_terms: set[str] = set(heading_terms)
         sections: dict[str, set[str]] = {"": set()}  # a chunk's units share few sections
         for i, unit in enumerate(units[: len(cosines)]):
@@ -138,6 +153,7 @@ def score_candidates(
                 sections[unit.section] = folded_terms(unit.section)
             section_terms = sections[unit.section]
             text_terms |= own | section_terms
+            comparing += compares(unit.text, own, list(sides))
             lexical = terms.coverage(own | section_terms)
             named = framing.coverage(section_path | section_terms)
             cosine = float(cosines[i])
@@ -158,6 +174,7 @@ def score_candidates(
             weights.passage * cand.dense
             + weights.unit * evidence.best_unit_cosine
             + weights.statement * max((u.lexical for u in scored), default=0.0)
+            + weights.comparison * min(comparing, COMPARING_UNITS) / COMPARING_UNITS
             + weights.lexical * evidence.coverage
             + weights.heading * heading_cover
             + weights.bm25 * cand.bm25 / best_bm25
