@@ -3,6 +3,9 @@
 - `unit`: the best single statement's cosine: a knowledge base that answers has one
   sentence close to the question, not only a passage near its topic;
 - `passage`: the best passage cosine anywhere in the index;
+- `own_unit` (follow-ups): how near the follow-up read alone comes to a found sentence:
+  "what is the meaning of life?" after a DevOps question shares a word with some passage,
+  but no sentence found is about it;
 - `coverage`: the IDF-weighted share of the question's own content words found in one of
   the top passages: "pasta recipe" is not covered by a DevOps article, however close the
   vectors of two questions in the same thread may be.
@@ -15,8 +18,10 @@ content words must be covered by what is found.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from bot.engine.rerank import Evidence
 from bot.engine.terms import QueryTerms
@@ -26,6 +31,7 @@ PASSAGE_WEIGHT = 0.4
 COVERAGE_WEIGHT = 0.0  # calibrated: coverage helped no dev decision (it vetoes follow-ups)
 TOP_PASSAGES = 3
 FOLLOW_UP_COVERAGE = 0.5  # share of a follow-up's own words the found passages must hold
+FOLLOW_UP_OWN_UNIT = 0.12  # and a found sentence must be at least this near its own words
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,7 @@ class Verdict:
     passage: float
     coverage: float
     own_coverage: float
+    own_unit: float = 1.0  # best cosine of the follow-up alone with a found sentence
 
     def signals(self) -> dict[str, float]:
         return {
@@ -43,21 +50,35 @@ class Verdict:
             "passage": round(self.passage, 4),
             "coverage": round(self.coverage, 4),
             "own_coverage": round(self.own_coverage, 4),
+            "own_unit": round(self.own_unit, 4),
         }
 
     def answerable(self, threshold: float, follows_thread: bool, has_own_words: bool) -> bool:
         if self.confidence < threshold:
             return False
-        return not (follows_thread and has_own_words and self.own_coverage < FOLLOW_UP_COVERAGE)
+        if not (follows_thread and has_own_words):
+            return True
+        return self.own_coverage >= FOLLOW_UP_COVERAGE and self.own_unit >= FOLLOW_UP_OWN_UNIT
 
 
 def judge(
-    ranked: Sequence[Evidence], best_passage: float, terms: QueryTerms, own: QueryTerms
+    ranked: Sequence[Evidence],
+    best_passage: float,
+    terms: QueryTerms,
+    own: QueryTerms,
+    unit_vectors: Callable[[int], np.ndarray] | None = None,
+    own_vector: np.ndarray | None = None,
 ) -> Verdict:
-    """Signals from the top passages; `own` holds the words of the question alone."""
+    """Signals from the top passages; `own` holds the words of the question alone, and
+    `own_vector` (for a follow-up) its vector, compared with the top passages' sentences
+    (`unit_vectors(chunk_id)`)."""
     top = list(ranked[:TOP_PASSAGES])
     unit = max((e.best_unit_cosine for e in top), default=0.0)
     coverage = max((terms.coverage(e.terms) for e in top), default=0.0) if terms else 0.0
     own_coverage = max((own.coverage(e.terms) for e in top), default=0.0) if own else 1.0
     confidence = UNIT_WEIGHT * unit + PASSAGE_WEIGHT * best_passage + COVERAGE_WEIGHT * coverage
-    return Verdict(round(confidence, 4), unit, best_passage, coverage, own_coverage)
+    own_unit = 1.0
+    if own_vector is not None and unit_vectors is not None:
+        cosines = [unit_vectors(e.chunk_id) @ own_vector.ravel() for e in top]
+        own_unit = max((float(c.max()) for c in cosines if c.size), default=0.0)
+    return Verdict(round(confidence, 4), unit, best_passage, coverage, own_coverage, own_unit)

@@ -164,7 +164,10 @@ class Engine:
         query, also, terms = text, [], own
         if follows:  # the thread resolves what the question refers to
             query = " ".join([*(c for c in context if c), text])
-            also = [resolve_pronoun(text, topic_words(context[-1]))]
+            topic = topic_words(context[-1])
+            resolved = resolve_pronoun(text, topic)
+            # "what about data?" means data *in the thread's topic*: read it both ways
+            also = [resolved] if resolved != text else [text, f"{text} {topic}"]
             context_terms = term_weights.query(" ".join(context)).weights
             terms = QueryTerms(
                 {**{t: w * CONTEXT_WEIGHT for t, w in context_terms.items()}, **own.weights}
@@ -173,7 +176,8 @@ class Engine:
         framing = term_weights.query(text, framing=True)
         sides = comparison_sides(query)
         ranked = score_candidates(retriever.index, pool, terms, weights, framing, sides)
-        verdict = judge(ranked, pool.best_dense, terms, own)
+        own_vector = self.embedder.encode_query(text) if follows and own else None
+        verdict = judge(ranked, pool.best_dense, terms, own, retriever.index.units.of, own_vector)
         shown = select(retriever.index, ranked, k, weights)
         result.sources = [_source(ev, self._url_for) for ev in shown]
         result.top_score = verdict.confidence
