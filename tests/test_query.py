@@ -38,6 +38,8 @@ def test_a_name_in_a_tool_slot_that_no_doc_uses_is_reported(question, names):
         "how do dvc and git work together?",
         "how do I set up a new dvc remote?",  # "new" describes what follows
         "how do I configure my own private remote?",
+        "how do I install dvc locally?",
+        "should we install locally or remotely?",
     ],
 )
 def test_ordinary_words_and_known_names_are_not_reported(question):

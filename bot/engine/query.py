@@ -200,6 +200,7 @@ def unknown_names(question: str, known: Callable[[str], bool]) -> list[str]:
             and word not in STOPWORDS
             and word not in ASKING_WORDS
             and not word.isdigit()
+            and not word.endswith("ly")  # "set up locally": how, not what
             and not known(word)
             and not all(known(part) for part in re.split(r"[._-]", word) if part)
         )
