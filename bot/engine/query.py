@@ -166,12 +166,13 @@ def join_split_words(text: str, known: Callable[[str], bool]) -> str:
     return " ".join(out)
 
 
-# Where a question names a tool or product: "configure X", "install X", "migrate to X",
+# Where a question names a tool or product: "configure X", "install X", "migrate to X"
+# (not "from X": leaving a tool the docs don't cover for one they do is answerable),
 # "X or Y?" / "X vs Y". A name there that the knowledge base never uses means the
 # question is about something it has no docs on, however close the rest of the words are.
 _SETUP_SLOT = re.compile(
     r"\b(?:configur\w*|install\w*|set(?:ting)? up|setup|integrat\w*(?: with)?|adopt\w*|"
-    r"(?:migrat\w*|switch\w*|mov\w*) (?:to|from|off)|enabl\w*)\s+"
+    r"(?:migrat\w*|switch\w*|mov\w*) to|enabl\w*)\s+"
     r"(?:(?:an?|the|our|my|your|their|this|that|each|every|some|another|new|own|custom|local|"
     r"private|shared|separate|existing|single|multiple)\s+)*([a-z][\w.-]*)",
     re.IGNORECASE,
