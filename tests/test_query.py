@@ -22,6 +22,7 @@ def known(word: str) -> bool:
         ("can we migrate to jenkins?", ["jenkins"]),
         ("does spinnaker support canary releases?", ["spinnaker"]),
         ("grafana compared to kibana?", ["grafana", "kibana"]),
+        ("how do I use renovate with a monorepo?", ["renovate"]),
     ],
 )
 def test_a_name_in_a_tool_slot_that_no_doc_uses_is_reported(question, names):
@@ -40,6 +41,7 @@ def test_a_name_in_a_tool_slot_that_no_doc_uses_is_reported(question, names):
         "how do I configure my own private remote?",
         "how do I install dvc locally?",
         "how do we migrate from jenkins to a dvc pipeline?",  # the docs cover where to
+        "can I use git with dvc?",
         "should we install locally or remotely?",
     ],
 )

@@ -177,6 +177,11 @@ _SETUP_SLOT = re.compile(
     r"private|shared|separate|existing|single|multiple)\s+)*([a-z][\w.-]*)",
     re.IGNORECASE,
 )
+_USE_SLOT = re.compile(
+    r"\b(?:use|uses|using|run|running)\s+(?:an?\s+|the\s+|our\s+)?([a-z][\w.-]*)\s+"
+    r"(?:with|for|to|in|on|together)\b",
+    re.IGNORECASE,
+)
 _CAPABILITY = re.compile(
     r"\b(?:does|do|can|will|could)\s+([a-z][\w.-]*)\s+(?:support|handle|integrate|work with)\b",
     re.IGNORECASE,
@@ -189,7 +194,8 @@ _ALTERNATIVES = re.compile(
 
 def unknown_names(question: str, known: Callable[[str], bool]) -> list[str]:
     """Tool-like names the question asks about that the index has never seen: the word
-    after a set-up verb ("configure X"), the subject of "does X support", or both sides
+    after a set-up verb ("configure X"), "use X for/with…", the subject of "does X
+    support", or both sides
     of "X or Y" / "X vs Y" when neither is known."""
     from bot.engine.terms import ASKING_WORDS
     from bot.index.lexical import STOPWORDS
@@ -206,7 +212,8 @@ def unknown_names(question: str, known: Callable[[str], bool]) -> list[str]:
             and not all(known(part) for part in re.split(r"[._-]", word) if part)
         )
 
-    slots = [*_SETUP_SLOT.finditer(question), *_CAPABILITY.finditer(question)]
+    slots = [*_SETUP_SLOT.finditer(question), *_USE_SLOT.finditer(question)]
+    slots += _CAPABILITY.finditer(question)
     found = [m.group(1) for m in slots if unseen(m.group(1))]
     for match in _ALTERNATIVES.finditer(question):
         if unseen(match.group(1)) and unseen(match.group(2)):
