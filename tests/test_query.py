@@ -95,3 +95,19 @@ def test_a_statement_compares_when_it_relates_both_sides_not_just_names_them():
         ("MLOps spends more time handling data.", False),
     ]:
         assert compares(text, folded_terms(text), sides) is expected, text
+
+
+@pytest.mark.parametrize(
+    ("question", "framing"),
+    [
+        ("what role does data play in mlops", {"role", "part", "play"}),
+        ("what's the point of devops", {"point", "purpose"}),
+        ("why does automation matter to devops teams?", {"matter", "matters"}),
+        ("how do I create an IAM role?", set()),
+        ("what is the subject matter of the docs?", set()),
+    ],
+)
+def test_idioms_that_frame_a_question_are_not_its_topic(question, framing):
+    from bot.engine.terms import framing_words
+
+    assert framing_words(question) == framing

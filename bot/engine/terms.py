@@ -9,6 +9,7 @@ asked". Words are compared after a light suffix folding ("teams" ~ "team", "depl
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -23,6 +24,21 @@ lot much many something anything else eg ie vs versus differ differs different d
 differences diff compare compared comparison similar similarity similarities common contrast
 """
 ASKING_WORDS = frozenset(_ASKING.split())
+# Idioms whose words frame the question rather than name its topic: "what role does data
+# play in X" asks about data in X; "what's the point of X", "why does X matter" ask about X.
+_FRAMING_IDIOMS = (
+    (re.compile(r"\b(?:role|part)s?\b.*\bplay(?:s|ed|ing)?\b"), {"role", "part", "play"}),
+    (re.compile(r"\bwhat(?:'s| is) the (?:point|purpose) of\b"), {"point", "purpose"}),
+    (re.compile(r"\b(?:why|how much)\b.*\bmatters?\b|\bmatters?\W*$"), {"matter", "matters"}),
+)
+
+
+def framing_words(question: str) -> set[str]:
+    """Words that only frame this question, by the idioms above."""
+    lowered = question.lower()
+    return {w for pattern, words in _FRAMING_IDIOMS if pattern.search(lowered) for w in words}
+
+
 IDF_FLOOR = 0.5  # a word in every passage still says what the question is about
 
 
@@ -88,8 +104,11 @@ class TermWeights:
     def query(self, question: str, *, framing: bool = False) -> QueryTerms:
         """The question's topic words; with `framing`, also the words saying how it asks
         ("differences", "in common"), which a section heading may echo."""
+        idiom = framing_words(question)
         words = [
-            t for t in tokenize(question) if (framing or t not in ASKING_WORDS) and not t.isdigit()
+            t
+            for t in tokenize(question)
+            if (framing or (t not in ASKING_WORDS and t not in idiom)) and not t.isdigit()
         ]
         return QueryTerms({fold(t): self.idf(fold(t)) for t in words})
 
