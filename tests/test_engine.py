@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import re
 
-from bot.engine.query import clean_question, comparison_sides, is_comparative, refers_back
+from bot.engine.comparison import comparison_sides, is_comparative
+from bot.engine.query import clean_question, refers_back
 
 
 def _norm(text: str) -> str:

@@ -78,23 +78,31 @@ def test_an_abbreviation_the_docs_never_use_is_spelled_out():
     ],
 )
 def test_comparison_sides_for_everyday_ways_of_comparing(question, sides):
-    from bot.engine.query import comparison_sides
+    from bot.engine.comparison import comparison_sides
 
     assert comparison_sides(question) == sides
 
 
-def test_a_statement_compares_when_it_relates_both_sides_not_just_names_them():
-    from bot.engine.query import compares
+def test_a_statement_compares_when_it_relates_both_sides_the_way_asked():
+    from bot.engine.comparison import comparison
     from bot.engine.terms import folded_terms
 
-    sides = [{"devop"}, {"mlop"}]
-    for text, expected in [
-        ("DevOps deals with software, while MLOps handles models.", True),
-        ("Both DevOps and MLOps love automation.", True),
-        ("There are two big players: DevOps and MLOps.", False),
-        ("MLOps spends more time handling data.", False),
-    ]:
-        assert compares(text, folded_terms(text), sides) is expected, text
+    texts = {
+        "differ": "DevOps deals with software, while MLOps handles models.",
+        "alike": "Both DevOps and MLOps love automation.",
+        "names": "There are two big players: DevOps and MLOps.",
+        "one side": "MLOps spends more time handling data, unlike most teams.",
+    }
+    expected = {
+        "how do devops and mlops differ?": {"differ"},
+        "what do devops and mlops have in common?": {"alike"},
+        "devops vs mlops?": {"differ", "alike"},
+    }
+    for question, comparing in expected.items():
+        cmp = comparison(question)
+        said = {k for k, text in texts.items() if cmp.compares(text, folded_terms(text))}
+        assert said == comparing, (question, cmp.kind)
+    assert not comparison("what is mlops?")
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.engine.query import compares
+from bot.engine.comparison import NO_COMPARISON, Comparison
 from bot.engine.rerank import Evidence, ScoredUnit
 from bot.engine.terms import folded_terms
 
@@ -34,9 +34,9 @@ class Pick:
     unit: ScoredUnit
 
 
-def _value(ev: Evidence, unit: ScoredUnit, top: float, sides: Sequence[set[str]] = ()) -> float:
+def _value(ev: Evidence, unit: ScoredUnit, top: float, cmp: Comparison = NO_COMPARISON) -> float:
     value = unit.score + SOURCE_WEIGHT * (ev.score - top)
-    if sides and compares(unit.unit.text, folded_terms(unit.unit.text), list(sides)):
+    if cmp and cmp.compares(unit.unit.text, folded_terms(unit.unit.text)):
         value += COMPARING_BONUS
     return value
 
@@ -54,7 +54,7 @@ def _says_something(unit: ScoredUnit) -> bool:
     return not (text.endswith(":") and len(text.split()) < 5)
 
 
-def choose_lead(shown: Sequence[Evidence], sides: Sequence[set[str]] = ()) -> list[Pick]:
+def choose_lead(shown: Sequence[Evidence], cmp: Comparison = NO_COMPARISON) -> list[Pick]:
     """The best units across the shown passages, within about LEAD_CHARS."""
     if not shown:
         return []
@@ -69,11 +69,11 @@ def choose_lead(shown: Sequence[Evidence], sides: Sequence[set[str]] = ()) -> li
         return []
     chosen: list[Pick] = []
     used = 0
-    best_value = max(_value(p.evidence, p.unit, top, sides) for p in pool)
+    best_value = max(_value(p.evidence, p.unit, top, cmp) for p in pool)
     while pool:
 
         def value(p: Pick) -> float:
-            v = _value(p.evidence, p.unit, top, sides)
+            v = _value(p.evidence, p.unit, top, cmp)
             same_passage = [c.unit for c in chosen if c.evidence is p.evidence]
             if any(c.index == p.unit.index - 1 for c in same_passage):
                 v += NEIGHBOUR_BONUS
@@ -90,7 +90,7 @@ def choose_lead(shown: Sequence[Evidence], sides: Sequence[set[str]] = ()) -> li
             continue
         chosen.append(pick)
         used += length
-    for side in sides:  # a comparison answers for both sides
+    for side in cmp.sides:  # a comparison answers for both sides
         covered = any(side & folded_terms(p.unit.unit.text) for p in chosen)
         if covered:
             continue
@@ -102,16 +102,16 @@ def choose_lead(shown: Sequence[Evidence], sides: Sequence[set[str]] = ()) -> li
         ]
         if others:
             chosen.append(max(others, key=lambda p: _value(p.evidence, p.unit, top)))
-    return _reading_order(chosen, top, sides)
+    return _reading_order(chosen, top, cmp)
 
 
-def _reading_order(picks: list[Pick], top: float, sides: Sequence[set[str]]) -> list[Pick]:
+def _reading_order(picks: list[Pick], top: float, cmp: Comparison) -> list[Pick]:
     """Best section first; inside a section, the document's own order."""
     groups: dict[tuple[int, str], list[Pick]] = {}
     for pick in picks:
         groups.setdefault((pick.source, pick.unit.unit.section), []).append(pick)
     ordered = sorted(
-        groups.values(), key=lambda g: -max(_value(p.evidence, p.unit, top, sides) for p in g)
+        groups.values(), key=lambda g: -max(_value(p.evidence, p.unit, top, cmp) for p in g)
     )
     return [p for group in ordered for p in sorted(group, key=lambda p: p.unit.index)]
 

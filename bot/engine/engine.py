@@ -10,11 +10,11 @@ from collections.abc import Callable, Sequence
 
 from bot.config import Settings
 from bot.engine.answerability import judge
+from bot.engine.comparison import comparison
 from bot.engine.compose import choose_lead, compose, decline_text, label, lead_text
 from bot.engine.glossary import spell_out
 from bot.engine.query import (
     clean_question,
-    comparison_sides,
     join_split_words,
     refers_back,
     resolve_pronoun,
@@ -174,8 +174,8 @@ class Engine:
             )
         pool = retriever.candidates(query, mode=mode, also=also, also_weight=OWN_PHRASING)
         framing = term_weights.query(text, framing=True)
-        sides = comparison_sides(query)
-        ranked = score_candidates(retriever.index, pool, terms, weights, framing, sides)
+        compared = comparison(query)
+        ranked = score_candidates(retriever.index, pool, terms, weights, framing, compared)
         own_vector = self.embedder.encode_query(text) if follows and own else None
         verdict = judge(ranked, pool.best_dense, terms, own, retriever.index.units.of, own_vector)
         shown = select(retriever.index, ranked, k, weights)
@@ -189,7 +189,7 @@ class Engine:
             result.answer = decline_text(result.topics, result.unknown)
             return self._done(result, started)
         result.answered = True
-        picks = choose_lead(shown, sides)
+        picks = choose_lead(shown, compared)
         result.lead = lead_text(picks)
         result.answer = compose(result.lead, shown)
         return self._done(result, started)

@@ -13,12 +13,6 @@ _LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
 _EMOJI = re.compile(r":[a-z0-9_+\-']+:")
 _SPACES = re.compile(r"\s+")
 
-COMPARATIVE = re.compile(
-    r"\b(differen\w*|differ|diff|vs\.?|versus|compar\w*|in common|similar\w*|contrast|"
-    r"better than|overlap\w*|alike|distinguish\w*|apart|unlike|the same|share[ds]?)\b",
-    re.IGNORECASE,
-)
-
 
 @dataclass(frozen=True)
 class CleanQuery:
@@ -40,87 +34,6 @@ def clean_question(raw: str, max_chars: int = 4000) -> CleanQuery:
         cut = text[:max_chars]
         text = cut.rsplit(" ", 1)[0] if " " in cut[-200:] else cut
     return CleanQuery(text, truncated)
-
-
-def is_comparative(question: str) -> bool:
-    """'differences', 'vs', 'in common' questions often need two sections."""
-    lowered = question.lower()
-    return bool(COMPARATIVE.search(lowered)) and not lowered.startswith(("or ",))
-
-
-_SPLIT_WORDS = re.compile(r"\b(?:vs\.?|versus|or|and|compared (?:to|with)|from|than|unlike|with)\b")
-_COMPARISON_WORDS = {
-    "differ",
-    "difference",
-    "different",
-    "diff",
-    "compare",
-    "comparison",
-    "common",
-    "similar",
-    "similarity",
-    "similarities",
-    "differences",
-    "contrast",
-    "better",
-    "overlap",
-    "alike",
-    "distinguish",
-    "apart",
-    "same",
-    "share",
-    "shar",
-    "set",
-}
-
-
-def comparison_sides(question: str) -> list[set[str]]:
-    """For "X vs Y" / "X and Y in common": the folded words naming each side.
-
-    A side is the one or two content words next to the word that splits the question
-    ("dev ops" also gives "devops"). Empty when the question names fewer than two sides.
-    """
-    from bot.engine.terms import ASKING_WORDS, fold
-    from bot.index.lexical import tokenize
-
-    lowered = question.lower()
-    if not is_comparative(lowered):
-        return []
-    for match in _SPLIT_WORDS.finditer(lowered):
-        left = [t for t in tokenize(lowered[: match.start()]) if t not in ASKING_WORDS]
-        right = [t for t in tokenize(lowered[match.end() :]) if t not in ASKING_WORDS]
-        left = [t for t in left if fold(t) not in _COMPARISON_WORDS and t not in _COMPARISON_WORDS]
-        right = [
-            t for t in right if fold(t) not in _COMPARISON_WORDS and t not in _COMPARISON_WORDS
-        ]
-        if left and right:
-            return [_side(left[-2:], left[-1]), _side(right[:2], right[0])]
-    return []
-
-
-_CONTRAST = re.compile(
-    r"\b(?:while|whilst|whereas|but|unlike|both|also|however|instead|rather|than|same|"
-    r"similar\w*|differ\w*|alike|like|too|either|neither)\b",
-    re.IGNORECASE,
-)
-
-
-def compares(text: str, terms: set[str], sides: list[set[str]]) -> bool:
-    """Does a statement (its folded `terms`) set the two sides against each other?
-    Naming both is not enough ("two players: A and B"); it also says how they relate."""
-    return (
-        len(sides) == 2
-        and bool(terms & sides[0])
-        and bool(terms & sides[1])
-        and bool(_CONTRAST.search(text))
-    )
-
-
-def _side(words: list[str], nearest: str) -> set[str]:
-    """The word nearest the split, and the two words joined ("dev ops" -> "devops")."""
-    from bot.engine.terms import fold
-
-    return {fold(nearest), fold("".join(words))}
 
 
 _REFERRING = re.compile(

@@ -15,13 +15,12 @@ passages far below the best are left out instead of filling `k`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from bot.documents import Chunk
-from bot.engine.query import compares
+from bot.engine.comparison import NO_COMPARISON, Comparison
 from bot.engine.retriever import Pool
 from bot.engine.terms import QueryTerms, folded_terms
 from bot.index.builds import LoadedIndex
@@ -122,14 +121,14 @@ def score_candidates(
     terms: QueryTerms,
     weights: Weights,
     framing: QueryTerms | None = None,
-    sides: Sequence[set[str]] = (),
+    comparison: Comparison = NO_COMPARISON,
 ) -> list[Evidence]:
     """Every pool candidate with its stage-2 score, best first.
 
     `framing` holds all the question's words ("what do X and Y have in common"): a section
     heading that echoes them names the section that answers. Titles are left out of that
-    match; a title is shared by every section of its document. `sides` are the two
-    things a comparison question names ("devops", "mlops").
+    match; a title is shared by every section of its document. `comparison` holds the two
+    things a comparison question names ("devops", "mlops") and what it asks about them.
     """
     framing = framing or terms
     if not pool.candidates:
@@ -153,7 +152,7 @@ def score_candidates(
                 sections[unit.section] = folded_terms(unit.section)
             section_terms = sections[unit.section]
             text_terms |= own | section_terms
-            comparing += compares(unit.text, own, list(sides))
+            comparing += comparison.compares(unit.text, own)
             lexical = terms.coverage(own | section_terms)
             named = framing.coverage(section_path | section_terms)
             cosine = float(cosines[i])
