@@ -7,6 +7,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from bot.config import Settings
 from bot.engine.answerability import judge
@@ -156,36 +157,23 @@ class Engine:
             return self._done(result, started)
         text = spell_out(join_split_words(cleaned.text, term_weights.known), term_weights.known)
         own = term_weights.query(text)
-        context = [
-            join_split_words(clean_question(h, 500).text, term_weights.known)
-            for h in history[-CONTEXT_TURNS:]
-        ]
-        follows = any(context) and refers_back(text, len(own.weights))
-        query, also, terms = text, [], own
-        if follows:  # the thread resolves what the question refers to
-            query = " ".join([*(c for c in context if c), text])
-            topic = topic_words(context[-1])
-            resolved = resolve_pronoun(text, topic)
-            # "what about data?" means data *in the thread's topic*: read it both ways
-            also = [resolved] if resolved != text else [text, f"{text} {topic}"]
-            context_terms = term_weights.query(" ".join(context)).weights
-            terms = QueryTerms(
-                {**{t: w * CONTEXT_WEIGHT for t, w in context_terms.items()}, **own.weights}
-            )
-        pool = retriever.candidates(query, mode=mode, also=also, also_weight=OWN_PHRASING)
+        read = _read_in_thread(text, own, history, term_weights)
+        pool = retriever.candidates(read.query, mode=mode, also=read.also, also_weight=OWN_PHRASING)
         framing = term_weights.query(text, framing=True)
-        compared = comparison(query)
-        ranked = score_candidates(retriever.index, pool, terms, weights, framing, compared)
-        own_vector = self.embedder.encode_query(text) if follows and own else None
-        verdict = judge(ranked, pool.best_dense, terms, own, retriever.index.units.of, own_vector)
+        compared = comparison(read.query)
+        ranked = score_candidates(retriever.index, pool, read.terms, weights, framing, compared)
+        own_vector = self.embedder.encode_query(text) if read.follows and own else None
+        verdict = judge(
+            ranked, pool.best_dense, read.terms, own, retriever.index.units.of, own_vector
+        )
         shown = select(retriever.index, ranked, k, weights)
         result.sources = [_source(ev, self._url_for) for ev in shown]
         result.top_score = verdict.confidence
         result.signals = verdict.signals()
         result.unknown = unknown_names(text, term_weights.known)
-        answerable = verdict.answerable(self.settings.decline_threshold, follows, bool(own))
+        answerable = verdict.answerable(self.settings.decline_threshold, read.follows, bool(own))
         if result.unknown or not answerable:
-            result.topics = self.nearest_topics(query) or self.topics()
+            result.topics = self.nearest_topics(read.query) or self.topics()
             result.answer = decline_text(result.topics, result.unknown)
             return self._done(result, started)
         result.answered = True
@@ -198,6 +186,35 @@ class Engine:
     def _done(result: Answer, started: float) -> Answer:
         result.latency_ms = (time.perf_counter() - started) * 1000
         return result
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """How a question is searched: alone, or (a follow-up) with its thread."""
+
+    follows: bool  # refers back to the thread
+    query: str  # the main phrasing searched
+    also: list[str]  # other phrasings, sharing OWN_PHRASING of the say
+    terms: QueryTerms  # word weights; the thread's words count CONTEXT_WEIGHT as much
+
+
+def _read_in_thread(
+    text: str, own: QueryTerms, history: Sequence[str], term_weights: TermWeights
+) -> _Reading:
+    """The thread is used only when the question refers back to it ("and devops?")."""
+    context = [
+        join_split_words(clean_question(h, 500).text, term_weights.known)
+        for h in history[-CONTEXT_TURNS:]
+    ]
+    if not (any(context) and refers_back(text, len(own.weights))):
+        return _Reading(False, text, [], own)
+    topic = topic_words(context[-1])
+    resolved = resolve_pronoun(text, topic)
+    # "what about data?" means data *in the thread's topic*: read it both ways
+    also = [resolved] if resolved != text else [text, f"{text} {topic}"]
+    context_terms = term_weights.query(" ".join(context)).weights
+    terms = QueryTerms({**{t: w * CONTEXT_WEIGHT for t, w in context_terms.items()}, **own.weights})
+    return _Reading(True, " ".join([*(c for c in context if c), text]), also, terms)
 
 
 def _source(ev: Evidence, url_for: Callable[[str], str | None]) -> Source:
