@@ -150,6 +150,16 @@ def test_a_comparison_leads_with_a_sentence_that_compares(article_engine):
         assert any(w in first for w in (" while ", " but ", "Both ")), (question, answer.lead)
 
 
+def test_a_comparison_finds_the_section_for_what_it_asks(article_engine):
+    """Alike or different, in words the headings don't use."""
+    for question, section in [
+        ("what do devops and mlops share?", "What They Have in Common"),
+        ("what distinguishes mlops from devops?", "What Sets Them Apart"),
+    ]:
+        answer = article_engine.answer(question)
+        assert answer.sources[0].heading.endswith(section), (question, answer.sources[0])
+
+
 def test_follow_up_uses_history(article_engine):
     follow = article_engine.answer(
         "and what about the tools?", history=["what are the differences between devops and mlops"]

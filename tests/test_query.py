@@ -119,3 +119,15 @@ def test_idioms_that_frame_a_question_are_not_its_topic(question, framing):
     from bot.engine.terms import framing_words
 
     assert framing_words(question) == framing
+
+
+def test_a_heading_naming_the_kind_of_comparison_matches_any_word_for_it():
+    from bot.engine.comparison import framing_kinds, with_kinds
+    from bot.engine.terms import QueryTerms, folded_terms
+
+    share = framing_kinds(QueryTerms({"devop": 1.0, "mlop": 1.0, "share": 2.0}))
+    differ = framing_kinds(QueryTerms({"devop": 1.0, "mlop": 1.0, "distinguish": 2.0}))
+    common = with_kinds(folded_terms("What They Have in Common"))
+    apart = with_kinds(folded_terms("What Sets Them Apart"))
+    assert share.coverage(common) == 0.5 and share.coverage(apart) == 0.0
+    assert differ.coverage(apart) == 0.5 and differ.coverage(common) == 0.0

@@ -9,10 +9,11 @@ asked: how they differ ("while", "but", "unlike") or how they are alike ("both",
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.engine.terms import ASKING_WORDS, fold
+from bot.engine.terms import ASKING_WORDS, QueryTerms, fold
 from bot.index.lexical import tokenize
 
 Kind = Literal["alike", "differ", "any"]
@@ -128,3 +129,32 @@ def comparison(question: str) -> Comparison:
     differ = bool(_DIFFER_ASKED.search(question))
     kind: Kind = "alike" if alike and not differ else "differ" if differ and not alike else "any"
     return Comparison(tuple(frozenset(s) for s in sides), kind)
+
+
+# A heading that names a kind of comparison ("Similarities", "What They Have in Common",
+# "Key Differences", "What Sets Them Apart") answers a question asking for that kind,
+# whichever of these words each one uses.
+ALIKE, DIFFER = "~alike", "~differ"
+_ALIKE = ("common", "similar", "similarity", "similarities", "alike", "same", "share", "shared")
+_DIFFER = ("differ", "difference", "differences", "different", "diff", "distinguish", "apart")
+_ALIKE_WORDS = frozenset(fold(w) for w in (*_ALIKE, "shares", "overlap", "overlaps"))
+_DIFFER_WORDS = frozenset(fold(w) for w in (*_DIFFER, "contrast", "unlike", "versus", "vs"))
+
+
+def with_kinds(words: Iterable[str]) -> set[str]:
+    """Folded heading words, plus the kind of comparison any of them names."""
+    out = set(words)
+    if out & _ALIKE_WORDS:
+        out.add(ALIKE)
+    if out & _DIFFER_WORDS:
+        out.add(DIFFER)
+    return out
+
+
+def framing_kinds(terms: QueryTerms) -> QueryTerms:
+    """A question's framing words with each comparison word replaced by its kind."""
+    weights: dict[str, float] = {}
+    for term, weight in terms.weights.items():
+        key = ALIKE if term in _ALIKE_WORDS else DIFFER if term in _DIFFER_WORDS else term
+        weights[key] = max(weights.get(key, 0.0), weight)
+    return QueryTerms(weights)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from bot.config import Settings
 from bot.engine.answerability import judge
-from bot.engine.comparison import comparison
+from bot.engine.comparison import comparison, framing_kinds
 from bot.engine.compose import choose_lead, compose, decline_text, label, lead_text
 from bot.engine.glossary import spell_out
 from bot.engine.query import (
@@ -159,7 +159,7 @@ class Engine:
         own = term_weights.query(text)
         read = _read_in_thread(text, own, history, term_weights)
         pool = retriever.candidates(read.query, mode=mode, also=read.also, also_weight=OWN_PHRASING)
-        framing = term_weights.query(text, framing=True)
+        framing = framing_kinds(term_weights.query(text, framing=True))
         compared = comparison(read.query)
         ranked = score_candidates(retriever.index, pool, read.terms, weights, framing, compared)
         own_vector = self.embedder.encode_query(text) if read.follows and own else None

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from bot.documents import Chunk
-from bot.engine.comparison import NO_COMPARISON, Comparison
+from bot.engine.comparison import NO_COMPARISON, Comparison, with_kinds
 from bot.engine.retriever import Pool
 from bot.engine.terms import QueryTerms, folded_terms
 from bot.index.builds import LoadedIndex
@@ -141,7 +141,7 @@ def score_candidates(
         vectors = index.units.of(cand.chunk_id)
         cosines = (vectors @ pool.queries.T) @ pool.weights if len(vectors) else np.zeros(0)
         heading_terms = folded_terms(chunk.heading)
-        section_path = folded_terms(" ".join(chunk.heading.split(" › ")[1:]))
+        section_path = with_kinds(folded_terms(" ".join(chunk.heading.split(" › ")[1:])))
         scored: list[ScoredUnit] = []
         comparing = 0  # units that speak of both sides of a comparison
         text_terms: set[str] = set(heading_terms)
@@ -149,7 +149,7 @@ def score_candidates(
         for i, unit in enumerate(units[: len(cosines)]):
             own = folded_terms(unit.text)
             if unit.section not in sections:
-                sections[unit.section] = folded_terms(unit.section)
+                sections[unit.section] = with_kinds(folded_terms(unit.section))
             section_terms = sections[unit.section]
             text_terms |= own | section_terms
             comparing += comparison.compares(unit.text, own)
