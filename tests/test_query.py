@@ -92,11 +92,12 @@ def test_a_statement_compares_when_it_relates_both_sides_the_way_asked():
         "alike": "Both DevOps and MLOps love automation.",
         "names": "There are two big players: DevOps and MLOps.",
         "one side": "MLOps spends more time handling data, unlike most teams.",
+        "concession": "DevOps and MLOps might seem similar, but each has its own job.",
     }
     expected = {
-        "how do devops and mlops differ?": {"differ"},
+        "how do devops and mlops differ?": {"differ", "concession"},
         "what do devops and mlops have in common?": {"alike"},
-        "devops vs mlops?": {"differ", "alike"},
+        "devops vs mlops?": {"differ", "alike", "concession"},
     }
     for question, comparing in expected.items():
         cmp = comparison(question)

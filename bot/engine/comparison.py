@@ -32,6 +32,8 @@ _DIFFER_SAID = re.compile(
     r"\b(?:while|whilst|whereas|but|unlike|however|instead|rather|than|differ\w*)\b",
     re.IGNORECASE,
 )
+# "X and Y might seem similar, but…" grants a likeness only to set up a difference.
+_CONCESSION = re.compile(r"\b(?:similar\w*|alike|same)\b[^.;]*\b(?:but|however|yet)\b", re.I)
 _NEUTRAL_ASKED = re.compile(r"\b(?:vs\.?|versus|compar\w*)\b", re.IGNORECASE)
 _SPLIT_WORDS = re.compile(r"\b(?:vs\.?|versus|or|and|compared (?:to|with)|from|than|unlike|with)\b")
 _COMPARISON_WORDS = frozenset(
@@ -114,6 +116,7 @@ class Comparison:
         if not self or not (terms & self.sides[0] and terms & self.sides[1]):
             return False
         alike = self.kind != "differ" and bool(_ALIKE_SAID.search(text))
+        alike = alike and not _CONCESSION.search(text)
         return alike or (self.kind != "alike" and bool(_DIFFER_SAID.search(text)))
 
 
