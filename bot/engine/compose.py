@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.engine.comparison import NO_COMPARISON, Comparison
 from bot.engine.rerank import Evidence, ScoredUnit
@@ -36,9 +37,15 @@ class Pick:
 
 def _value(ev: Evidence, unit: ScoredUnit, top: float, cmp: Comparison = NO_COMPARISON) -> float:
     value = unit.score + SOURCE_WEIGHT * (ev.score - top)
-    if cmp and cmp.compares(unit.unit.text, folded_terms(unit.unit.text)):
+    if cmp and _compares(cmp, unit.unit.text):
         value += COMPARING_BONUS
     return value
+
+
+@lru_cache(maxsize=1024)
+def _compares(cmp: Comparison, text: str) -> bool:
+    """Cached: choosing a lead values each unit many times over."""
+    return cmp.compares(text, folded_terms(text))
 
 
 def _lead_text(unit: ScoredUnit) -> str:

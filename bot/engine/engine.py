@@ -162,7 +162,10 @@ class Engine:
         framing = framing_kinds(term_weights.query(text, framing=True))
         compared = comparison(read.query)
         ranked = score_candidates(retriever.index, pool, read.terms, weights, framing, compared)
-        own_vector = self.embedder.encode_query(text) if read.follows and own else None
+        own_vector = None  # a follow-up read alone, to judge it on its own words
+        if read.follows and own:
+            own_vector = pool.vector_of(text)
+            own_vector = self.embedder.encode_query(text) if own_vector is None else own_vector
         verdict = judge(
             ranked, pool.best_dense, read.terms, own, retriever.index.units.of, own_vector
         )

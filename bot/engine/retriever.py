@@ -36,6 +36,13 @@ class Pool:
     queries: np.ndarray  # (phrasings, d) query vectors, reused by the second stage
     weights: np.ndarray  # (phrasings,) how much each phrasing counts, summing to 1
     best_dense: float  # nearest passage anywhere, even if not in the pool
+    phrasings: tuple[str, ...] = ()  # the texts behind `queries`, in order
+
+    def vector_of(self, phrasing: str) -> np.ndarray | None:
+        """The query vector already computed for this phrasing, if it was searched."""
+        if phrasing in self.phrasings:
+            return self.queries[self.phrasings.index(phrasing)]
+        return None
 
 
 class HybridRetriever:
@@ -85,7 +92,7 @@ class HybridRetriever:
                     bm25[cid] = max(bm25.get(cid, 0.0), score)
         order = sorted(fused, key=lambda cid: (-fused[cid], cid))[:RERANK_DEPTH]
         if not order:
-            return Pool([], qvecs, weights, best)
+            return Pool([], qvecs, weights, best, tuple(queries))
         vectors = np.vstack([self.index.vectors.reconstruct(int(i)) for i in order])
         per_phrasing = vectors @ qvecs.T
         best = max(best, float(per_phrasing.max()))
@@ -94,4 +101,4 @@ class HybridRetriever:
             Candidate(cid, float(d), bm25.get(cid, 0.0), fused[cid])
             for cid, d in zip(order, dense.tolist(), strict=True)
         ]
-        return Pool(out, qvecs, weights, best)
+        return Pool(out, qvecs, weights, best, tuple(queries))
