@@ -36,30 +36,13 @@ _DIFFER_SAID = re.compile(
 _CONCESSION = re.compile(r"\b(?:similar\w*|alike|same)\b[^.;]*\b(?:but|however|yet)\b", re.I)
 _NEUTRAL_ASKED = re.compile(r"\b(?:vs\.?|versus|compar\w*)\b", re.IGNORECASE)
 _SPLIT_WORDS = re.compile(r"\b(?:vs\.?|versus|or|and|compared (?:to|with)|from|than|unlike|with)\b")
-_COMPARISON_WORDS = frozenset(
-    [
-        "differ",
-        "difference",
-        "differences",
-        "different",
-        "diff",
-        "compare",
-        "comparison",
-        "common",
-        "similar",
-        "similarity",
-        "similarities",
-        "contrast",
-        "better",
-        "overlap",
-        "alike",
-        "distinguish",
-        "apart",
-        "same",
-        "share",
-        "shar",
-        "set",
-    ]
+_ALIKE = ("common", "similar", "similarity", "similarities", "alike", "same", "share", "shared")
+_DIFFER = ("differ", "difference", "differences", "different", "diff", "distinguish", "apart")
+_ALIKE_WORDS = frozenset(fold(w) for w in (*_ALIKE, "shares", "overlap", "overlaps"))
+_DIFFER_WORDS = frozenset(fold(w) for w in (*_DIFFER, "contrast", "unlike", "versus", "vs"))
+# Words that ask for a comparison rather than name one of its sides.
+_COMPARISON_WORDS = (
+    _ALIKE_WORDS | _DIFFER_WORDS | {fold(w) for w in ("compare", "comparison", "better", "set")}
 )
 
 
@@ -138,10 +121,6 @@ def comparison(question: str) -> Comparison:
 # "Key Differences", "What Sets Them Apart") answers a question asking for that kind,
 # whichever of these words each one uses.
 ALIKE, DIFFER = "~alike", "~differ"
-_ALIKE = ("common", "similar", "similarity", "similarities", "alike", "same", "share", "shared")
-_DIFFER = ("differ", "difference", "differences", "different", "diff", "distinguish", "apart")
-_ALIKE_WORDS = frozenset(fold(w) for w in (*_ALIKE, "shares", "overlap", "overlaps"))
-_DIFFER_WORDS = frozenset(fold(w) for w in (*_DIFFER, "contrast", "unlike", "versus", "vs"))
 
 
 def with_kinds(words: Iterable[str]) -> set[str]:
