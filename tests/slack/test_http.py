@@ -115,13 +115,19 @@ def test_share_button_posts_the_ephemeral_answer_publicly_once(live):
     assert any(b["type"] == "context_actions" for b in public[0].params["blocks"])
 
 
-def test_thread_follow_up_uses_the_earlier_question(live):
+def _follow_up_in_thread(live, question: str, follow_up: str):
+    """Mention the bot with `question`, then with `follow_up` in its thread; the reply."""
     channel = _channel()
-    first = live.sim.mention("devops vs mlops differences", channel)
+    first = live.sim.mention(question, channel)
     live.fake.wait_for("chat.postMessage", channel=channel)
-    live.sim.mention("and what about the tools?", channel, thread_ts=first["ts"])
+    live.sim.mention(follow_up, channel, thread_ts=first["ts"])
     follow = live.fake.wait_for("chat.postMessage", count=2, channel=channel)[1]
     assert follow.params["thread_ts"] == first["ts"]
+    return follow
+
+
+def test_thread_follow_up_uses_the_earlier_question(live):
+    follow = _follow_up_in_thread(live, "devops vs mlops differences", "and what about the tools?")
     assert "special tools" in _answer_text(follow)
     alone = _channel()
     live.sim.mention("and what about the tools?", alone)
@@ -146,12 +152,9 @@ def test_comparison_in_a_dm_leads_with_the_section_that_answers(live):
 
 
 def test_off_topic_follow_up_in_a_thread_is_declined(live):
-    channel = _channel()
-    first = live.sim.mention("how is devops different from mlops?", channel)
-    live.fake.wait_for("chat.postMessage", channel=channel)
-    live.sim.mention("what is a good pasta recipe?", channel, thread_ts=first["ts"])
-    follow = live.fake.wait_for("chat.postMessage", count=2, channel=channel)[1]
-    assert follow.params["thread_ts"] == first["ts"]
+    follow = _follow_up_in_thread(
+        live, "how is devops different from mlops?", "what is a good pasta recipe?"
+    )
     assert "won't guess" in posted_text(follow.params)
 
 
