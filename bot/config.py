@@ -81,6 +81,10 @@ def env_field(
     return field(default=default, metadata=meta)
 
 
+def _threshold(raw: str) -> float:
+    return _float("DECLINE_THRESHOLD", raw)
+
+
 @dataclass(frozen=True)
 class Settings:
     """All tunables in one place. Field names map to UPPER_CASE environment variables."""
@@ -95,7 +99,8 @@ class Settings:
     top_k: int = env_field(3, minimum=1)
     chunk_tokens: int = env_field(256, minimum=32, maximum=512)
     max_file_bytes: int = env_field(5_000_000, minimum=1)
-    decline_threshold: float = 0.34
+    # empty: the threshold calibrated for each index at ingest (bot/engine/calibration.py)
+    decline_threshold: float | None = env_field(None, parse=_threshold)
     max_question_chars: int = env_field(4000, minimum=16)
     exact_index_limit: int = env_field(20_000, minimum=1)
     reload_interval: int = env_field(30, minimum=0)

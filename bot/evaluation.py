@@ -2,8 +2,9 @@
 
 Each line: `question`, optional `history` (earlier user turns of the thread), `gold` (paths
 relative to the knowledge root that holds them) or `hints` (phrases a correct passage
-contains), `kind` ("unanswerable" must be declined) and `mixed` (false: only meaningful
-with the article alone, skipped when several roots are indexed).
+contains), `kind` ("unanswerable" must be declined, or its `absent` names reported as
+unknown; figures are also given per kind) and `mixed` (false: only meaningful with the
+article alone, skipped when several roots are indexed).
 """
 
 from __future__ import annotations
@@ -36,6 +37,29 @@ class Row:
 
 
 @dataclass
+class KindStats:
+    """One `kind` of question (howto, troubleshooting, unanswerable…)."""
+
+    questions: int = 0
+    hits: int = 0
+    reciprocal_ranks: float = 0.0
+    leads: int = 0
+    lead_questions: int = 0
+    handled: int = 0  # unanswerable: declined, or its absent names reported as unknown
+    declined: int = 0
+
+    def line(self, kind: str) -> str:
+        n = max(self.questions, 1)
+        if kind == "unanswerable":
+            return f"  {kind:<16} {self.questions:>3}  handled {self.handled}/{self.questions}"
+        lead = f"{self.leads}/{self.lead_questions}" if self.lead_questions else "-"
+        return (
+            f"  {kind:<16} {self.questions:>3}  hit {self.hits / n:.2f}  "
+            f"MRR {self.reciprocal_ranks / n:.2f}  lead {lead}  declined {self.declined}"
+        )
+
+
+@dataclass
 class EvalReport:
     k: int
     mode: str
@@ -50,6 +74,7 @@ class EvalReport:
     skipped: int = 0
     misses: list[str] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
+    kinds: dict[str, KindStats] = field(default_factory=dict)
 
     @property
     def hit_rate(self) -> float:
@@ -75,6 +100,7 @@ class EvalReport:
             "false_decline_rate": round(self.false_declines / max(self.answerable, 1), 4),
             "skipped": self.skipped,
             "misses": self.misses,
+            "by_kind": {kind: stats.__dict__ for kind, stats in sorted(self.kinds.items())},
         }
         if table:
             out["questions"] = [row.__dict__ for row in self.rows]
@@ -91,6 +117,9 @@ class EvalReport:
             f"false declines: {self.false_declines}/{self.answerable} "
             f"({self.false_declines / max(self.answerable, 1):.1%})",
         ]
+        if self.kinds:
+            out.append("by kind:")
+            out += [stats.line(kind) for kind, stats in sorted(self.kinds.items())]
         if self.misses:
             out.append("misses:")
             out += [f"  - {m}" for m in self.misses]
@@ -163,6 +192,15 @@ def lead_has_hint(item: dict, answer: Answer) -> bool | None:
     return any(h in opening for h in hints)
 
 
+def handled(item: dict, answer: Answer) -> bool:
+    """An unanswerable question is handled when declined, or when the names it lists as
+    `absent` (tools the docs never mention) are all reported as `unknown`."""
+    if not answer.answered:
+        return True
+    absent = {str(name).lower() for name in item.get("absent") or []}
+    return bool(absent) and absent <= {name.lower() for name in answer.unknown}
+
+
 def evaluate(
     engine: Engine,
     questions: list[dict],
@@ -192,15 +230,19 @@ def evaluate(
             top,
         )
         report.rows.append(row)
+        stats = report.kinds.setdefault(row.kind or "(none)", KindStats())
+        stats.questions += 1
         if item.get("kind") == "unanswerable":
             report.unanswerable += 1
-            if answer.answered:
-                report.misses.append(f"{label} — answered (confidence {answer.top_score:.3f})")
-            else:
+            if handled(item, answer):
                 report.declined_correctly += 1
+                stats.handled += 1
+            else:
+                report.misses.append(f"{label} — answered (confidence {answer.top_score:.3f})")
             continue
         report.answerable += 1
         if not answer.answered:
+            stats.declined += 1
             report.false_declines += 1
             report.misses.append(f"{label} — declined (confidence {answer.top_score:.3f})")
         row.rank = first_relevant_rank(item, answer)
@@ -209,10 +251,14 @@ def evaluate(
         else:
             report.hits += 1
             report.reciprocal_ranks += 1.0 / row.rank
+            stats.hits += 1
+            stats.reciprocal_ranks += 1.0 / row.rank
         row.lead = lead_has_hint(item, answer) if answer.answered else False
         if _hints(item):
             report.lead_questions += 1
             report.leads += bool(row.lead)
+            stats.lead_questions += 1
+            stats.leads += bool(row.lead)
             if not row.lead:
                 report.misses.append(f"{label} — no hint in the first {LEAD_CHARS} characters")
     return report

@@ -23,6 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bot.engine.lexicon import lexicon
+from bot.engine.names import zipf
+from bot.engine.question import Question
 from bot.engine.rerank import Evidence
 from bot.engine.terms import QueryTerms
 
@@ -64,14 +67,22 @@ class Verdict:
 def judge(
     ranked: Sequence[Evidence],
     best_passage: float,
-    terms: QueryTerms,
-    own: QueryTerms,
+    question: Question,
+    known: Callable[[str], bool],  # is this folded word one the index uses?
     unit_vectors: Callable[[int], np.ndarray] | None = None,
     own_vector: np.ndarray | None = None,
 ) -> Verdict:
-    """Signals from the top passages; `own` holds the words of the question alone, and
-    `own_vector` (for a follow-up) its vector, compared with the top passages' sentences
-    (`unit_vectors(chunk_id)`)."""
+    """Signals from the top passages. A follow-up's own words are checked against them,
+    but only its topic words: words the index uses (`known`; a word no document has
+    cannot be found anywhere, and a *name* no document has is the names check's
+    business) that are not so common in everyday English that they say nothing alone
+    ("ok", "cool", "would", "side"). `own_vector` (for a follow-up) is the
+    question read alone, compared with the top passages' sentences (`unit_vectors`)."""
+    terms = question.terms
+    chatter = lexicon().names.chatter_zipf
+    own = QueryTerms(
+        {t: w for t, w in question.own.weights.items() if known(t) and zipf(t) < chatter}
+    )
     top = list(ranked[:TOP_PASSAGES])
     unit = max((e.best_unit_cosine for e in top), default=0.0)
     coverage = max((terms.coverage(e.terms) for e in top), default=0.0) if terms else 0.0

@@ -13,37 +13,34 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.engine.lexicon import lexicon
 from bot.engine.terms import ASKING_WORDS, QueryTerms, fold
 from bot.index.lexical import tokenize
 
 Kind = Literal["alike", "differ", "any"]
 
-_ALIKE_ASKED = re.compile(
-    r"\b(?:in common|similar\w*|alike|overlap\w*|share[ds]?|the same|both)\b", re.IGNORECASE
-)
-_DIFFER_ASKED = re.compile(
-    r"\b(?:differen\w*|differ|diff|distinguish\w*|apart|unlike|contrast|better than)\b",
-    re.IGNORECASE,
-)
-_ALIKE_SAID = re.compile(
-    r"\b(?:both|also|same|similar\w*|alike|too|either|neither|share[ds]?|common)\b", re.IGNORECASE
-)
-_DIFFER_SAID = re.compile(
-    r"\b(?:while|whilst|whereas|but|unlike|however|instead|rather|than|differ\w*)\b",
-    re.IGNORECASE,
-)
-# "X and Y might seem similar, but…" grants a likeness only to set up a difference.
-_CONCESSION = re.compile(r"\b(?:similar\w*|alike|same)\b[^.;]*\b(?:but|however|yet)\b", re.I)
-_NEUTRAL_ASKED = re.compile(r"\b(?:vs\.?|versus|compar\w*)\b", re.IGNORECASE)
-_SPLIT_WORDS = re.compile(r"\b(?:vs\.?|versus|or|and|compared (?:to|with)|from|than|unlike|with)\b")
-_ALIKE = ("common", "similar", "similarity", "similarities", "alike", "same", "share", "shared")
-_DIFFER = ("differ", "difference", "differences", "different", "diff", "distinguish", "apart")
-_ALIKE_WORDS = frozenset(fold(w) for w in (*_ALIKE, "shares", "overlap", "overlaps"))
-_DIFFER_WORDS = frozenset(fold(w) for w in (*_DIFFER, "contrast", "unlike", "versus", "vs"))
+_LEX = lexicon()
+_ALIKE_ASKED = _LEX.pattern("comparison", "alike_asked")
+_DIFFER_ASKED = _LEX.pattern("comparison", "differ_asked")
+_NEUTRAL_ASKED = _LEX.pattern("comparison", "neutral_asked")
+_ALIKE_SAID = _LEX.pattern("comparison", "alike_said")
+_DIFFER_SAID = _LEX.pattern("comparison", "differ_said")
+_SPLIT_WORDS = _LEX.pattern("comparison", "splitters")
+_ALIKE_WORDS = frozenset(fold(w) for w in _LEX.words("comparison", "alike_heading"))
+_DIFFER_WORDS = frozenset(fold(w) for w in _LEX.words("comparison", "differ_heading"))
 # Words that ask for a comparison rather than name one of its sides.
 _COMPARISON_WORDS = (
-    _ALIKE_WORDS | _DIFFER_WORDS | {fold(w) for w in ("compare", "comparison", "better", "set")}
+    _ALIKE_WORDS | _DIFFER_WORDS | {fold(w) for w in _LEX.words("comparison", "asking")}
 )
+
+
+def _concedes(text: str) -> bool:
+    """'X and Y might seem similar, but…': a likeness granted to set up a difference."""
+    grant = _LEX.pattern("comparison", "concession_grants").search(text)
+    if grant is None:
+        return False
+    clause = re.split(r"[.;]", text[grant.end() :], maxsplit=1)[0]
+    return bool(_LEX.pattern("comparison", "concession_turns").search(clause))
 
 
 def is_comparative(question: str) -> bool:
@@ -99,7 +96,7 @@ class Comparison:
         if not self or not (terms & self.sides[0] and terms & self.sides[1]):
             return False
         alike = self.kind != "differ" and bool(_ALIKE_SAID.search(text))
-        alike = alike and not _CONCESSION.search(text)
+        alike = alike and not _concedes(text)
         return alike or (self.kind != "alike" and bool(_DIFFER_SAID.search(text)))
 
 

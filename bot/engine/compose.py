@@ -186,9 +186,16 @@ def label(ev: Evidence) -> str:
     return ev.section or ev.chunk.heading.split(" › ")[-1]
 
 
-def compose(lead: str, shown: Sequence[Evidence], passages: int = PASSAGES_SHOWN) -> str:
-    """Lead, then the first few supporting passages, each under its numbered label."""
-    parts = [lead] if lead else []
+def compose(
+    lead: str,
+    shown: Sequence[Evidence],
+    passages: int = PASSAGES_SHOWN,
+    unknown: Sequence[str] = (),
+) -> str:
+    """Lead, then the first few supporting passages, each under its numbered label. A
+    question naming what no doc mentions hears so first (`unknown`)."""
+    parts = [unknown_note(unknown)] if unknown else []
+    parts += [lead] if lead else []
     for n, ev in enumerate(shown[:passages], start=1):
         parts.append(f"**[{n}] {label(ev)}**  \n{excerpt(ev)}")  # hard line break
     return "\n\n".join(parts)
@@ -197,11 +204,15 @@ def compose(lead: str, shown: Sequence[Evidence], passages: int = PASSAGES_SHOWN
 def decline_text(topics: Sequence[str], unknown: Sequence[str] = ()) -> str:
     """Why we won't answer, and where the user might look instead."""
     if unknown:
-        said = f"My knowledge base never mentions {_names(unknown)}, so I won't guess."
+        said = f"My docs never mention {_names(unknown)}, so I won't guess."
     else:
         said = "I don't have anything on that in my knowledge base, so I won't guess."
     listed = ", ".join(topics[:5])
     return f"{said} Nearest topics I know: {listed}." if listed else said
+
+
+def unknown_note(unknown: Sequence[str]) -> str:
+    return f"_My docs never mention {_names(unknown)}; the closest I have:_"
 
 
 def _names(words: Sequence[str]) -> str:

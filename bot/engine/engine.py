@@ -2,36 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from bot.config import Settings
+from bot.engine import calibration
 from bot.engine.answerability import judge
-from bot.engine.comparison import comparison, framing_kinds
+from bot.engine.calibration import Calibration
 from bot.engine.compose import choose_lead, compose, decline_text, label, lead_text
 from bot.engine.glossary import spell_out
-from bot.engine.query import (
-    clean_question,
-    join_split_words,
-    refers_back,
-    resolve_pronoun,
-    unknown_names,
-)
+from bot.engine.names import Spelling
+from bot.engine.question import Question, Reader
 from bot.engine.rerank import Evidence, Weights, score_candidates, select
 from bot.engine.retriever import HybridRetriever, Mode
-from bot.engine.terms import QueryTerms, TermWeights, topic_words
-from bot.engine.topics import Catalogue, catalogue, nearest_topics
+from bot.engine.terms import TermWeights
+from bot.engine.topics import Catalogue, catalogue, nearest_topics, sample
 from bot.engine.types import Answer, Source
 from bot.index import builds
 from bot.index.embedder import Embedder
 from bot.ingest.urls import url_resolver
 
-CONTEXT_TURNS = 2  # earlier questions in a thread a follow-up is read against
-CONTEXT_WEIGHT = 0.3  # a thread's earlier words count less than the question's own
+DEFAULT_THRESHOLD = 0.34  # an index too small to calibrate
+UNKNOWN_NAME_MARGIN = 0.1  # a question naming what no doc mentions must match this much better
 OWN_PHRASING = 0.75  # a follow-up read alone has this much say in passage scores
 
 
@@ -62,9 +58,10 @@ class Engine:
         self.embedder = embedder
         self._lock = threading.Lock()
         self._retriever = HybridRetriever(index, embedder)
-        self._terms = TermWeights(index.lexical)
+        self._reader = _reader(index, settings)
         self._topics = _titles(index)
         self.weights = Weights()
+        self._calibration = self._calibrated(self._retriever, self._reader)
         self._url_for = url_resolver(settings.knowledge_dirs, settings.knowledge_urls)
 
     @classmethod
@@ -105,11 +102,14 @@ class Engine:
     def swap_index(self, index: builds.LoadedIndex) -> None:
         """Atomically replace the index; answers in flight keep the one they started with."""
         with self._lock:
-            topics, terms = _titles(index), TermWeights(index.lexical)  # before the swap
-            self._retriever, self._terms, self._topics = (
-                HybridRetriever(index, self.embedder),
-                terms,
+            topics, reader = _titles(index), _reader(index, self.settings)  # before the swap
+            retriever = HybridRetriever(index, self.embedder)
+            found = self._calibrated(retriever, reader)
+            self._retriever, self._reader, self._topics, self._calibration = (
+                retriever,
+                reader,
                 topics,
+                found,
             )
 
     @property
@@ -133,6 +133,10 @@ class Engine:
             cached = self._catalogue = (index, catalogue(index))
         return cached[1]
 
+    def read(self, question: str, history: Sequence[str] = ()) -> Question:
+        """Stage 0: the question as every later stage sees it."""
+        return self._reader.read(question, history)
+
     def answer(
         self,
         question: str,
@@ -146,44 +150,74 @@ class Engine:
         started = time.perf_counter()
         k = k or self.settings.top_k
         weights = weights or self.weights
-        cleaned = clean_question(question, self.settings.max_question_chars)
-        retriever, term_weights = self._retriever, self._terms  # one consistent index
-        result = Answer(
-            question=cleaned.text, answered=False, answer="", truncated=cleaned.truncated
-        )
-        if not cleaned.text:
+        retriever, reader = self._retriever, self._reader  # one consistent index
+        read = reader.read(question, history)
+        result = Answer(question=read.asked, answered=False, answer="", truncated=read.truncated)
+        if not read:
             result.answer = "Ask me a question about: " + ", ".join(self.topics()[:10]) + "."
             result.topics = self.topics()
             return self._done(result, started)
-        text = spell_out(join_split_words(cleaned.text, term_weights.known), term_weights.known)
-        own = term_weights.query(text)
-        read = _read_in_thread(text, own, history, term_weights)
-        pool = retriever.candidates(read.query, mode=mode, also=read.also, also_weight=OWN_PHRASING)
-        framing = framing_kinds(term_weights.query(text, framing=True))
-        compared = comparison(read.query)
-        ranked = score_candidates(retriever.index, pool, read.terms, weights, framing, compared)
+        pool = retriever.candidates(
+            read.search, mode=mode, also=read.also, also_weight=OWN_PHRASING
+        )
+        ranked = score_candidates(retriever.index, pool, read, weights)
         own_vector = None  # a follow-up read alone, to judge it on its own words
-        if read.follows and own:
-            own_vector = pool.vector_of(text)
-            own_vector = self.embedder.encode_query(text) if own_vector is None else own_vector
+        if read.follows and read.own:
+            own_vector = pool.vector_of(read.text)
+            own_vector = self.embedder.encode_query(read.text) if own_vector is None else own_vector
         verdict = judge(
-            ranked, pool.best_dense, read.terms, own, retriever.index.units.of, own_vector
+            ranked,
+            pool.best_dense,
+            read,
+            reader.term_weights.has,
+            retriever.index.units.of,
+            own_vector,
         )
         shown = select(retriever.index, ranked, k, weights)
         result.sources = [_source(ev, self._url_for) for ev in shown]
         result.top_score = verdict.confidence
         result.signals = verdict.signals()
-        result.unknown = unknown_names(text, term_weights.known)
-        answerable = verdict.answerable(self.settings.decline_threshold, read.follows, bool(own))
-        if result.unknown or not answerable:
-            result.topics = self.nearest_topics(read.query) or self.topics()
+        result.unknown = list(read.names)
+        threshold = self.decline_threshold
+        if result.unknown:  # a name the docs never use: the rest must match clearly
+            threshold += UNKNOWN_NAME_MARGIN
+        if not verdict.answerable(threshold, read.follows, bool(read.own)):
+            result.topics = self.nearest_topics(read.search) or self.topics()
             result.answer = decline_text(result.topics, result.unknown)
             return self._done(result, started)
         result.answered = True
-        picks = choose_lead(shown, compared)
+        picks = choose_lead(shown, read.comparison)
         result.lead = lead_text(picks)
-        result.answer = compose(result.lead, shown)
+        result.answer = compose(result.lead, shown, unknown=result.unknown)
         return self._done(result, started)
+
+    @property
+    def decline_threshold(self) -> float:
+        """The operator's DECLINE_THRESHOLD, else the one calibrated for this index."""
+        if self.settings.decline_threshold is not None:
+            return self.settings.decline_threshold
+        found = self._calibration
+        return found.threshold if found else DEFAULT_THRESHOLD
+
+    def _confidence(self, retriever: HybridRetriever, reader: Reader, text: str) -> float:
+        """How sure the engine would be answering `text` alone (for calibration)."""
+        question = reader.read(text)
+        pool = retriever.candidates(question.search, also=question.also)
+        ranked = score_candidates(retriever.index, pool, question, self.weights)
+        return judge(ranked, pool.best_dense, question, reader.term_weights.has).confidence
+
+    def _calibrated(self, retriever: HybridRetriever, reader: Reader) -> Calibration | None:
+        """This index's calibration: read from its build, else computed now and saved."""
+        index = retriever.index
+        found = calibration.load(index.path)
+        if found is None and len(index.chunks):
+            headings = [chunk.heading for chunk in sample(index.chunks, 4000)]
+            found = calibration.calibrate(
+                lambda text: self._confidence(retriever, reader, text), headings
+            )
+            with contextlib.suppress(OSError):  # a read-only build still answers
+                calibration.save(index.path, found)
+        return found
 
     @staticmethod
     def _done(result: Answer, started: float) -> Answer:
@@ -191,33 +225,14 @@ class Engine:
         return result
 
 
-@dataclass(frozen=True)
-class _Reading:
-    """How a question is searched: alone, or (a follow-up) with its thread."""
-
-    follows: bool  # refers back to the thread
-    query: str  # the main phrasing searched
-    also: list[str]  # other phrasings, sharing OWN_PHRASING of the say
-    terms: QueryTerms  # word weights; the thread's words count CONTEXT_WEIGHT as much
-
-
-def _read_in_thread(
-    text: str, own: QueryTerms, history: Sequence[str], term_weights: TermWeights
-) -> _Reading:
-    """The thread is used only when the question refers back to it ("and devops?")."""
-    context = [
-        join_split_words(clean_question(h, 500).text, term_weights.known)
-        for h in history[-CONTEXT_TURNS:]
-    ]
-    if not (any(context) and refers_back(text, len(own.weights))):
-        return _Reading(False, text, [], own)
-    topic = topic_words(context[-1])
-    resolved = resolve_pronoun(text, topic)
-    # "what about data?" means data *in the thread's topic*: read it both ways
-    also = [resolved] if resolved != text else [text, f"{text} {topic}"]
-    context_terms = term_weights.query(" ".join(context)).weights
-    terms = QueryTerms({**{t: w * CONTEXT_WEIGHT for t, w in context_terms.items()}, **own.weights})
-    return _Reading(True, " ".join([*(c for c in context if c), text]), also, terms)
+def _reader(index: builds.LoadedIndex, settings: Settings) -> Reader:
+    term_weights = TermWeights(index.lexical)
+    return Reader(
+        term_weights,
+        Spelling(term_weights.words()),
+        lambda text: spell_out(text, term_weights.known),
+        settings.max_question_chars,
+    )
 
 
 def _source(ev: Evidence, url_for: Callable[[str], str | None]) -> Source:

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from bot.documents import Chunk
-from bot.engine.comparison import NO_COMPARISON, Comparison, with_kinds
+from bot.engine.comparison import with_kinds
+from bot.engine.question import Question
 from bot.engine.retriever import Pool
-from bot.engine.terms import QueryTerms, folded_terms
+from bot.engine.terms import folded_terms
 from bot.index.builds import LoadedIndex
 from bot.ingest.units import Unit, split_units
 
@@ -118,19 +119,18 @@ class Evidence:
 def score_candidates(
     index: LoadedIndex,
     pool: Pool,
-    terms: QueryTerms,
+    question: Question,
     weights: Weights,
-    framing: QueryTerms | None = None,
-    comparison: Comparison = NO_COMPARISON,
 ) -> list[Evidence]:
     """Every pool candidate with its stage-2 score, best first.
 
-    `framing` holds all the question's words ("what do X and Y have in common"): a section
+    The question's `framing` holds all its words ("what do X and Y have in common"): a section
     heading that echoes them names the section that answers. Titles are left out of that
-    match; a title is shared by every section of its document. `comparison` holds the two
+    match; a title is shared by every section of its document. Its `comparison` holds the two
     things a comparison question names ("devops", "mlops") and what it asks about them.
     """
-    framing = framing or terms
+    terms, comparison = question.terms, question.comparison
+    framing = question.framing or terms
     if not pool.candidates:
         return []
     best_bm25 = max(c.bm25 for c in pool.candidates) or 1.0

@@ -9,34 +9,21 @@ asked". Words are compared after a light suffix folding ("teams" ~ "team", "depl
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from bot.engine.lexicon import lexicon
 from bot.index.lexical import LexicalIndex, tokenize
 
 # Words that say how something is asked ("explain", "vs", "in common"), not what about:
 # they carry no topic, so they neither earn nor cost lexical coverage.
-_ASKING = """
-tell know explain mean means meaning describe thing things way ways good best use used using
-work works need needs want like also actually really please help one ones kind sort part bit
-lot much many something anything else eg ie vs versus differ differs different difference
-differences diff compare compared comparison similar similarity similarities common contrast
-"""
-ASKING_WORDS = frozenset(_ASKING.split())
-# Idioms whose words frame the question rather than name its topic: "what role does data
-# play in X" asks about data in X; "what's the point of X", "why does X matter" ask about X.
-_FRAMING_IDIOMS = (
-    (re.compile(r"\b(?:role|part)s?\b.*\bplay(?:s|ed|ing)?\b"), {"role", "part", "play"}),
-    (re.compile(r"\bwhat(?:'s| is) the (?:point|purpose) of\b"), {"point", "purpose"}),
-    (re.compile(r"\b(?:why|how much)\b.*\bmatters?\b|\bmatters?\W*$"), {"matter", "matters"}),
-)
+ASKING_WORDS = lexicon().asking_words
 
 
 def framing_words(question: str) -> set[str]:
-    """Words that only frame this question, by the idioms above."""
-    lowered = question.lower()
-    return {w for pattern, words in _FRAMING_IDIOMS if pattern.search(lowered) for w in words}
+    """Words that only frame this question, by the lexicon's idioms ("what role does X
+    play" frames "role" and "play")."""
+    return {w for idiom in lexicon().idioms if idiom.pattern.search(question) for w in idiom.frames}
 
 
 IDF_FLOOR = 0.5  # a word in every passage still says what the question is about
@@ -90,6 +77,7 @@ class TermWeights:
             key = fold(term)
             df[key] = max(df.get(key, 0), int(indptr[tid + 1] - indptr[tid]))
         self._df = df
+        self._words = list(lexical.vocab)
         self.unknown = self._idf(0)
 
     def _idf(self, df: int) -> float:
@@ -100,6 +88,14 @@ class TermWeights:
 
     def known(self, word: str) -> bool:
         return fold(word.lower()) in self._df
+
+    def has(self, folded: str) -> bool:
+        """Is this folded term one the index uses?"""
+        return folded in self._df
+
+    def words(self) -> list[str]:
+        """The index's own words as written (lowercased), for spelling checks."""
+        return list(self._words)
 
     def query(self, question: str, *, framing: bool = False) -> QueryTerms:
         """The question's topic words; with `framing`, also the words saying how it asks

@@ -133,7 +133,7 @@ def example_questions(index: LoadedIndex, limit: int = 6) -> list[str]:
     'How to …' headings, spread over different documents (richest documents first)."""
     counts = Counter({path: int(c) for path, (_t, c) in index.manifest.documents.items()})
     best: dict[str, str] = {}
-    for chunk in _sample(index.chunks, 4000):
+    for chunk in sample(index.chunks, 4000):
         last = chunk.heading.split(SEP)[-1].strip()
         question = _as_question(last)
         if question and chunk.path not in best and 12 <= len(question) <= 70:
@@ -157,7 +157,7 @@ def _as_question(heading: str) -> str | None:
     return None
 
 
-def _sample(chunks: Sequence, limit: int) -> Sequence:
+def sample(chunks: Sequence, limit: int) -> Sequence:
     """All chunks of a small index; an even spread of `limit` of a large one."""
     if len(chunks) <= limit:
         return chunks

@@ -24,6 +24,25 @@ _TAG_RE = re.compile(r"^(?:</?[A-Za-z][\w-]*(?:\s[^>]*)?/?>|<!--.*-->)$", re.S)
 _URLISH_RE = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*://|www\.|[\w-]+(?:\.[\w-]+)+(?:/|\s*$))", re.I)
 
 
+_USER = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
+_CHANNEL = re.compile(r"<#C[A-Z0-9]+(?:\|([^>]*))?>")
+_SPECIAL = re.compile(r"<!(?:subteam\^[A-Z0-9]+|[a-z]+)(?:\|([^>]*))?>")
+_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
+_EMOJI = re.compile(r":[a-z0-9_+\-']+:")
+
+
+def plain_question(raw: str) -> str:
+    """What a user typed in Slack, as plain text for the engine: mentions, channel refs,
+    broadcasts, link markup and emoji stripped, entities decoded."""
+    text = _USER.sub(" ", raw)
+    text = _CHANNEL.sub(lambda m: f" {m.group(1) or ''} ", text)
+    text = _SPECIAL.sub(lambda m: f" {m.group(1) or ''} ", text)
+    text = _LINK.sub(lambda m: f" {m.group(2) or m.group(1)} ", text)
+    text = _EMOJI.sub(" ", text)
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return " ".join(text.split())
+
+
 def escape(text: str) -> str:
     """Escape Slack control characters; '@here' gets a word joiner so it can never ping."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

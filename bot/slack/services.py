@@ -22,6 +22,7 @@ from bot.observability.metrics import ERRORS
 from bot.observability.questions import record_question
 from bot.slack import blocks
 from bot.slack.dedupe import Deduper
+from bot.slack.mrkdwn import plain_question
 from bot.store import Store
 from bot.store.health import StoreUnavailable
 
@@ -110,7 +111,9 @@ class Services:
         feedback buttons)."""
         started = time.perf_counter()
         try:
-            answer = self.engine.answer(question, history=list(history))
+            answer = self.engine.answer(
+                plain_question(question), history=[plain_question(h) for h in history]
+            )
         except Exception:
             self.failures += 1  # /healthz turns 503 while answering keeps failing
             raise

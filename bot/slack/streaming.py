@@ -26,6 +26,7 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from bot.engine.types import Answer
 from bot.observability.questions import record_question
 from bot.slack import blocks
+from bot.slack.mrkdwn import plain_question
 
 if TYPE_CHECKING:
     from bot.llm.writer import Outcome
@@ -197,7 +198,9 @@ def stream_reply(
     Errors propagate: the caller posts the error message and logs the cause."""
     started = time.perf_counter()
     try:
-        draft = services.engine.answer(question, history=list(history))
+        draft = services.engine.answer(
+            plain_question(question), history=[plain_question(h) for h in history]
+        )
     except Exception:
         services.failures += 1  # as Services.ask: /healthz turns 503 while answering fails
         raise
