@@ -6,6 +6,9 @@
 - `own_unit` (follow-ups): how near the follow-up read alone comes to a found sentence:
   "what is the meaning of life?" after a DevOps question shares a word with some passage,
   but no sentence found is about it;
+- `vocabulary`: the IDF-weighted share of the question's words the docs use at all; it
+  scales the rest, so "how many players are on a rugby team?" scores low beside an
+  engineering playbook full of teams;
 - `coverage`: the IDF-weighted share of the question's own content words found in one of
   the top passages: "pasta recipe" is not covered by a DevOps article, however close the
   vectors of two questions in the same thread may be.
@@ -32,6 +35,7 @@ from bot.engine.terms import QueryTerms
 UNIT_WEIGHT = 0.6
 PASSAGE_WEIGHT = 0.4
 COVERAGE_WEIGHT = 0.0  # calibrated: coverage helped no dev decision (it vetoes follow-ups)
+VOCABULARY_WEIGHT = 0.5  # how far words the docs never use pull confidence down
 TOP_PASSAGES = 3
 FOLLOW_UP_COVERAGE = 0.5  # share of a follow-up's own words the found passages must hold
 FOLLOW_UP_OWN_UNIT = 0.12  # and a found sentence must be at least this near its own words
@@ -45,6 +49,7 @@ class Verdict:
     coverage: float
     own_coverage: float
     own_unit: float = 1.0  # best cosine of the follow-up alone with a found sentence
+    vocabulary: float = 1.0  # share of the question's words the docs use at all
 
     def signals(self) -> dict[str, float]:
         return {
@@ -54,6 +59,7 @@ class Verdict:
             "coverage": round(self.coverage, 4),
             "own_coverage": round(self.own_coverage, 4),
             "own_unit": round(self.own_unit, 4),
+            "vocabulary": round(self.vocabulary, 4),
         }
 
     def answerable(self, threshold: float, follows_thread: bool, has_own_words: bool) -> bool:
@@ -87,9 +93,20 @@ def judge(
     unit = max((e.best_unit_cosine for e in top), default=0.0)
     coverage = max((terms.coverage(e.terms) for e in top), default=0.0) if terms else 0.0
     own_coverage = max((own.coverage(e.terms) for e in top), default=0.0) if own else 1.0
-    confidence = UNIT_WEIGHT * unit + PASSAGE_WEIGHT * best_passage + COVERAGE_WEIGHT * coverage
+    nearness = UNIT_WEIGHT * unit + PASSAGE_WEIGHT * best_passage + COVERAGE_WEIGHT * coverage
+    vocabulary = _vocabulary(question.own, known) if question.own else 1.0
+    confidence = nearness * (1.0 - VOCABULARY_WEIGHT + VOCABULARY_WEIGHT * vocabulary)
     own_unit = 1.0
     if own_vector is not None and unit_vectors is not None:
         cosines = [unit_vectors(e.chunk_id) @ own_vector.ravel() for e in top]
         own_unit = max((float(c.max()) for c in cosines if c.size), default=0.0)
-    return Verdict(round(confidence, 4), unit, best_passage, coverage, own_coverage, own_unit)
+    return Verdict(
+        round(confidence, 4), unit, best_passage, coverage, own_coverage, own_unit, vocabulary
+    )
+
+
+def _vocabulary(own: QueryTerms, known: Callable[[str], bool]) -> float:
+    """The IDF-weighted share of the question's words that the docs use at all. A
+    question the docs could answer is asked in their words ("rollback", "scrape"); one
+    about rugby or a tool they never name is not, however near its vectors come."""
+    return sum(w for t, w in own.weights.items() if known(t)) / own.total

@@ -27,7 +27,6 @@ from bot.index.embedder import Embedder
 from bot.ingest.urls import url_resolver
 
 DEFAULT_THRESHOLD = 0.34  # an index too small to calibrate
-UNKNOWN_NAME_MARGIN = 0.1  # a question naming what no doc mentions must match this much better
 OWN_PHRASING = 0.75  # a follow-up read alone has this much say in passage scores
 
 
@@ -178,10 +177,7 @@ class Engine:
         result.top_score = verdict.confidence
         result.signals = verdict.signals()
         result.unknown = list(read.names)
-        threshold = self.decline_threshold
-        if result.unknown:  # a name the docs never use: the rest must match clearly
-            threshold += UNKNOWN_NAME_MARGIN
-        if not verdict.answerable(threshold, read.follows, bool(read.own)):
+        if not verdict.answerable(self.decline_threshold, read.follows, bool(read.own)):
             result.topics = self.nearest_topics(read.search) or self.topics()
             result.answer = decline_text(result.topics, result.unknown)
             return self._done(result, started)
