@@ -180,9 +180,9 @@ class Engine:
             result.answer = decline_text(result.topics, result.unknown)
             return self._done(result, started)
         result.answered = True
-        picks = choose_lead(shown, compared)
+        picks = choose_lead(shown, compared, question=text)  # shaped by the kind of question
         result.lead = lead_text(picks)
-        result.answer = compose(result.lead, shown)
+        result.answer = compose(result.lead, shown, picks=picks)
         return self._done(result, started)
 
     @staticmethod
