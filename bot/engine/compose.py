@@ -27,7 +27,8 @@ from bot.engine.shape import (
     gives_verdict,
     pasted_error,
     question_shape,
-    states_cause_or_fix,
+    states_cause,
+    states_fix,
 )
 from bot.engine.terms import folded_terms
 
@@ -45,7 +46,6 @@ AFTER_ECHO_BONUS = 0.04  # what follows the error's description in the docs ofte
 PASSAGE_CHARS = 480
 PASSAGES_SHOWN = 2
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
-_ORDERED = re.compile(r"^\s*\d+[.)]\s+")
 _PROSE_ONLY: tuple[Shape, ...] = ("definition", "why", "yesno")  # a sentence, not code
 
 
@@ -70,15 +70,13 @@ class _Asked:
 
     def bonus(self, unit: ScoredUnit) -> float:
         text, kind = unit.unit.text, unit.unit.kind
-        if self.shape == "howto":
-            command = kind == "code" or (kind == "item" and bool(_ORDERED.match(text)))
-            steps = _introduces(unit) or "`" in text
-            return SHAPE_BONUS if command or steps else 0.0
+        if self.shape == "howto":  # a command, a step, or what introduces them
+            return SHAPE_BONUS if kind == "code" or _introduces(unit) else 0.0
         if self.shape == "error":
             echo = self.echo(text)
             if echo >= ECHO_SHARE:
                 return -ECHO_PENALTY * echo
-            return SHAPE_BONUS if states_cause_or_fix(text) else 0.0
+            return SHAPE_BONUS * (2 * states_fix(text) or states_cause(text))
         said = {"definition": defines, "why": gives_reason, "yesno": gives_verdict}
         check = said.get(self.shape)
         return SHAPE_BONUS if check and kind != "code" and check(text) else 0.0
@@ -138,6 +136,20 @@ def _completion(ev: Evidence, unit: ScoredUnit) -> tuple[ScoredUnit, ...] | None
     return None
 
 
+def _with_lead_in(pick: Pick) -> Pick:
+    """A code block chosen alone comes after the sentence that leads into it, if any."""
+    at = pick.unit.index
+    if pick.unit.unit.kind != "code" or at == 0:
+        return pick
+    before = pick.evidence.units[at - 1]
+    if before.unit.section != pick.unit.unit.section or before.unit.kind not in (
+        "sentence",
+        "item",
+    ):
+        return pick
+    return Pick(pick.source, pick.evidence, before, (pick.unit,))
+
+
 def choose_lead(
     shown: Sequence[Evidence], cmp: Comparison = NO_COMPARISON, question: str = ""
 ) -> list[Pick]:
@@ -191,17 +203,30 @@ def choose_lead(
             break
         length = len(_lead_text(pick.unit))
         pool.remove(pick)
-        if (id(pick.evidence), pick.unit.index) in covered:
-            continue
         if chosen and used + length > LEAD_CHARS:
             continue
-        if _introduces(pick.unit):
+        pick = _with_lead_in(pick)
+        key = (id(pick.evidence), pick.unit.index)
+        if key in covered:
+            if not pick.follows:
+                continue
+            lead_in = next(c for c in chosen if c.evidence is pick.evidence and c.unit is pick.unit)
+            if not lead_in.follows:  # the sentence leading into it is in: add the block
+                chosen[chosen.index(lead_in)] = pick
+                covered.add((id(pick.evidence), pick.follows[0].index))
+            continue
+        length = len(_lead_text(pick.unit))
+        if _introduces(pick.unit) and not pick.follows:
             follows = _completion(pick.evidence, pick.unit)
             if follows is None:
                 continue  # never an introduction without what it introduces
             pick = Pick(pick.source, pick.evidence, pick.unit, follows)
             if follows[0].unit.kind == "sentence":
                 length += len(follows[0].unit.text)
+            shown_twice = [c for c in chosen if c.evidence is pick.evidence and c.unit in follows]
+            for c in shown_twice:  # chosen alone before: now shown after its introduction
+                chosen.remove(c)
+                used -= len(_lead_text(c.unit))
         chosen.append(pick)
         covered |= {(id(pick.evidence), u.index) for u in (pick.unit, *pick.follows)}
         used += length

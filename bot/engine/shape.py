@@ -64,12 +64,15 @@ LOG_MARKERS = (
     r"\bexit (?:code|status) \d+",
 )
 
-# A sentence of the docs that states a cause or a fix (for a pasted error's lead).
-CAUSE_OR_FIX_WORDS = (
-    "because", "caused by", "due to", "happens when", "occurs when", "this means", "to fix",
-    "fix", "resolve", "solve", "workaround", "instead", "make sure", "ensure", "increase",
-    "decrease", "set", "try", "use", "run", "enable", "disable", "upgrade", "raise",
-    "lower", "configure", "you can", "you need", "you must", "you should", "should",
+# Sentences of the docs that state a fix, or a cause (for a pasted error's lead).
+FIX_WORDS = (
+    "to fix", "fix", "fixes", "resolve", "solve", "workaround", "instead", "make sure",
+    "ensure", "increase", "decrease", "raise", "lower", "set", "try", "you can", "you need",
+    "you must", "you should", "need to", "to enable", "to disable", "to avoid", "to prevent",
+)  # fmt: skip
+CAUSE_WORDS = (
+    "because", "caused by", "due to", "happens when", "occurs when", "this means", "since",
+    "the reason", "as a result", "if the", "when the",
 )  # fmt: skip
 DEFINING_WORDS = ("is a", "is an", "is the", "are", "means", "refers to", "is used to")
 REASON_WORDS = ("because", "since", "so that", "in order to", "due to", "the reason", "as it")
@@ -155,8 +158,12 @@ def question_shape(text: str) -> Shape:
     return "other"
 
 
-def states_cause_or_fix(sentence: str) -> bool:
-    return _has(sentence, CAUSE_OR_FIX_WORDS)
+def states_fix(sentence: str) -> bool:
+    return _has(sentence, FIX_WORDS)
+
+
+def states_cause(sentence: str) -> bool:
+    return _has(sentence, CAUSE_WORDS)
 
 
 def defines(sentence: str) -> bool:
