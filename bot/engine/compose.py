@@ -14,7 +14,7 @@ its best unit not already in the lead, within its own section, and never ends on
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -185,7 +185,7 @@ def choose_lead(
 
     chosen: list[Pick] = []
     covered: set[tuple[int, int]] = set()  # (passage, unit index) already in the lead
-    used = 0
+    used, block_room = 0, BLOCK_CHARS
     best_value = max(shaped(p) for p in pool)
     while pool:
 
@@ -211,8 +211,10 @@ def choose_lead(
             if not pick.follows:
                 continue
             lead_in = next(c for c in chosen if c.evidence is pick.evidence and c.unit is pick.unit)
-            if not lead_in.follows:  # the sentence leading into it is in: add the block
+            size = len(pick.follows[0].unit.text)
+            if not lead_in.follows and size <= block_room:  # its lead-in is in: add the block
                 chosen[chosen.index(lead_in)] = pick
+                block_room = 0
                 covered.add((id(pick.evidence), pick.follows[0].index))
             continue
         length = len(_lead_text(pick.unit))
@@ -221,8 +223,13 @@ def choose_lead(
             if follows is None:
                 continue  # never an introduction without what it introduces
             pick = Pick(pick.source, pick.evidence, pick.unit, follows)
-            if follows[0].unit.kind == "sentence":
-                length += len(follows[0].unit.text)
+        if pick.follows and pick.follows[0].unit.kind == "sentence":
+            length += len(pick.follows[0].unit.text)
+        elif pick.follows:
+            size = sum(len(u.unit.text) for u in pick.follows)
+            if block_room < size:
+                continue  # one block or list in a lead, not several
+            block_room = 0
             shown_twice = [c for c in chosen if c.evidence is pick.evidence and c.unit in follows]
             for c in shown_twice:  # chosen alone before: now shown after its introduction
                 chosen.remove(c)
@@ -242,17 +249,15 @@ def choose_lead(
         ]
         if others:
             chosen.append(max(others, key=lambda p: _value(p.evidence, p.unit, top)))
-    return _reading_order(chosen, top, cmp)
+    return _reading_order(chosen, shaped)
 
 
-def _reading_order(picks: list[Pick], top: float, cmp: Comparison) -> list[Pick]:
+def _reading_order(picks: list[Pick], value: Callable[[Pick], float]) -> list[Pick]:
     """Best section first; inside a section, the document's own order."""
     groups: dict[tuple[int, str], list[Pick]] = {}
     for pick in picks:
         groups.setdefault((pick.source, pick.unit.unit.section), []).append(pick)
-    ordered = sorted(
-        groups.values(), key=lambda g: -max(_value(p.evidence, p.unit, top, cmp) for p in g)
-    )
+    ordered = sorted(groups.values(), key=lambda g: -max(value(p) for p in g))
     return [p for group in ordered for p in sorted(group, key=lambda p: p.unit.index)]
 
 
