@@ -176,6 +176,8 @@ def choose_lead(
     echoes = {
         (id(p.evidence), p.unit.index) for p in pool if asked.echo(p.unit.unit.text) >= ECHO_SHARE
     }
+    if len(echoes) < len(pool):  # the error's own words tell the user nothing new
+        pool = [p for p in pool if (id(p.evidence), p.unit.index) not in echoes]
 
     def shaped(p: Pick) -> float:
         v = _value(p.evidence, p.unit, top, cmp) + asked.bonus(p.unit)

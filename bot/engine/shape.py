@@ -80,7 +80,7 @@ VERDICT_OPENINGS = ("yes", "no", "not", "never", "always", "you can", "you canno
 
 _QUOTED = re.compile(r"`([^`]+)`|\"([^\"]{4,})\"|'([^']{4,})'|“([^”]{4,})”|‘([^’]{4,})’")
 _LOG = tuple(re.compile(p, re.IGNORECASE | re.MULTILINE) for p in LOG_MARKERS)
-_CLAUSE = re.compile(r"[?!.;\n]+\s*|,\s+(?=(?:" + "|".join(CLAUSE_ENDINGS) + r")\W*$)")
+_CLAUSE = re.compile(r"[?!.;,\n]+\s+|[?!.;,\n]+$")
 
 
 def _words(text: str) -> str:
