@@ -83,10 +83,8 @@ def test_definition_lead_is_a_sentence_not_a_code_line():
 
 
 def test_passages_never_repeat_the_lead_and_an_emptied_passage_is_skipped():
-    first = evidence(
-        "## Remote write\n\nFailures are retried for two hours.\n\nAfter that, unsent data is lost.",
-        {"Failures": 0.9, "After that": 0.85},
-    )
+    text = "## Remote write\n\nFailures are retried for two hours.\n\nAfter that, data is lost."
+    first = evidence(text, {"Failures": 0.9, "After that": 0.85})
     second = evidence("## Tuning\n\nRaise the capacity of each shard to cut memory use.", {}, 0.75)
     picks = choose_lead([first, second], question="is data lost when the endpoint is down?")
     answer = compose(lead_text(picks), [first, second], picks=picks)

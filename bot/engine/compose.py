@@ -232,10 +232,10 @@ def choose_lead(
             if block_room < size:
                 continue  # one block or list in a lead, not several
             block_room = 0
-            shown_twice = [c for c in chosen if c.evidence is pick.evidence and c.unit in follows]
-            for c in shown_twice:  # chosen alone before: now shown after its introduction
-                chosen.remove(c)
-                used -= len(_lead_text(c.unit))
+        shown_twice = [c for c in chosen if c.evidence is pick.evidence and c.unit in pick.follows]
+        for c in shown_twice:  # chosen alone before: now shown after its introduction
+            chosen.remove(c)
+            used -= len(_lead_text(c.unit))
         chosen.append(pick)
         covered |= {(id(pick.evidence), u.index) for u in (pick.unit, *pick.follows)}
         used += length
