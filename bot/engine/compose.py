@@ -2,19 +2,33 @@
 
 The lead is extractive: the units (sentences, list items, rows) that score best against the
 question, each followed by `[n]`, the number of the source it came from. A comparison's
-lead covers both sides. Each supporting passage is cut at unit boundaries around its best
-unit, within its own section, and never ends on a dangling "…as follows:".
+lead covers both sides. The kind of question (bot/engine/shape.py) shapes the lead: a how-to
+leads with the command or steps, a pasted error with a cause or fix rather than the error's
+own words, a definition, reason or verdict with a sentence (not a label or a code line).
+A lead unit that introduces something ("…as follows:") brings what follows it, a code block
+intact or a list, or is left out. Each supporting passage is cut at unit boundaries around
+its best unit not already in the lead, within its own section, and never ends on a dangling
+"…as follows:".
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from bot.engine.comparison import NO_COMPARISON, Comparison
+from bot.engine.question import Question
 from bot.engine.rerank import Evidence, ScoredUnit
+from bot.engine.shape import (
+    Shape,
+    defines,
+    gives_reason,
+    gives_verdict,
+    states_cause,
+    states_fix,
+)
 from bot.engine.terms import folded_terms
 
 LEAD_CHARS = 320  # the direct answer: about three sentences
@@ -23,9 +37,15 @@ NEIGHBOUR_BONUS = 0.06  # the sentence after a chosen one often finishes its tho
 SIBLING_BONUS = 0.06  # so does another item of the same list or paragraph
 COMPARING_BONUS = 0.06  # for "X vs Y": a sentence that sets X against Y, not one naming both
 SOURCE_WEIGHT = 0.5  # how much a unit's passage rank counts when choosing lead units
+BLOCK_CHARS = 600  # a code block or list that a lead unit introduces, shown whole
+SHAPE_BONUS = 0.04  # a unit of the kind the question asks for (a command, a fix, a definition)
+ECHO_PENALTY = 0.15  # a unit that repeats the pasted error instead of explaining it
+ECHO_SHARE = 0.5  # … holds at least this share of the error's words
+AFTER_ECHO_BONUS = 0.04  # what follows the error's description in the docs often fixes it
 PASSAGE_CHARS = 480
 PASSAGES_SHOWN = 2
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+_PROSE_ONLY: tuple[Shape, ...] = ("definition", "why", "yesno")  # a sentence, not code
 
 
 @dataclass(frozen=True)
@@ -33,6 +53,36 @@ class Pick:
     source: int  # 1-based source number
     evidence: Evidence
     unit: ScoredUnit
+    follows: tuple[ScoredUnit, ...] = ()  # what the unit introduces ("…:"), shown with it
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """What the question's kind asks of a lead unit."""
+
+    shape: Shape = "other"
+    pasted: frozenset[str] = frozenset()  # folded words of a pasted error
+
+    def echo(self, text: str) -> float:
+        """Share of the pasted error's words that `text` repeats."""
+        return len(self.pasted & folded_terms(text)) / len(self.pasted) if self.pasted else 0.0
+
+    def bonus(self, unit: ScoredUnit) -> float:
+        text, kind = unit.unit.text, unit.unit.kind
+        if self.shape == "howto":  # a command, a step, or what introduces them
+            return SHAPE_BONUS if kind == "code" or _introduces(unit) else 0.0
+        if self.shape == "error":
+            echo = self.echo(text)
+            if echo >= ECHO_SHARE:
+                return -ECHO_PENALTY * echo
+            return SHAPE_BONUS * (2 * states_fix(text) or states_cause(text))
+        said = {"definition": defines, "why": gives_reason, "yesno": gives_verdict}
+        check = said.get(self.shape)
+        return SHAPE_BONUS if check and kind != "code" and check(text) else 0.0
+
+
+def _introduces(unit: ScoredUnit) -> bool:
+    return unit.unit.text.rstrip().rstrip("*_").endswith(":")
 
 
 def _value(ev: Evidence, unit: ScoredUnit, top: float, cmp: Comparison = NO_COMPARISON) -> float:
@@ -61,26 +111,86 @@ def _says_something(unit: ScoredUnit) -> bool:
     return not (text.endswith(":") and len(text.split()) < 5)
 
 
-def choose_lead(shown: Sequence[Evidence], cmp: Comparison = NO_COMPARISON) -> list[Pick]:
-    """The best units across the shown passages, within about LEAD_CHARS."""
+def _completion(ev: Evidence, unit: ScoredUnit) -> tuple[ScoredUnit, ...] | None:
+    """What an introduction ("…as follows:") needs after it: the code block or list that
+    follows in its section, or the next sentence. None when that is missing or too long."""
+    after = [u for u in ev.units[unit.index + 1 :] if u.unit.section == unit.unit.section]
+    if not after:
+        return None
+    nxt = after[0]
+    if nxt.unit.kind == "code":
+        return (nxt,) if len(nxt.unit.text) <= BLOCK_CHARS else None
+    if nxt.unit.kind == "item" and nxt.unit.block != unit.unit.block:
+        items: list[ScoredUnit] = []
+        for u in after:
+            if (
+                u.unit.block != nxt.unit.block
+                or sum(len(i.unit.text) for i in items) + len(u.unit.text) > BLOCK_CHARS
+            ):
+                break
+            items.append(u)
+        return tuple(items) or None
+    if nxt.unit.kind in ("sentence", "item") and not _introduces(nxt):
+        return (nxt,) if len(nxt.unit.text) <= LEAD_CHARS else None
+    return None
+
+
+def _with_lead_in(pick: Pick) -> Pick:
+    """A code block chosen alone comes after the sentence that leads into it, if any."""
+    at = pick.unit.index
+    if pick.unit.unit.kind != "code" or at == 0:
+        return pick
+    before = pick.evidence.units[at - 1]
+    if before.unit.section != pick.unit.unit.section or before.unit.kind not in (
+        "sentence",
+        "item",
+    ):
+        return pick
+    return Pick(pick.source, pick.evidence, before, (pick.unit,))
+
+
+def choose_lead(shown: Sequence[Evidence], question: Question | None = None) -> list[Pick]:
+    """The best units across the shown passages, within about LEAD_CHARS, shaped by the
+    kind of question (`question.shape`, see bot/engine/shape.py)."""
     if not shown:
         return []
     top = shown[0].score
+    cmp = question.comparison if question else NO_COMPARISON
+    asked = _Asked(
+        question.shape if question else "other",
+        frozenset(folded_terms(question.error)) if question else frozenset(),
+    )
+    prose = asked.shape in _PROSE_ONLY
     pool = [
         Pick(n, ev, u)
         for n, ev in enumerate(shown, start=1)
         for u in ev.units
-        if _says_something(u) and (u.unit.kind != "code" or len(u.unit.text) <= LEAD_CHARS)
+        if _says_something(u)
+        and (u.unit.kind != "code" or len(u.unit.text) <= LEAD_CHARS)
+        and not (prose and u.unit.kind in ("code", "row"))
     ]
     if not pool:
         return []
+    echoes = {
+        (id(p.evidence), p.unit.index) for p in pool if asked.echo(p.unit.unit.text) >= ECHO_SHARE
+    }
+    if len(echoes) < len(pool):  # the error's own words tell the user nothing new
+        pool = [p for p in pool if (id(p.evidence), p.unit.index) not in echoes]
+
+    def shaped(p: Pick) -> float:
+        v = _value(p.evidence, p.unit, top, cmp) + asked.bonus(p.unit)
+        if any((id(p.evidence), i) in echoes for i in range(p.unit.index)):
+            v += AFTER_ECHO_BONUS  # the same passage, after the error's own words
+        return v
+
     chosen: list[Pick] = []
-    used = 0
-    best_value = max(_value(p.evidence, p.unit, top, cmp) for p in pool)
+    covered: set[tuple[int, int]] = set()  # (passage, unit index) already in the lead
+    used, block_room = 0, BLOCK_CHARS
+    best_value = max(shaped(p) for p in pool)
     while pool:
 
         def value(p: Pick) -> float:
-            v = _value(p.evidence, p.unit, top, cmp)
+            v = shaped(p)
             same_passage = [c.unit for c in chosen if c.evidence is p.evidence]
             if any(c.index == p.unit.index - 1 for c in same_passage):
                 v += NEIGHBOUR_BONUS
@@ -95,49 +205,110 @@ def choose_lead(shown: Sequence[Evidence], cmp: Comparison = NO_COMPARISON) -> l
         pool.remove(pick)
         if chosen and used + length > LEAD_CHARS:
             continue
+        pick = _with_lead_in(pick)
+        key = (id(pick.evidence), pick.unit.index)
+        if key in covered:
+            if not pick.follows:
+                continue
+            lead_in = next(c for c in chosen if c.evidence is pick.evidence and c.unit is pick.unit)
+            size = len(pick.follows[0].unit.text)
+            if not lead_in.follows and size <= block_room:  # its lead-in is in: add the block
+                chosen[chosen.index(lead_in)] = pick
+                block_room = 0
+                covered.add((id(pick.evidence), pick.follows[0].index))
+            continue
+        length = len(_lead_text(pick.unit))
+        if _introduces(pick.unit) and not pick.follows:
+            follows = _completion(pick.evidence, pick.unit)
+            if follows is None:
+                continue  # never an introduction without what it introduces
+            pick = Pick(pick.source, pick.evidence, pick.unit, follows)
+        if pick.follows and pick.follows[0].unit.kind == "sentence":
+            length += len(pick.follows[0].unit.text)
+        elif pick.follows:
+            size = sum(len(u.unit.text) for u in pick.follows)
+            if block_room < size:
+                continue  # one block or list in a lead, not several
+            block_room = 0
+        shown_twice = [c for c in chosen if c.evidence is pick.evidence and c.unit in pick.follows]
+        for c in shown_twice:  # chosen alone before: now shown after its introduction
+            chosen.remove(c)
+            used -= len(_lead_text(c.unit))
         chosen.append(pick)
+        covered |= {(id(pick.evidence), u.index) for u in (pick.unit, *pick.follows)}
         used += length
     for side in cmp.sides:  # a comparison answers for both sides
-        covered = any(side & folded_terms(p.unit.unit.text) for p in chosen)
-        if covered:
+        covered_side = any(side & folded_terms(p.unit.unit.text) for p in chosen)
+        if covered_side:
             continue
         others = [
             Pick(n, ev, u)
             for n, ev in enumerate(shown, start=1)
             for u in ev.units
-            if side & folded_terms(u.unit.text) and u.unit.kind != "code"
+            if side & folded_terms(u.unit.text) and u.unit.kind != "code" and not _introduces(u)
         ]
         if others:
             chosen.append(max(others, key=lambda p: _value(p.evidence, p.unit, top)))
-    return _reading_order(chosen, top, cmp)
+    return _reading_order(chosen, shaped)
 
 
-def _reading_order(picks: list[Pick], top: float, cmp: Comparison) -> list[Pick]:
+def _reading_order(picks: list[Pick], value: Callable[[Pick], float]) -> list[Pick]:
     """Best section first; inside a section, the document's own order."""
     groups: dict[tuple[int, str], list[Pick]] = {}
     for pick in picks:
         groups.setdefault((pick.source, pick.unit.unit.section), []).append(pick)
-    ordered = sorted(
-        groups.values(), key=lambda g: -max(_value(p.evidence, p.unit, top, cmp) for p in g)
-    )
+    ordered = sorted(groups.values(), key=lambda g: -max(value(p) for p in g))
     return [p for group in ordered for p in sorted(group, key=lambda p: p.unit.index)]
 
 
 def lead_text(picks: Sequence[Pick]) -> str:
-    """The picks as one paragraph, each unit followed by its citation."""
-    parts = []
+    """The picks as Markdown, each unit followed by its citation; sentences run on in one
+    paragraph, a code block or list stays a block of its own (copyable, newlines kept)."""
+    paragraphs: list[str] = []
+    line: list[str] = []
+
+    def block(text: str) -> None:
+        if line:
+            paragraphs.append(" ".join(line))
+            line.clear()
+        paragraphs.append(text)
+
     for pick in picks:
-        text = _lead_text(pick.unit).rstrip()
-        parts.append(f"{text} [{pick.source}]")
-    return " ".join(parts)
+        cite = f"[{pick.source}]"
+        if pick.unit.unit.kind == "code":
+            block(f"{cite}\n{pick.unit.unit.text}")  # a citation never trails a fence
+        else:
+            line.append(f"{_lead_text(pick.unit).rstrip()} {cite}")
+        follows = pick.follows
+        if follows and follows[0].unit.kind == "code":
+            block(follows[0].unit.text)
+        elif follows and follows[0].unit.block != pick.unit.unit.block:
+            block("\n".join(u.unit.text for u in follows))
+        elif follows:
+            line.append(f"{_lead_text(follows[0]).rstrip()} {cite}")
+    if line:
+        paragraphs.append(" ".join(line))
+    return "\n\n".join(paragraphs)
 
 
-def excerpt(ev: Evidence, budget: int = PASSAGE_CHARS) -> str:
-    """Whole units around the passage's best unit, from its own section, within budget."""
+def excerpt(ev: Evidence, budget: int = PASSAGE_CHARS, skip: frozenset[int] = frozenset()) -> str:
+    """Whole units around the passage's best unit, from its own section, within budget;
+    units in `skip` (indices, already in the lead) are never repeated. Empty when the
+    section has nothing left to show."""
     best = ev.best_unit
     if best is None:
         return ev.chunk.text[:budget].rsplit(" ", 1)[0]
-    units = [u for u in ev.units if u.unit.section == best.unit.section]
+    section = [u for u in ev.units if u.unit.section == best.unit.section]
+    left = [u for u in section if u.index not in skip]
+    if not left:
+        return ""
+    best = max(left, key=lambda u: u.score)
+    at = section.index(best)  # the run of units not in the lead around the best one
+    start = max((i + 1 for i, u in enumerate(section[:at]) if u.index in skip), default=0)
+    end = min(
+        (i for i, u in enumerate(section) if i > at and u.index in skip), default=len(section)
+    )
+    units = section[start:end]
     at = units.index(best)
     start, end = at, at + 1
     size = len(best.unit.text)
@@ -190,14 +361,19 @@ def compose(
     lead: str,
     shown: Sequence[Evidence],
     passages: int = PASSAGES_SHOWN,
+    picks: Sequence[Pick] = (),
     unknown: Sequence[str] = (),
 ) -> str:
-    """Lead, then the first few supporting passages, each under its numbered label. A
-    question naming what no doc mentions hears so first (`unknown`)."""
+    """Lead, then the first few supporting passages, each under its numbered label; a
+    passage shows none of the lead's units (`picks`), and is left out if that's all it had.
+    A question naming what no doc mentions hears so first (`unknown`)."""
     parts = [unknown_note(unknown)] if unknown else []
     parts += [lead] if lead else []
     for n, ev in enumerate(shown[:passages], start=1):
-        parts.append(f"**[{n}] {label(ev)}**  \n{excerpt(ev)}")  # hard line break
+        skip = frozenset(u.index for p in picks if p.evidence is ev for u in (p.unit, *p.follows))
+        text = excerpt(ev, skip=skip)
+        if text.strip():
+            parts.append(f"**[{n}] {label(ev)}**  \n{text}")  # hard line break
     return "\n\n".join(parts)
 
 

@@ -182,9 +182,9 @@ class Engine:
             result.answer = decline_text(result.topics, result.unknown)
             return self._done(result, started)
         result.answered = True
-        picks = choose_lead(shown, read.comparison)
+        picks = choose_lead(shown, read)
         result.lead = lead_text(picks)
-        result.answer = compose(result.lead, shown, unknown=result.unknown)
+        result.answer = compose(result.lead, shown, picks=picks, unknown=result.unknown)
         return self._done(result, started)
 
     @property

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from bot.engine.comparison import NO_COMPARISON, Comparison, comparison, framing_kinds
 from bot.engine.lexicon import lexicon
 from bot.engine.names import Spelling, unknown_names
-from bot.engine.shape import Shape, question_shape
+from bot.engine.shape import Shape, pasted_error, question_shape
 from bot.engine.terms import QueryTerms, TermWeights, framing_words, topic_words
 from bot.index.lexical import tokenize
 
@@ -41,6 +41,7 @@ class Question:
     search: str = ""  # the main phrasing searched
     also: tuple[str, ...] = ()  # other phrasings searched
     names: tuple[str, ...] = ()  # names asked about that the docs never mention
+    error: str = ""  # an error message pasted into the question, if any
 
     def __bool__(self) -> bool:
         return bool(self.asked)
@@ -130,6 +131,7 @@ class Reader:
             framing=framing_kinds(weights.query(text, framing=True)),
             comparison=comparison(text),
             shape=question_shape(asked),
+            error=pasted_error(asked),
             search=text,
             names=tuple(names),
         )

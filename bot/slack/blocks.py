@@ -32,6 +32,8 @@ __all__ = ["escape", "safe_url", "to_mrkdwn"]
 SECTION_LIMIT = 3000
 MAX_BLOCKS = 50
 DECLINE_LIMIT = 300
+ANSWER_VISIBLE = 1200  # characters of an answer shown; its sources, linked, are listed below
+SHORTENED_NOTE = "_Shortened: the sources below have the rest._"
 FEEDBACK_BLOCK_ID = "opsbot_feedback"
 FEEDBACK_ACTION = "opsbot_feedback"
 VOTE_ACTION_PREFIX = "opsbot_vote_"  # the classic 👍/👎 buttons of older messages
@@ -95,6 +97,27 @@ def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
                 in_fence = not in_fence
     flush()
     return [p for p in pieces if p.strip() and p.strip() != f"{FENCE}\n{FENCE}"]
+
+
+def cap_answer(markdown: str, limit: int = ANSWER_VISIBLE) -> str:
+    """The answer's first paragraphs within about `limit` characters: cut between
+    paragraphs (never inside a code fence, never after a "…:" that introduces what's cut);
+    the first paragraph, the direct answer, always stays."""
+    paragraphs: list[str] = []
+    for part in markdown.split("\n\n"):  # a paragraph inside an open fence joins it
+        if paragraphs and paragraphs[-1].count("```") % 2:
+            paragraphs[-1] += "\n\n" + part
+        else:
+            paragraphs.append(part)
+    kept, size = paragraphs[:1], len(paragraphs[0])
+    for part in paragraphs[1:]:
+        if size + 2 + len(part) > limit:
+            break
+        kept.append(part)
+        size += 2 + len(part)
+    while len(kept) > 1 and len(kept) < len(paragraphs) and kept[-1].rstrip().endswith(":"):
+        kept.pop()
+    return "\n\n".join(kept)
 
 
 def short_path(path: str) -> str:
@@ -203,7 +226,10 @@ def render_answer(
         tail.append(share_block(interaction_id))
     if interaction_id is not None:
         tail.append(feedback_block(interaction_id))
-    body_text = to_mrkdwn(answer.answer, citation_urls(answer.sources))
+    shown = cap_answer(answer.answer)
+    if shown != answer.answer:
+        tail.insert(0, context(SHORTENED_NOTE))
+    body_text = to_mrkdwn(shown, citation_urls(answer.sources))
     body = [section(p) for p in split_text(body_text)] or [section("_(empty)_")]
     room = MAX_BLOCKS - len(head) - len(tail)
     if len(body) > room:

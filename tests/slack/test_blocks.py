@@ -87,7 +87,7 @@ def test_long_answer_respects_section_and_block_limits_with_balanced_fences():
 
 
 def test_many_sections_are_capped_at_fifty_blocks():
-    answer = Answer("q", True, "\n\n".join("para " * 500 for _ in range(200)))
+    answer = Answer("q", True, "para " * 40_000)  # one paragraph: the lead is never cut
     message = blocks.render_answer(answer, interaction_id=1)
     assert len(message["blocks"]) == blocks.MAX_BLOCKS
     assert message["blocks"][-1]["type"] == "context_actions"
@@ -191,3 +191,29 @@ def test_fallback_text_is_plain():
     text = blocks.fallback_text("## What is DevOps?\n**What Sets Them Apart**\n```\nrun <x>\n```")
     assert text == "What is DevOps? What Sets Them Apart run &lt;x&gt;"
     assert blocks.fallback_text("*a* ~~b~~ [c](https://d.example) `e`") == "a b c e"
+
+
+def _body(message: dict) -> str:
+    return "\n".join(b["text"]["text"] for b in message["blocks"] if b["type"] == "section")
+
+
+def test_long_answer_is_cut_between_paragraphs_within_the_visible_budget():
+    lead = "Run the sync hook before the main sync [1]."
+    passages = [f"**[{n}] Part {n}**  \n" + "Words that explain. " * 20 for n in range(1, 6)]
+    answer = Answer("q", True, "\n\n".join([lead, *passages]))
+    message = blocks.render_answer(answer, interaction_id=1)
+    body = _body(message)
+    assert body.startswith("Run the sync hook")
+    assert len(body) <= blocks.ANSWER_VISIBLE + 100  # links to sources add a little
+    assert "Part 1" in body and "Part 5" not in body
+    assert any(blocks.SHORTENED_NOTE in str(b) for b in message["blocks"])
+
+
+def test_cap_never_cuts_inside_a_code_fence_or_after_an_introduction():
+    code = "```bash\n" + "\n\n".join(f"echo step {i}" for i in range(60)) + "\n```"
+    text = "\n\n".join(["Do this [1].", "Then run this:", code, "Done."])
+    capped = blocks.cap_answer(text, limit=200)
+    assert capped == "Do this [1]."  # the fence is too long: its introduction goes too
+    short = blocks.cap_answer("\n\n".join(["Do this [1].", "Run:", "```\nls\n\nls\n```"]))
+    assert short.endswith("```") and short.count("```") == 2
+    assert blocks.cap_answer("Short answer [1].") == "Short answer [1]."

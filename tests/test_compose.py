@@ -1,0 +1,114 @@
+"""The direct answer shaped by the kind of question, and passages that don't repeat it."""
+
+from __future__ import annotations
+
+from bot.documents import Chunk
+from bot.engine.comparison import comparison
+from bot.engine.compose import choose_lead, compose, lead_text
+from bot.engine.question import Question
+from bot.engine.rerank import Evidence, ScoredUnit
+from bot.engine.shape import pasted_error, question_shape
+from bot.ingest.units import split_units
+
+
+def evidence(text: str, scores: dict[str, float], score: float = 0.8) -> Evidence:
+    """A passage whose units score as given (by a prefix of their text), else 0.3."""
+    units = []
+    for i, unit in enumerate(split_units(text)):
+        s = next((v for k, v in scores.items() if unit.text.startswith(k)), 0.3)
+        units.append(ScoredUnit(unit, i, s, 0.0, 0.0, s))
+    return Evidence(1, Chunk("a.md", "A", "A › Hooks", text), score, 0.7, units)
+
+
+HOOK = """## Pre-sync hooks
+
+A pre-sync hook runs a job before the main sync, so migrations finish first.
+Declare the hook on the job, and it runs before the main sync (also in wave -1):
+
+```yaml
+metadata:
+  annotations:
+    hook: PreSync
+```
+
+The hook is deleted once it succeeds, unless a policy keeps it.
+"""
+
+
+def test_howto_lead_brings_the_code_block_its_introduction_announces():
+    ev = evidence(HOOK, {"Declare the hook": 0.8, "A pre-sync hook": 0.7, "```": 0.5})
+    lead = lead_text(choose_lead([ev], asked("how do I run a migration before the sync?")))
+    assert (
+        "(also in wave -1): [1]\n\n```yaml\nmetadata:\n  annotations:\n    hook: PreSync\n```"
+        in lead
+    )
+    assert not lead.rstrip().endswith(":")
+
+
+def test_an_introduction_without_what_follows_is_left_out():
+    text = "Use the flag to keep the series around.\n\nSet it like this:"
+    ev = evidence(text, {"Set it like this": 0.9, "Use the flag": 0.6})
+    lead = lead_text(choose_lead([ev], asked("how do I keep the series?")))
+    assert lead == "Use the flag to keep the series around. [1]"
+
+
+def test_a_code_block_chosen_alone_comes_after_its_lead_in_and_keeps_its_lines():
+    text = "Start the agent with the config file.\n\n```bash\nagent \\\n  --config a.yml\n```"
+    ev = evidence(text, {"```": 0.9, "Start": 0.5})
+    lead = lead_text(choose_lead([ev], asked("how do I start the agent?")))
+    assert (
+        lead
+        == "Start the agent with the config file. [1]\n\n```bash\nagent \\\n  --config a.yml\n```"
+    )
+
+
+ERROR_DOC = """## Too many open files
+
+Some users see `[Errno 24] Too many open files` when pulling many files at once.
+To fix it, raise the open file limit with `ulimit -n 4096`, or lower the number of jobs.
+"""
+
+
+def test_error_lead_states_the_fix_not_the_pasted_error():
+    ev = evidence(ERROR_DOC, {"Some users see": 0.8, "To fix it": 0.7})
+    question = "pull dies with '[Errno 24] Too many open files'. what now?"
+    lead = lead_text(choose_lead([ev], asked(question)))
+    assert lead.startswith("To fix it, raise the open file limit")
+
+
+def test_definition_lead_is_a_sentence_not_a_code_line():
+    text = (
+        "```\nkind: Sidecar\n```\n\nA sidecar is a helper container that shares the pod's network."
+    )
+    ev = evidence(text, {"```": 0.9, "A sidecar": 0.7})
+    lead = lead_text(choose_lead([ev], asked("what is a sidecar?")))
+    assert lead == "A sidecar is a helper container that shares the pod's network. [1]"
+
+
+def test_passages_never_repeat_the_lead_and_an_emptied_passage_is_skipped():
+    text = "## Remote write\n\nFailures are retried for two hours.\n\nAfter that, data is lost."
+    first = evidence(text, {"Failures": 0.9, "After that": 0.85})
+    second = evidence("## Tuning\n\nRaise the capacity of each shard to cut memory use.", {}, 0.75)
+    picks = choose_lead([first, second], asked("is data lost when the endpoint is down?"))
+    answer = compose(lead_text(picks), [first, second], picks=picks)
+    assert answer.count("Failures are retried") == 1
+    assert "**[1]" not in answer  # everything [1] had is in the lead
+    assert "**[2] Tuning**" in answer
+
+
+def test_compose_without_picks_keeps_todays_shape():
+    ev = evidence("## Remote write\n\nFailures are retried for two hours.", {"Failures": 0.9})
+    assert compose("Lead [1]", [ev]) == (
+        "Lead [1]\n\n**[1] Remote write**  \nFailures are retried for two hours."
+    )
+
+
+def asked(text: str) -> Question:
+    """A question as the Reader would read it, for its shape, error and comparison."""
+    return Question(
+        asked=text,
+        text=text,
+        shape=question_shape(text),
+        error=pasted_error(text),
+        comparison=comparison(text),
+    )
