@@ -113,12 +113,18 @@ def _initials_match(letters: str, words: list[str], first: bool = True) -> bool:
     return False
 
 
+def _spells(letters: str, words: list[str]) -> bool:
+    """A long form: it spells `letters` and has two words that are not small ones."""
+    content = sum(w.lower() not in SMALL_WORDS for w in words)
+    return content >= 2 and _initials_match(letters, words)
+
+
 def _long_before(letters: str, before: str) -> list[str] | None:
     """The shortest run of words ending `before` (same clause) whose initials are `letters`."""
     clause = _CLAUSE_END.split(before.translate(_MARKUP))[-1]
     words = [w for w in re.split(r"[\s\-/]+", clause) if w]
     for size in range(2, min(len(words), 2 * len(letters) + 1) + 1):
-        if _initials_match(letters, words[-size:]):
+        if _spells(letters, words[-size:]):
             return words[-size:]
     return None
 
@@ -136,7 +142,7 @@ def definitions_in(text: str) -> Iterator[tuple[str, str]]:
         before = re.search(r"([^\W_]+)\s*$", text[max(0, match.start() - 12) : match.start()])
         short = _short_form(before.group(1)) if before else None
         words = [w for w in re.split(r"[\s\-/]+", inside) if w]
-        if short and _initials_match(short[1], words):  # "PVC (Persistent Volume Claim)"
+        if short and _spells(short[1], words):  # "PVC (Persistent Volume Claim)"
             yield short[0], " ".join(words).lower()
 
 
