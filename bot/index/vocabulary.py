@@ -31,26 +31,8 @@ _SHORT = re.compile(r"[A-Za-z][A-Za-z0-9&]{1,9}")  # a candidate abbreviation
 _MARKUP = str.maketrans("", "", "*`[]")  # emphasis, code, link text
 _CLAUSE_END = re.compile(r"[.,;:!?()\"|]")
 # Words an abbreviation's initials may skip ("Department of Defense (DoD)").
-SMALL_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "as",
-        "at",
-        "by",
-        "for",
-        "from",
-        "in",
-        "of",
-        "on",
-        "or",
-        "the",
-        "to",
-        "via",
-        "with",
-    ]
-)
+_SMALL = "a an and as at by for from in of on or the to via with"
+SMALL_WORDS = frozenset(_SMALL.split())
 _MAX_COMPOUND = 64  # longer runs are URLs and paths (lexical.py drops them too)
 _MAX_PARTS = 5
 
@@ -171,7 +153,7 @@ class Vocabulary:
         lowered = word.lower()
         return lowered in self.words or lowered in SMALL_WORDS or fold(lowered) in self._stems
 
-    def _long_form(self, word: str, lowered_text: str) -> str | None:
+    def _long_form(self, word: str) -> str | None:
         key = word.lower()
         if key not in self.definitions and key.endswith("s") and key[:-1] in self.definitions:
             key = key[:-1]
@@ -221,7 +203,7 @@ class Vocabulary:
 
         for m in matches:
             word = m.group()
-            note(m.end(), self._long_form(word, lowered))
+            note(m.end(), self._long_form(word))
             note(m.end(), self._split(word))
             joined = "".join(identifier_parts(word)).lower()
             note(m.end(), ", ".join(self._spellings(joined, word)) or None)
@@ -245,14 +227,9 @@ class Vocabulary:
         return "".join(out) + text[last:]
 
     def save(self, directory: Path) -> None:
-        data = {
-            "format_version": FORMAT_VERSION,
-            "documents": self.documents,
-            "definitions": self.definitions,
-            "identifiers": self.identifiers,
-            "acronyms": sorted(self.acronyms),
-            "words": self.words,
-        }
+        data: dict[str, object] = {"format_version": FORMAT_VERSION, "documents": self.documents}
+        data |= {"definitions": self.definitions, "identifiers": self.identifiers}
+        data |= {"acronyms": sorted(self.acronyms), "words": self.words}
         (Path(directory) / FILE).write_text(json.dumps(data, ensure_ascii=False), "utf-8")
 
     @classmethod
