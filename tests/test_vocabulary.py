@@ -158,6 +158,12 @@ def test_ordinary_words_are_not_read_as_a_definition() -> None:
     assert vocab.expand("what is ALL") == "what is ALL (automatic log lines)"
 
 
+def test_case_variants_of_an_identifier_are_one_spelling() -> None:
+    vocab = learn(["remote-write here", "remote-write there", "Remote-Write title"])
+    assert vocab.identifiers["remotewrite"] == ["remote-write"]
+    assert vocab.expand("remote write") == "remote write (remote-write)"
+
+
 def test_most_frequent_definition_wins() -> None:
     docs = ["Service Level Objective (SLO)"] * 2 + ["Some Lame Option (SLO)"]
     assert learn(docs).definitions["slo"] == "service level objective"

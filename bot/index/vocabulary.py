@@ -279,8 +279,9 @@ def learn(texts: Iterable[str]) -> Vocabulary:
     capitals: Counter[str] = Counter()
     for token, count in spellings.most_common():
         parts = identifier_parts(token)
-        if len(parts) > 1:
-            identifiers.setdefault("".join(parts).lower(), []).append(token)
+        spelled = identifiers.setdefault("".join(parts).lower(), []) if len(parts) > 1 else []
+        if all(s.lower() != token.lower() for s in spelled):  # "Remote-Write" = "remote-write"
+            spelled.append(token)
         capitals[token.lower()] += count if sum(c.isupper() for c in token) >= 2 else -count
     acronyms = frozenset(w for w, c in capitals.items() if c > 0 and 2 <= len(w) <= 8)
     trimmed = {k: v[:3] for k, v in identifiers.items()}
