@@ -127,6 +127,9 @@ def test_loaded_chunks_are_read_on_demand_and_match_what_was_written(kb: Setting
     }
     with pytest.raises(IndexError):
         loaded.chunks[len(loaded.chunks)]
+    # ingest learned the docs' vocabulary from headings and texts, and the build kept it
+    assert loaded.vocabulary.knows("horizontally") and loaded.vocabulary.knows("runbook")
+    assert loaded.vocabulary.documents == loaded.manifest.chunk_count
 
 
 def test_torn_chunks_file_is_reported(kb: Settings):

@@ -11,35 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-ABBREVIATIONS: dict[str, str] = {
-    "ml": "machine learning",
-    "ai": "artificial intelligence",
-    "dl": "deep learning",
-    "llm": "large language model",
-    "nlp": "natural language processing",
-    "ci": "continuous integration",
-    "cd": "continuous delivery",
-    "k8s": "kubernetes",
-    "iac": "infrastructure as code",
-    "sre": "site reliability engineering",
-    "slo": "service level objective",
-    "sla": "service level agreement",
-    "sli": "service level indicator",
-    "mttr": "mean time to recovery",
-    "pr": "pull request",
-    "prs": "pull requests",
-    "mr": "merge request",
-    "qa": "quality assurance",
-    "e2e": "end-to-end",
-    "rbac": "role-based access control",
-    "vm": "virtual machine",
-    "vms": "virtual machines",
-    "db": "database",
-    "repo": "repository",
-    "prod": "production",
-    "env": "environment",
-    "eda": "exploratory data analysis",
-}
+from bot.index.abbreviations import ABBREVIATIONS
+
+__all__ = ["ABBREVIATIONS", "spell_out"]
+
 _WORD = re.compile(r"\b[A-Za-z][A-Za-z0-9]*\b")
 
 

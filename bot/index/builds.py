@@ -8,6 +8,7 @@ Layout of INDEX_DIR:
     builds/<id>/bm25/           lexical index
     builds/<id>/units.npy       float16 vectors of every chunk's answer units, chunk by chunk
     builds/<id>/unit_offsets.npy  chunk i's units are rows offsets[i]:offsets[i + 1]
+    builds/<id>/vocabulary.json   the docs' definitions, identifiers and words
     embeddings.sqlite           embedding cache (outside builds, survives rebuilds)
 """
 
@@ -33,9 +34,10 @@ from bot.errors import OpsbotError
 from bot.index.chunktable import ChunkReadError, ChunkTable
 from bot.index.lexical import LexicalIndex, LexicalIndexError
 from bot.index.vectors import IndexFileError, check_index_file, load_index, save_index
+from bot.index.vocabulary import Vocabulary, VocabularyError, learn
 
 CHUNKER_VERSION = 1
-FORMAT_VERSION = 4  # bump when the on-disk layout of a build changes
+FORMAT_VERSION = 5  # bump when the on-disk layout of a build changes
 REINGEST = "re-run `opsbot ingest`"
 # Below this, the BM25 arrays are copied into memory: a truncated file then cannot SIGBUS
 # a running server. Above it they are memory-mapped to keep large corpora off the heap.
@@ -109,6 +111,7 @@ class LoadedIndex:
     lexical: LexicalIndex
     path: Path
     units: UnitVectors
+    vocabulary: Vocabulary
 
 
 def current_build(index_dir: Path) -> Path:
@@ -133,8 +136,12 @@ def write_build(
     vectors: faiss.Index,
     lexical: LexicalIndex,
     units: UnitVectors,
+    vocabulary: Vocabulary | None = None,
 ) -> Path:
-    """Write a complete build beside the live one, then flip `current` to it."""
+    """Write a complete build beside the live one, then flip `current` to it. Without a
+    `vocabulary`, it is learned here from the chunks (as ingest does)."""
+    if vocabulary is None:
+        vocabulary = learn(f"{c.heading}\n{c.text}" for c in chunks)
     builds = index_dir / "builds"
     builds.mkdir(parents=True, exist_ok=True)
     build_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
@@ -149,6 +156,7 @@ def write_build(
         save_index(vectors, tmp / "vectors.faiss")
         lexical.save(tmp / "bm25")
         units.save(tmp)
+        vocabulary.save(tmp)
         manifest.checksums = {
             str(path.relative_to(tmp)): file_digest(path)
             for path in sorted(tmp.rglob("*"))
@@ -234,6 +242,7 @@ def load(index_dir: Path, expected_model: str | None = None) -> LoadedIndex:
         vectors = load_index(build / "vectors.faiss", manifest.index or None)
         lexical = LexicalIndex.load(build / "bm25", mmap=_lexical_bytes(build) > MMAP_MIN_BYTES)
         units = UnitVectors.load(build, manifest.chunk_count)
+        vocabulary = Vocabulary.load(build)
     except (
         OSError,
         ValueError,
@@ -241,6 +250,7 @@ def load(index_dir: Path, expected_model: str | None = None) -> LoadedIndex:
         IndexFileError,
         LexicalIndexError,
         ChunkReadError,
+        VocabularyError,
     ) as exc:
         raise IndexLoadError(
             f"index in {build} is corrupt or incomplete ({exc}); {REINGEST}"
@@ -254,4 +264,4 @@ def load(index_dir: Path, expected_model: str | None = None) -> LoadedIndex:
         raise IndexLoadError(
             f"index dimension {vectors.d} does not match manifest {manifest.dimension}; {REINGEST}"
         )
-    return LoadedIndex(manifest, chunks, vectors, lexical, build, units)
+    return LoadedIndex(manifest, chunks, vectors, lexical, build, units, vocabulary)

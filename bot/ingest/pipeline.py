@@ -208,6 +208,7 @@ def ingest(
     """Bring the index in line with the knowledge dir. Cheap when nothing changed."""
     from bot.index.lexical import LexicalIndex
     from bot.index.vectors import build_vector_index, describe_index
+    from bot.index.vocabulary import learn
 
     started = time.perf_counter()
     roots = settings.require_knowledge_dirs()
@@ -237,7 +238,17 @@ def ingest(
         finally:
             cache.close()
         vectors = build_vector_index(matrix, exact_limit=settings.exact_index_limit)
-        lexical = LexicalIndex.build([f"{c.heading}\n{c.text}" for c in chunks])
+        texts = [f"{c.heading}\n{c.text}" for c in chunks]
+        lexical = LexicalIndex.build(texts)
+        learning = time.perf_counter()
+        vocabulary = learn(texts)
+        log.info(
+            "learned %d definitions and %d identifiers from %d chunks in %.2fs",
+            len(vocabulary.definitions),
+            len(vocabulary.identifiers),
+            len(texts),
+            time.perf_counter() - learning,
+        )
         manifest = builds.Manifest(
             model=embedder.name,
             dimension=int(matrix.shape[1]),
@@ -248,7 +259,13 @@ def ingest(
             documents=documents_of(chunks),
         )
         builds.write_build(
-            settings.index_dir, manifest, chunks, vectors, lexical, builds.UnitVectors.pack(units)
+            settings.index_dir,
+            manifest,
+            chunks,
+            vectors,
+            lexical,
+            builds.UnitVectors.pack(units),
+            vocabulary,
         )
         summary.chunks = len(chunks)
     summary.seconds = time.perf_counter() - started
