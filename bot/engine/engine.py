@@ -14,7 +14,6 @@ from bot.engine import calibration
 from bot.engine.answerability import judge
 from bot.engine.calibration import Calibration
 from bot.engine.compose import choose_lead, compose, decline_text, label, lead_text
-from bot.engine.glossary import spell_out
 from bot.engine.names import Spelling
 from bot.engine.question import Question, Reader
 from bot.engine.rerank import Evidence, Weights, score_candidates, select
@@ -222,12 +221,16 @@ class Engine:
 
 
 def _reader(index: builds.LoadedIndex, settings: Settings) -> Reader:
+    """Questions read in this index's words: its vocabulary (definitions, identifier parts,
+    word forms learned at ingest, the hand glossary as fallback) is written beside them."""
     term_weights = TermWeights(index.lexical)
+    vocabulary = index.vocabulary
     return Reader(
         term_weights,
         Spelling(term_weights.words()),
-        lambda text: spell_out(text, term_weights.known),
+        vocabulary.expand,
         settings.max_question_chars,
+        knows=vocabulary.knows,
     )
 
 

@@ -100,15 +100,17 @@ class Reader:
         spelling: Spelling,
         expand: Callable[[str], str] = lambda text: text,
         max_chars: int = 4000,
+        knows: Callable[[str], bool] = lambda word: False,
     ) -> None:
         self.term_weights = term_weights
+        self.knows = knows  # the docs' own vocabulary, identifier parts included
         self.spelling = spelling
         self.expand = expand  # the docs' own vocabulary, written beside the user's words
         self.max_chars = max_chars
 
     def _knows(self, word: str) -> bool:
         """A word of the docs, or a short form the reader writes out in the docs' words."""
-        return self.term_weights.known(word) or self.expand(word) != word
+        return self.term_weights.known(word) or self.knows(word) or self.expand(word) != word
 
     def _normal(self, text: str) -> str:
         return self.expand(join_split_words(text, self.term_weights.known))
