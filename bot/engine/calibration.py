@@ -68,9 +68,15 @@ def calibrate(
 
 
 def save(build: Path, calibration: Calibration) -> None:
+    """Kept with the build; on a full disk nothing is left behind (the engine goes on with
+    the calibration in memory)."""
     tmp = build / (CALIBRATION_FILE + ".tmp")
-    tmp.write_text(json.dumps(asdict(calibration)), "utf-8")
-    tmp.replace(build / CALIBRATION_FILE)
+    try:
+        tmp.write_text(json.dumps(asdict(calibration)), "utf-8")
+        tmp.replace(build / CALIBRATION_FILE)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def load(build: Path) -> Calibration | None:
