@@ -188,7 +188,9 @@ def lead_has_hint(item: dict, answer: Answer) -> bool | None:
     hints = [_norm(h) for h in _hints(item)]
     if not hints:
         return None
-    opening = _norm(re.sub(r"[*_`#>]", "", answer.answer)[:LEAD_CHARS])
+    # markup goes before counting characters; "_" parts identifiers as `_norm` does for hints
+    # ("out_of_order_time_window" must meet the hint written the same way)
+    opening = _norm(re.sub(r"[*`#>]+|(?<!\w)_|_(?!\w)", " ", answer.answer)[:LEAD_CHARS])
     return any(h in opening for h in hints)
 
 

@@ -130,8 +130,10 @@ def test_off_topic_declines_with_topics(article_engine):
 def test_a_tool_no_doc_mentions_is_declined_by_name(article_engine):
     """Close words ("terraform plan on every PR") don't make up for the missing tool."""
     answer = article_engine.answer("how do we configure atlantis so CI runs the model tests?")
-    assert answer.unknown == ["atlantis"]
-    assert "never mention “atlantis”" in answer.answer[:40]  # said first, declined or not
+    assert "atlantis" in answer.unknown
+    assert (
+        "never mention “" in answer.answer[:40] and "“atlantis”" in answer.answer[:80]
+    )  # said first, declined or not
 
 
 def test_an_abbreviation_the_article_never_uses_still_finds_its_section(article_engine):

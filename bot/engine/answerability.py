@@ -36,6 +36,7 @@ UNIT_WEIGHT = 0.6
 PASSAGE_WEIGHT = 0.4
 COVERAGE_WEIGHT = 0.0  # calibrated: coverage helped no dev decision (it vetoes follow-ups)
 VOCABULARY_WEIGHT = 0.5  # how far words the docs never use pull confidence down
+NAMED_VOCABULARY = 0.5  # a question naming what no doc mentions, mostly in words they don't use
 TOP_PASSAGES = 3
 FOLLOW_UP_COVERAGE = 0.5  # share of a follow-up's own words the found passages must hold
 FOLLOW_UP_OWN_UNIT = 0.12  # and a found sentence must be at least this near its own words
@@ -62,8 +63,13 @@ class Verdict:
             "vocabulary": round(self.vocabulary, 4),
         }
 
-    def answerable(self, threshold: float, follows_thread: bool, has_own_words: bool) -> bool:
-        if self.confidence < threshold:
+    def answerable(
+        self, threshold: float, follows_thread: bool, has_own_words: bool, names: bool = False
+    ) -> bool:
+        """`names`: the question names something no doc mentions that is no English word;
+        declined when most of its words are not the docs' words either (else the closest
+        material is shown under a line saying so)."""
+        if self.confidence < threshold or (names and self.vocabulary < NAMED_VOCABULARY):
             return False
         if not (follows_thread and has_own_words):
             return True

@@ -14,7 +14,8 @@ from bot.engine import calibration
 from bot.engine.answerability import judge
 from bot.engine.calibration import Calibration
 from bot.engine.compose import choose_lead, compose, decline_text, label, lead_text
-from bot.engine.names import Spelling
+from bot.engine.glossary import spell_out
+from bot.engine.names import Spelling, foreign
 from bot.engine.question import Question, Reader
 from bot.engine.rerank import Evidence, Weights, score_candidates, select
 from bot.engine.retriever import HybridRetriever, Mode
@@ -167,7 +168,7 @@ class Engine:
             ranked,
             pool.best_dense,
             read,
-            reader.term_weights.has,
+            reader.known_term,
             retriever.index.units.of,
             own_vector,
         )
@@ -176,7 +177,9 @@ class Engine:
         result.top_score = verdict.confidence
         result.signals = verdict.signals()
         result.unknown = list(read.names)
-        if not verdict.answerable(self.decline_threshold, read.follows, bool(read.own)):
+        if not verdict.answerable(
+            self.decline_threshold, read.follows, bool(read.own), any(map(foreign, read.names))
+        ):
             result.topics = self.nearest_topics(read.search) or self.topics()
             result.answer = decline_text(result.topics, result.unknown)
             return self._done(result, started)
@@ -199,7 +202,7 @@ class Engine:
         question = reader.read(text)
         pool = retriever.candidates(question.search, also=question.also)
         ranked = score_candidates(retriever.index, pool, question, self.weights)
-        return judge(ranked, pool.best_dense, question, reader.term_weights.has).confidence
+        return judge(ranked, pool.best_dense, question, reader.known_term).confidence
 
     def _calibrated(self, retriever: HybridRetriever, reader: Reader) -> Calibration | None:
         """This index's calibration: read from its build, else computed now and saved."""
@@ -225,10 +228,16 @@ def _reader(index: builds.LoadedIndex, settings: Settings) -> Reader:
     word forms learned at ingest, the hand glossary as fallback) is written beside them."""
     term_weights = TermWeights(index.lexical)
     vocabulary = index.vocabulary
+
+    def expand(text: str) -> str:
+        # the glossary again, against the words retrieval matches: the vocabulary counts
+        # "ML" inside "MLOps" as used, but BM25 never sees it alone
+        return spell_out(vocabulary.expand(text), term_weights.known)
+
     return Reader(
         term_weights,
         Spelling(term_weights.words()),
-        vocabulary.expand,
+        expand,
         settings.max_question_chars,
         knows=vocabulary.knows,
     )

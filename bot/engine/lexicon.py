@@ -50,10 +50,13 @@ class Idiom:
 class Names:
     everyday_zipf: float
     chatter_zipf: float
+    foreign_zipf: float
     min_length: int
     typo_edits: int
     typo_edits_long: int
     typo_long_from: int
+    relative_prefix: int
+    relative_slack: int
     endings: dict[str, list[str]]
 
 

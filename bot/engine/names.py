@@ -3,13 +3,15 @@
 No phrase slots: a word of the question counts when
 - it carries the question (a content word, not one that frames how it asks),
 - the index never uses it, nor every part of it ("dvc-git" is two known words),
-- it is not a typo of a word the index does use ("promethues"),
+- it is not a typo of a word the index does use ("promethues"), nor another form of one
+  ("configure" beside the docs' "configuration"),
 - and it is not everyday English (wordfreq's Zipf frequency, threshold in the lexicon):
   "metaphor" is a word the docs merely happen not to use; "zabbix" is a name.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -69,6 +71,19 @@ class Spelling:
     def __init__(self, words: Iterable[str]) -> None:
         self.words = frozenset(w for w in words if w.isalpha())
         self._by_delete: dict[str, list[str]] | None = None
+        self._sorted = sorted(self.words)
+
+    def relative(self, word: str, shortest: int, slack: int) -> str | None:
+        """A word of the index sharing a long prefix with `word` (at least `shortest`
+        letters, and all but `slack` of its own): "configure" is a form of the docs'
+        "configuration", "autoscale" of their "autoscaling"."""
+        prefix = word[: max(shortest, len(word) - slack)]
+        if len(prefix) < shortest or len(prefix) > len(word):
+            return None
+        at = bisect.bisect_left(self._sorted, prefix)
+        if at < len(self._sorted) and self._sorted[at].startswith(prefix):
+            return self._sorted[at]
+        return None
 
     def _index(self) -> dict[str, list[str]]:
         if self._by_delete is None:
@@ -122,6 +137,13 @@ def unknown_names(
         edits = rules.typo_edits_long if len(word) >= rules.typo_long_from else rules.typo_edits
         if word.isalpha() and len(word) >= 4 and spelling.near(word, edits):
             continue  # a typo of a word the docs use
+        if word.isalpha() and spelling.relative(word, rules.relative_prefix, rules.relative_slack):
+            continue  # another form of a word the docs use
         found.append(word)
     inside = {p for w in found if _PARTS.search(w) for p in _PARTS.split(w)}
     return list(dict.fromkeys(w for w in found if w not in inside))  # "dvc-lfs", not "lfs"
+
+
+def foreign(word: str) -> bool:
+    """Not an English word at all ("zabbix", "opsgenie"), unlike a rare one ("nutshell")."""
+    return max(zipf(form) for form in word_forms(word)) < lexicon().names.foreign_zipf

@@ -112,6 +112,10 @@ class Reader:
         """A word of the docs, or a short form the reader writes out in the docs' words."""
         return self.term_weights.known(word) or self.knows(word) or self.expand(word) != word
 
+    def known_term(self, folded: str) -> bool:
+        """Is a (folded) question term one the docs use, or can write out in their words?"""
+        return self.term_weights.has(folded) or self._knows(folded)
+
     def _normal(self, text: str) -> str:
         return self.expand(join_split_words(text, self.term_weights.known))
 

@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.blocks.basic_components import FeedbackButtonObject
 
+from bot.engine.compose import unknown_note
 from bot.engine.types import Answer, Source
 from bot.slack.mrkdwn import FENCE, escape, link, safe_url, to_mrkdwn, to_plain
 
@@ -235,6 +236,8 @@ def render_answer(
     if len(body) > room:
         body = body[: room - 1] + [context("_Answer shortened to fit in one Slack message._")]
     lead = getattr(answer, "lead", "") or answer.answer
+    if answer.unknown:  # the notification says it first too
+        lead = f"{unknown_note(answer.unknown)} {lead}"
     return {"text": fallback_text(lead), "blocks": head + body + tail}
 
 

@@ -89,11 +89,19 @@ def test_decline_is_short_with_the_nearest_topics_and_a_dm_offer(live):
 
 def test_a_question_about_a_tool_no_doc_mentions_is_declined_by_name(live):
     channel = _channel()
+    live.sim.mention("how do we configure opsgenie so terraform plan runs on every PR?", channel)
+    (post,) = live.fake.wait_for("chat.postMessage", channel=channel)
+    visible = " ".join(visible_texts(post.params))
+    assert "My docs never mention “opsgenie”, so I won't guess." in visible
+    assert "Nearest topics: *" in visible
+
+
+def test_a_name_that_is_also_an_english_word_is_said_first_above_the_closest_answer(live):
+    channel = _channel()
     live.sim.mention("how do we configure atlantis so terraform plan runs on every PR?", channel)
     (post,) = live.fake.wait_for("chat.postMessage", channel=channel)
     visible = " ".join(visible_texts(post.params))
-    assert "My docs never mention “atlantis”, so I won't guess." in visible
-    assert "Nearest topics: *" in visible
+    assert visible.lstrip("_ ").startswith("My docs never mention “atlantis”")
 
 
 def test_share_button_posts_the_ephemeral_answer_publicly_once(live):
