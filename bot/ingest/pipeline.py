@@ -268,9 +268,22 @@ def ingest(
             vocabulary,
         )
         summary.chunks = len(chunks)
+        calibrate_build(settings, embedder)
     summary.seconds = time.perf_counter() - started
     warn_skipped(summary.skipped, {f.path: f.sha256 for f in files})
     return summary
+
+
+def calibrate_build(settings: Settings, embedder: Embedder) -> None:
+    """Set the new build's own decline threshold now, while the model is loaded (the
+    engine reads it from the build; bot/engine/calibration.py). A build that cannot be
+    calibrated still serves: the engine calibrates it when it loads it."""
+    from bot.engine.engine import Engine
+
+    try:
+        Engine(settings, builds.load(settings.index_dir, expected_model=embedder.name), embedder)
+    except (builds.IndexLoadError, OSError) as exc:
+        log.warning("could not calibrate the new index: %s", exc)
 
 
 _warned: set[tuple[str, str, str]] = set()
