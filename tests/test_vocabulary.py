@@ -159,9 +159,26 @@ def test_ordinary_words_are_not_read_as_a_definition() -> None:
 
 
 def test_case_variants_of_an_identifier_are_one_spelling() -> None:
-    vocab = learn(["remote-write here", "remote-write there", "Remote-Write title"])
-    assert vocab.identifiers["remotewrite"] == ["remote-write"]
-    assert vocab.expand("remote write") == "remote write (remote-write)"
+    vocab = learn(["remote_write here", "remote_write there", "Remote_Write title"])
+    assert vocab.identifiers["remotewrite"] == ["remote_write"]
+    assert vocab.expand("remote write") == "remote write (remote_write)"
+
+
+@pytest.mark.parametrize(
+    ("docs", "asked", "expanded"),
+    [
+        (["keep-going is set"], "keep going", "keep going"),  # English spelt two ways
+        (["down-time was low"], "down time", "down time"),
+        (
+            ["kube-state-metrics runs"],
+            "kube state metrics",
+            "kube state metrics (kube-state-metrics)",
+        ),
+        (["set honor_labels"], "honor labels", "honor labels (honor_labels)"),
+    ],
+)
+def test_a_hyphenated_english_word_is_not_an_identifier(docs, asked, expanded) -> None:
+    assert learn(docs).expand(asked) == expanded
 
 
 def test_most_frequent_definition_wins() -> None:

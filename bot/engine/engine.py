@@ -157,7 +157,7 @@ class Engine:
             result.topics = self.topics()
             return self._done(result, started)
         pool = retriever.candidates(
-            read.search, mode=mode, also=read.also, also_weight=OWN_PHRASING
+            read.search, mode=mode, also=read.also, also_weight=OWN_PHRASING, lexical=read.lexical
         )
         ranked = score_candidates(retriever.index, pool, read, weights)
         own_vector = None  # a follow-up read alone, to judge it on its own words
@@ -200,7 +200,7 @@ class Engine:
     def _confidence(self, retriever: HybridRetriever, reader: Reader, text: str) -> float:
         """How sure the engine would be answering `text` alone (for calibration)."""
         question = reader.read(text)
-        pool = retriever.candidates(question.search, also=question.also)
+        pool = retriever.candidates(question.search, also=question.also, lexical=question.lexical)
         ranked = score_candidates(retriever.index, pool, question, self.weights)
         return judge(ranked, pool.best_dense, question, reader.known_term).confidence
 
@@ -230,9 +230,9 @@ def _reader(index: builds.LoadedIndex, settings: Settings) -> Reader:
     vocabulary = index.vocabulary
 
     def expand(text: str) -> str:
-        # the glossary again, against the words retrieval matches: the vocabulary counts
-        # "ML" inside "MLOps" as used, but BM25 never sees it alone
-        return spell_out(vocabulary.expand(text), term_weights.known)
+        # against the words retrieval matches: the vocabulary counts "ML" inside "MLOps"
+        # as used, but BM25 never sees it alone
+        return spell_out(text, term_weights.known)
 
     return Reader(
         term_weights,
@@ -240,6 +240,7 @@ def _reader(index: builds.LoadedIndex, settings: Settings) -> Reader:
         expand,
         settings.max_question_chars,
         knows=vocabulary.knows,
+        learned=vocabulary.expand,
     )
 
 

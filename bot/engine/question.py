@@ -39,6 +39,7 @@ class Question:
     shape: Shape = "other"
     follows: bool = False  # leans on the thread ("and devops?")
     search: str = ""  # the main phrasing searched
+    lexical: str = ""  # the same with the docs' own forms beside it, for word matching
     also: tuple[str, ...] = ()  # other phrasings searched
     names: tuple[str, ...] = ()  # names asked about that the docs never mention
     error: str = ""  # an error message pasted into the question, if any
@@ -101,16 +102,23 @@ class Reader:
         expand: Callable[[str], str] = lambda text: text,
         max_chars: int = 4000,
         knows: Callable[[str], bool] = lambda word: False,
+        learned: Callable[[str], str] = lambda text: text,
     ) -> None:
         self.term_weights = term_weights
         self.knows = knows  # the docs' own vocabulary, identifier parts included
         self.spelling = spelling
-        self.expand = expand  # the docs' own vocabulary, written beside the user's words
+        self.expand = expand  # short forms written out (the glossary), for every search
+        self.learned = learned  # the docs' own forms of the words, for word matching only
         self.max_chars = max_chars
 
     def _knows(self, word: str) -> bool:
         """A word of the docs, or a short form the reader writes out in the docs' words."""
-        return self.term_weights.known(word) or self.knows(word) or self.expand(word) != word
+        return (
+            self.term_weights.known(word)
+            or self.knows(word)
+            or self.expand(word) != word
+            or self.learned(word) != word
+        )
 
     def known_term(self, folded: str) -> bool:
         """Is a (folded) question term one the docs use, or can write out in their words?"""
@@ -125,6 +133,7 @@ class Reader:
             return Question(asked="", text="", truncated=truncated)
         weights = self.term_weights
         text = self._normal(asked)
+        lexical = self.learned(text)
         own = weights.query(text)
         framing = framing_words(asked)
         names = unknown_names(tokenize(asked), self._knows, self.spelling, framing)
@@ -139,6 +148,7 @@ class Reader:
             shape=question_shape(asked),
             error=pasted_error(asked),
             search=text,
+            lexical=lexical,
             names=tuple(names),
         )
         context = [self._normal(cap(h, 500)[0]) for h in history[-CONTEXT_TURNS:]]
@@ -156,5 +166,11 @@ class Reader:
         # "how are they different?" compares the thread's two things, the way it asks now
         compared = comparison(resolved) or comparison(search)
         return replace(
-            alone, terms=terms, comparison=compared, follows=True, search=search, also=also
+            alone,
+            terms=terms,
+            comparison=compared,
+            follows=True,
+            search=search,
+            lexical=self.learned(search),
+            also=also,
         )

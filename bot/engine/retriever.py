@@ -59,9 +59,12 @@ class HybridRetriever:
         mode: Mode = "hybrid",
         also: Sequence[str] = (),
         also_weight: float = 0.0,
+        lexical: str = "",
     ) -> Pool:
         """Fused candidates for `query` and alternative phrasings (`also`), which share
-        `also_weight` of the say in the passage scores."""
+        `also_weight` of the say in the passage scores. `lexical`, if given, is what BM25
+        searches in place of `query`: the same question with the docs' own spellings
+        beside it, which help word matching but would blur the question's vector."""
         n = len(self.index.chunks)
         queries = [q for q in dict.fromkeys((query, *also)) if q.strip()]
         dim = self.index.vectors.d
@@ -85,7 +88,7 @@ class HybridRetriever:
             for row in ids:
                 fuse([int(cid) for cid in row if cid >= 0])
         if mode in ("hybrid", "bm25"):
-            for q in queries:
+            for q in [lexical or queries[0], *queries[1:]]:
                 hits = self.index.lexical.search(q, pool)
                 fuse([cid for cid, _ in hits])
                 for cid, score in hits:

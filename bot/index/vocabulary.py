@@ -187,7 +187,13 @@ class Vocabulary:
         return None
 
     def _spellings(self, joined: str, written: str) -> list[str]:
-        return [s for s in self.identifiers.get(joined, []) if s.lower() != written.lower()]
+        """The docs' identifiers for these parts; a hyphenated word ("down-time",
+        "keep-going") is English spelt two ways, not an identifier, and adds only noise."""
+        return [
+            s
+            for s in self.identifiers.get(joined, [])
+            if s.lower() != written.lower() and not _hyphenated_word(s)
+        ]
 
     def expand(self, text: str) -> str:
         """The query with learned forms written beside the user's words: long forms after
@@ -249,6 +255,11 @@ class Vocabulary:
             )
         except Exception as exc:  # OSError, JSON, missing keys, wrong types alike
             raise VocabularyError(f"cannot read vocabulary file {path}: {exc}") from None
+
+
+def _hyphenated_word(spelling: str) -> bool:
+    """Two lowercase words and one hyphen: "down-time", not "kube-state-metrics"."""
+    return spelling.count("-") == 1 and spelling.replace("-", "").isalpha() and spelling.islower()
 
 
 def learn(texts: Iterable[str]) -> Vocabulary:
