@@ -178,3 +178,17 @@ def test_a_heading_naming_the_kind_of_comparison_matches_any_word_for_it():
     apart = with_kinds(folded_terms("What Sets Them Apart"))
     assert share.coverage(common) == 0.5 and share.coverage(apart) == 0.0
     assert differ.coverage(apart) == 0.5 and differ.coverage(common) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("word", "docs", "relative"),
+    [
+        ("configure", ["configuration", "remote"], "configuration"),
+        ("autoscale", ["autoscaling"], "autoscaling"),
+        ("zabbix", ["zabbax"], None),  # a six-letter word must match all six letters
+        ("sloth", ["slot"], None),  # too short to share six letters
+        ("renovate", ["renovation"], "renovation"),
+    ],
+)
+def test_another_form_of_a_docs_word_is_found_by_its_prefix(word, docs, relative):
+    assert Spelling(docs).relative(word, 6, 3) == relative
