@@ -92,7 +92,9 @@ class Engine:
                 notify(f"warning: could not rebuild the index ({reason}); using the previous one")
         index = builds.load(settings.index_dir, expected_model=embedder.name)
         embedder.encode_query("warm up")  # first real question is as fast as the hundredth
-        return cls(settings, index, embedder)
+        engine = cls(settings, index, embedder)
+        engine._reader.warm_up()
+        return engine
 
     @property
     def index(self) -> builds.LoadedIndex:
@@ -102,6 +104,7 @@ class Engine:
         """Atomically replace the index; answers in flight keep the one they started with."""
         with self._lock:
             topics, reader = _titles(index), _reader(index, self.settings)  # before the swap
+            reader.warm_up()
             retriever = HybridRetriever(index, self.embedder)
             found = self._calibrated(retriever, reader)
             self._retriever, self._reader, self._topics, self._calibration = (

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from bot.engine.comparison import NO_COMPARISON, Comparison, comparison, framing_kinds
 from bot.engine.lexicon import lexicon
-from bot.engine.names import Spelling, unknown_names
+from bot.engine.names import Spelling, unknown_names, zipf
 from bot.engine.shape import Shape, pasted_error, question_shape
 from bot.engine.terms import QueryTerms, TermWeights, framing_words, topic_words
 from bot.index.lexical import tokenize
@@ -110,6 +110,12 @@ class Reader:
         self.expand = expand  # short forms written out (the glossary), for every search
         self.learned = learned  # the docs' own forms of the words, for word matching only
         self.max_chars = max_chars
+
+    def warm_up(self) -> None:
+        """Load what the names check reads on first use (wordfreq's list, the deletion
+        index of the docs' words), so the first question is as fast as the next."""
+        zipf("warm")
+        self.spelling.near("warm", 1)
 
     def _knows(self, word: str) -> bool:
         """A word of the docs, or a short form the reader writes out in the docs' words."""
