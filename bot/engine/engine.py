@@ -18,7 +18,7 @@ from bot.engine.glossary import spell_out
 from bot.engine.names import Spelling, foreign
 from bot.engine.question import Question, Reader
 from bot.engine.rerank import Evidence, Weights, score_candidates, select
-from bot.engine.retriever import HybridRetriever, Mode
+from bot.engine.retriever import HybridRetriever, Mode, Pool
 from bot.engine.terms import TermWeights
 from bot.engine.topics import Catalogue, catalogue, nearest_topics, sample
 from bot.engine.types import Answer, Source
@@ -159,10 +159,7 @@ class Engine:
             result.answer = "Ask me a question about: " + ", ".join(self.topics()[:10]) + "."
             result.topics = self.topics()
             return self._done(result, started)
-        pool = retriever.candidates(
-            read.search, mode=mode, also=read.also, also_weight=OWN_PHRASING, lexical=read.lexical
-        )
-        ranked = score_candidates(retriever.index, pool, read, weights)
+        pool, ranked = _ranked(retriever, read, weights, mode)
         own_vector = None  # a follow-up read alone, to judge it on its own words
         if read.follows and read.own:
             own_vector = pool.vector_of(read.text)
@@ -203,8 +200,7 @@ class Engine:
     def _confidence(self, retriever: HybridRetriever, reader: Reader, text: str) -> float:
         """How sure the engine would be answering `text` alone (for calibration)."""
         question = reader.read(text)
-        pool = retriever.candidates(question.search, also=question.also, lexical=question.lexical)
-        ranked = score_candidates(retriever.index, pool, question, self.weights)
+        pool, ranked = _ranked(retriever, question, self.weights)
         return judge(ranked, pool.best_dense, question, reader.known_term).confidence
 
     def _calibrated(self, retriever: HybridRetriever, reader: Reader) -> Calibration | None:
@@ -224,6 +220,20 @@ class Engine:
     def _done(result: Answer, started: float) -> Answer:
         result.latency_ms = (time.perf_counter() - started) * 1000
         return result
+
+
+def _ranked(
+    retriever: HybridRetriever, question: Question, weights: Weights, mode: Mode = "hybrid"
+) -> tuple[Pool, list[Evidence]]:
+    """Stages 1 and 2: candidates for the question's phrasings, then their scores."""
+    pool = retriever.candidates(
+        question.search,
+        mode=mode,
+        also=question.also,
+        also_weight=OWN_PHRASING,
+        lexical=question.lexical,
+    )
+    return pool, score_candidates(retriever.index, pool, question, weights)
 
 
 def _reader(index: builds.LoadedIndex, settings: Settings) -> Reader:

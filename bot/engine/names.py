@@ -101,15 +101,15 @@ class Spelling:
         variants = {word} | _deletes(word)
         if edits >= 2:
             variants |= {d for v in _deletes(word) for d in _deletes(v)}
-        candidates = {word[:i] + word[i + 1 :] for i in range(len(word))} & self.words
-        for variant in variants:
+        candidates: set[str] = set()
+        for variant in variants:  # the word's deletions meet the index's words or theirs
             candidates.update(index.get(variant, ()))
             if variant in self.words:
                 candidates.add(variant)
-        best = min(candidates, key=lambda c: (edit_distance(word, c, edits), c), default=None)
-        if best is not None and edit_distance(word, best, edits) <= edits:
-            return best
-        return None
+        distance, best = min(
+            ((edit_distance(word, c, edits), c) for c in candidates), default=(0, "")
+        )
+        return best if best and distance <= edits else None
 
 
 def unknown_names(

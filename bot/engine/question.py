@@ -30,7 +30,7 @@ class Question:
     """One question, read."""
 
     asked: str  # as asked: whitespace collapsed, length capped
-    text: str  # with split words joined and the docs' vocabulary written beside
+    text: str  # with split words joined and short forms written out (the glossary)
     truncated: bool = False
     own: QueryTerms = field(default_factory=lambda: QueryTerms({}))  # its own content words
     terms: QueryTerms = field(default_factory=lambda: QueryTerms({}))  # + the thread's

@@ -96,6 +96,20 @@ class Services:
         """The engine's topics (computed once per index, so always current after a reload)."""
         return list(self.engine.topics())
 
+    def draft(self, question: str, history: Sequence[str] = ()) -> Answer:
+        """The engine's answer to what a user typed in Slack: the engine reads plain text,
+        so Slack markup goes here. Failures in a row are counted (/healthz turns 503 while
+        answering keeps failing)."""
+        try:
+            answer = self.engine.answer(
+                plain_question(question), history=[plain_question(h) for h in history]
+            )
+        except Exception:
+            self.failures += 1
+            raise
+        self.failures = 0
+        return answer
+
     def ask(
         self,
         question: str,
@@ -110,14 +124,7 @@ class Services:
         """Question in, rendered message out; every question is recorded (its id keys the
         feedback buttons)."""
         started = time.perf_counter()
-        try:
-            answer = self.engine.answer(
-                plain_question(question), history=[plain_question(h) for h in history]
-            )
-        except Exception:
-            self.failures += 1  # /healthz turns 503 while answering keeps failing
-            raise
-        self.failures = 0
+        answer = self.draft(question, history)
         if not answer.latency_ms:  # engines that do not time themselves
             answer.latency_ms = (time.perf_counter() - started) * 1000
         interaction_id = record_question(

@@ -26,7 +26,6 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from bot.engine.types import Answer
 from bot.observability.questions import record_question
 from bot.slack import blocks
-from bot.slack.mrkdwn import plain_question
 
 if TYPE_CHECKING:
     from bot.llm.writer import Outcome
@@ -197,14 +196,7 @@ def stream_reply(
 
     Errors propagate: the caller posts the error message and logs the cause."""
     started = time.perf_counter()
-    try:
-        draft = services.engine.answer(
-            plain_question(question), history=[plain_question(h) for h in history]
-        )
-    except Exception:
-        services.failures += 1  # as Services.ask: /healthz turns 503 while answering fails
-        raise
-    services.failures = 0
+    draft = services.draft(question, history)
     sink = open_sink(client, channel, thread_ts, user) if draft.answered else None
     sink = sink or Sink(client, channel, thread_ts)  # declines never reach the model
     outcome = services.writer.write(draft, history=history, on_text=sink.feed, surface=surface)
