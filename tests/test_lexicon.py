@@ -41,6 +41,11 @@ def test_phrase_patterns(phrases, text, matches):
         ("recommend a good sci-fi novel", 3, False),
         ("how do I reload prometheus config without a restart", 4, False),
         ("android versus ios battery life", 4, False),  # "and" inside a word
+        ("great, and for the alert rules?", 3, True),  # an acknowledgement opens a reply
+        ("thanks! what retention should the tsdb keep?", 3, True),
+        ("makes sense. how do I size the volume then", 3, True),
+        ("okta sso for the grafana login", 4, False),  # "ok" inside a word
+        ("greatest common divisor of two numbers", 4, False),
     ],
 )
 def test_a_follow_up_refers_back_by_its_opening_or_a_pointer(question, content_words, follows):

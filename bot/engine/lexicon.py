@@ -93,7 +93,7 @@ def _freeze(raw: dict) -> Lexicon:
             Idiom(re.compile(row["pattern"], re.IGNORECASE), frozenset(row["frames"]))
             for row in asking.get("idioms", [])
         ),
-        thread_opener=opening_pattern(thread["openers"]),
+        thread_opener=opening_pattern([*thread["openers"], *thread["acknowledgements"]]),
         thread_pointer=phrase_pattern(thread["pointers"]),
         pronoun=phrase_pattern(thread["pronouns"]),
         names=Names(**raw["names"]),
