@@ -7,7 +7,7 @@ that into exit code 2 instead of a traceback.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import Field, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 from bot.errors import OpsbotError
 
 DEFAULT_STATE_DIR = Path(".opsbot")
+DEFAULT_KNOWLEDGE_DIR = Path("knowledge")  # used when no source is declared anywhere
 
 
 class ConfigError(OpsbotError, ValueError):
@@ -61,6 +62,12 @@ def _paths(raw: str) -> tuple[Path, ...]:
     return tuple(Path(p) for p in raw.split(os.pathsep) if p.strip())
 
 
+def _sources(raw: str) -> tuple[Any, ...]:
+    from bot.sources.spec import parse_sources
+
+    return parse_sources(raw)
+
+
 def _knowledge_urls(raw: str) -> tuple[tuple[str, str], ...]:
     from bot.ingest.urls import parse_knowledge_urls
 
@@ -89,9 +96,9 @@ def _threshold(raw: str) -> float:
 class Settings:
     """All tunables in one place. Field names map to UPPER_CASE environment variables."""
 
-    knowledge_dirs: tuple[Path, ...] = env_field(
-        (Path("knowledge"),), env="KNOWLEDGE_DIR", parse=_paths
-    )
+    knowledge_dirs: tuple[Path, ...] = env_field((), env="KNOWLEDGE_DIR", parse=_paths)
+    # --source / KNOWLEDGE_SOURCES: folders, git+URLs and docs sites (bot/sources/spec.py)
+    knowledge_sources: tuple[Any, ...] = env_field((), parse=_sources)
     knowledge_outside_links: bool = False  # follow symlinks out of the knowledge folders
     index_dir: Path = DEFAULT_STATE_DIR / "index"
     data_dir: Path = DEFAULT_STATE_DIR / "data"
@@ -128,24 +135,42 @@ class Settings:
     @property
     def knowledge_dir(self) -> Path:
         """The first knowledge root (the only one in the common single-root set-up)."""
-        return self.knowledge_dirs[0]
+        return self.folder_roots()[0]
+
+    def folder_roots(self) -> tuple[Path, ...]:
+        """The knowledge folders given, or `knowledge/` when no source is declared at all."""
+        if self.knowledge_dirs or self.knowledge_sources:
+            return self.knowledge_dirs
+        return (DEFAULT_KNOWLEDGE_DIR,)
+
+    def source_specs(self, from_file: Sequence[Any] = ()) -> tuple[Any, ...]:
+        """Every declared source as a named `SourceSpec`: folders, then --source and
+        KNOWLEDGE_SOURCES, then the config file's (which only add settings to a source
+        already given). `knowledge/` when none is declared anywhere."""
+        from bot.sources.spec import SourceSpec, default_name, merge
+
+        declared = self.knowledge_sources or from_file
+        roots = self.knowledge_dirs if declared else self.folder_roots()
+        folders = [SourceSpec(default_name("folder", str(p)), "folder", str(p)) for p in roots]
+        return merge([*folders, *self.knowledge_sources], from_file)
 
     def require_knowledge_dirs(self) -> tuple[Path, ...]:
         """Every root must exist, and root folder names must differ (they prefix paths)."""
-        if not self.knowledge_dirs:
+        roots = self.folder_roots()
+        if not roots:
             raise ConfigError("KNOWLEDGE_DIR is empty: give at least one knowledge folder")
         names: dict[str, Path] = {}
-        for root in self.knowledge_dirs:
+        for root in roots:
             if not root.is_dir():
                 raise ConfigError(f"KNOWLEDGE_DIR {str(root)!r} is not a directory")
             name = root.resolve().name
-            if len(self.knowledge_dirs) > 1 and name in names:
+            if len(roots) > 1 and name in names:
                 raise ConfigError(
                     f"knowledge folders {str(names[name])!r} and {str(root)!r} have the same "
                     "name; their documents' paths would collide"
                 )
             names[name] = root
-        return self.knowledge_dirs
+        return roots
 
 
 def env_name(f: Field[Any]) -> str:

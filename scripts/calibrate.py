@@ -39,7 +39,7 @@ def collect(args: argparse.Namespace) -> int:
         knowledge_dirs=tuple(args.knowledge_dir), index_dir=args.index_dir
     )
     engine = Engine.open(replace(settings, decline_threshold=-1.0))
-    several = len(settings.knowledge_dirs) > 1
+    several = len(settings.folder_roots()) > 1
     with open(args.out, "w", encoding="utf-8") as out:
         for file in args.files:
             for line in file.read_text("utf-8").splitlines():
@@ -51,7 +51,7 @@ def collect(args: argparse.Namespace) -> int:
                 answer = engine.answer(item["question"], history=item.get("history") or [])
                 row = {
                     "set": file.stem,
-                    "roots": len(settings.knowledge_dirs),
+                    "roots": len(settings.folder_roots()),
                     "id": item.get("id"),
                     "question": item["question"],
                     "unanswerable": item.get("kind") == "unanswerable",

@@ -61,7 +61,7 @@ class Engine:
         self._topics = _titles(index)
         self.weights = Weights()
         self._calibration = self._calibrated(self._retriever, self._reader)
-        self._url_for = url_resolver(settings.knowledge_dirs, settings.knowledge_urls)
+        self._url_for = url_resolver(settings.folder_roots(), settings.knowledge_urls)
 
     @classmethod
     def open(

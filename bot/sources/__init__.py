@@ -1,0 +1,1 @@
+"""Where knowledge comes from: named sources (folders, git repositories, docs websites)."""
