@@ -114,6 +114,8 @@ class Settings:
     store_questions: bool = True
     retention_days: int = env_field(90, minimum=0)
     database_url: str = ""
+    # seconds to wait at start-up for a PostgreSQL that is not reachable yet
+    database_wait: float = env_field(0.0, minimum=0)
     # (root folder name or '', base URL) pairs
     knowledge_urls: tuple[tuple[str, str], ...] = env_field((), parse=_knowledge_urls)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
