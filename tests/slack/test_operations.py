@@ -217,3 +217,91 @@ def test_a_full_disk_during_a_feedback_write_is_logged_told_and_served_through(
         bot.close()
         bot.store.close()
     assert "database is back" in caplog.text
+
+
+class SlackUser(threading.Thread):
+    """Asks, waits for the answer, asks again: one of QUESTIONS_AT_ONCE people at once."""
+
+    def __init__(self, server: Any, question: str) -> None:
+        super().__init__(daemon=True)
+        self.server, self.question = server, question
+        self.answers: list[str] = []
+        self.failures: list[str] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        from slack_sim import posted_text
+
+        while not self.stop.is_set():
+            channel = "C" + uuid.uuid4().hex[:8].upper()
+            try:
+                status = self.server.sim.mention(self.question, channel)["reply"].status
+                if status != 200:
+                    self.failures.append(f"{channel}: ack {status}")
+                    continue
+                (post,) = self.server.fake.wait_for("chat.postMessage", channel=channel, timeout=60)
+                self.answers.append(posted_text(post.params))
+            except BaseException as exc:  # a timeout or a refused connection is a failure
+                self.failures.append(f"{channel}: {exc!r}")
+
+
+def test_live_reload_with_20_questions_at_once_while_files_change(tmp_path_factory):
+    """The real `opsbot serve --http` polling every second; 20 people asking at once while a
+    doc is added, changed (next to a hostile PDF, which is skipped) and deleted: 0 failures."""
+    from serve_proc import app_env, start_serve, wait_healthy
+    from slack_sim import SlackSim
+    from test_ops import CHANGED, ERROR_TEXT, NEW, QUESTION, Server, _finish, _knowledge
+
+    from tests.hostile_files import repeated_page_pdf
+
+    fake = FakeSlack().start()
+    state = tmp_path_factory.mktemp("reload20")
+    env = app_env(fake, state, KNOWLEDGE_DIR=str(_knowledge(state)), RELOAD_INTERVAL="1")
+    port, log = free_port(), state / "serve.log"
+    proc = start_serve(["--http", "--port", str(port)], env, state, log)
+    sim = SlackSim(f"127.0.0.1:{port}", fake)
+    wait_healthy(proc, sim, log, timeout=600)  # a first ingest on a busy 2-core machine
+    server = Server(proc, sim, fake, state, state / "kb", log, env)
+    kb = server.kb
+    users = [SlackUser(server, QUESTION) for _ in range(QUESTIONS_AT_ONCE)]
+    for user in users:
+        user.start()
+
+    def latest_answers() -> list[str]:
+        return [user.answers[-1] for user in users if user.answers]
+
+    def everyone_sees(text: str, present: bool = True) -> bool:
+        """After the reload: a new answer from every user agrees."""
+        seen = [user.answers[-1] for user in users if user.answers]
+        return len(seen) == len(users) and all((text in a) == present for a in seen)
+
+    try:
+        wait_until(lambda: len(latest_answers()) == len(users), 120, "a first answer each")
+        (kb / "zebra.md").write_text(NEW)
+        wait_until(lambda: everyone_sees("zebractl drain"), 120, "the added doc")
+        (kb / "evil.pdf").write_bytes(repeated_page_pdf())
+        for n in range(5):  # more churn in the same reload
+            (kb / f"extra-{n}.md").write_text(f"# Extra {n}\n\nNote {n} about log rotation.\n")
+        (kb / "zebra.md").write_text(CHANGED)
+        wait_until(lambda: everyone_sees("zebractl purge"), 120, "the changed doc")
+        for n in range(5):
+            (kb / f"extra-{n}.md").unlink()
+        (kb / "zebra.md").unlink()
+        wait_until(lambda: everyone_sees("zebractl", present=False), 120, "the deleted doc")
+    finally:
+        for user in users:
+            user.stop.set()
+        for user in users:
+            user.join(90)
+    try:
+        assert [f for user in users for f in user.failures] == []
+        answers = [a for user in users for a in user.answers]
+        assert len(answers) >= 4 * QUESTIONS_AT_ONCE
+        assert not [a for a in answers if ERROR_TEXT in a]
+        posts = Counter(c.params.get("channel") for c in server.fake.find("chat.postMessage"))
+        assert set(posts.values()) == {1}  # nothing answered twice
+        log = server.log.read_text()
+        assert "skipped evil.pdf: over budget: the PDF page tree names the same page again" in log
+        assert "knowledge reload failed" not in log
+    finally:
+        _finish(server)
