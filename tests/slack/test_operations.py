@@ -305,3 +305,24 @@ def test_live_reload_with_20_questions_at_once_while_files_change(tmp_path_facto
         assert "knowledge reload failed" not in log
     finally:
         _finish(server)
+
+
+def test_start_up_waits_for_a_postgresql_still_starting(cluster, tmp_path, caplog):
+    """DATABASE_WAIT: compose without wait-for-healthy starts the bot beside a database
+    that is not up yet; without the wait that was exit code 2."""
+    from bot.config import ConfigError
+
+    cluster.stop()
+    settings = Settings(data_dir=tmp_path, database_url=cluster.url)
+    with pytest.raises(ConfigError, match="DATABASE_URL is not usable"):
+        open_store(settings)  # DATABASE_WAIT=0, the default: fail at once
+    starter = threading.Timer(3.0, cluster.start)
+    starter.start()
+    caplog.set_level(logging.WARNING)
+    store = open_store(Settings(data_dir=tmp_path, database_url=cluster.url, database_wait=60))
+    starter.join()
+    try:
+        assert store.save_interaction(Interaction("q?", "a", [], True, "U1", "C1")) >= 1
+    finally:
+        store.close()
+    assert "PostgreSQL is not reachable yet" in caplog.text
