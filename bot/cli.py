@@ -226,7 +226,12 @@ def eval_command(
 @cli.command()
 @click.option("--http", is_flag=True, help="HTTP mode (POST /slack/events) instead of Socket Mode.")
 @click.option("--port", type=PORT, default=3000, help="HTTP port (with --http).")
-@click.option("--metrics-port", type=PORT, help="Serve Prometheus /metrics on this port.")
+@click.option(
+    "--metrics-port",
+    type=PORT,
+    envvar="METRICS_PORT",
+    help="Serve /metrics and /healthz on this port [env: METRICS_PORT].",
+)
 @click.pass_context
 def serve(ctx, http: bool, port: int, metrics_port: int | None) -> None:
     """Connect to Slack (Socket Mode by default; tokens from the environment or .env)."""

@@ -106,6 +106,11 @@ class Settings:
     top_k: int = env_field(3, minimum=1)
     chunk_tokens: int = env_field(256, minimum=32, maximum=512)
     max_file_bytes: int = env_field(5_000_000, minimum=1)
+    # per-file budgets (bot/ingest/budget.py): over any, the file is skipped with a warning
+    max_file_seconds: float = env_field(60.0, minimum=0.1)
+    max_file_chars: int = env_field(5_000_000, minimum=1)
+    max_file_pages: int = env_field(2_000, minimum=1)
+    max_file_nesting: int = env_field(100, minimum=2, maximum=200)
     # empty: the threshold calibrated for each index at ingest (bot/engine/calibration.py)
     decline_threshold: float | None = env_field(None, parse=_threshold)
     max_question_chars: int = env_field(4000, minimum=16)
@@ -116,6 +121,8 @@ class Settings:
     store_questions: bool = True
     retention_days: int = env_field(90, minimum=0)
     database_url: str = ""
+    # seconds to wait at start-up for a PostgreSQL that is not reachable yet
+    database_wait: float = env_field(0.0, minimum=0)
     # (root folder name or '', base URL) pairs
     knowledge_urls: tuple[tuple[str, str], ...] = env_field((), parse=_knowledge_urls)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)

@@ -52,7 +52,24 @@ def logs(name: str) -> str:
     return (out.stdout + out.stderr)[-4000:]
 
 
+def volumes() -> set[str]:
+    out = subprocess.run(["podman", "volume", "ls", "-q"], capture_output=True, text=True)
+    return set(out.stdout.split())
+
+
 def main(image: str) -> int:
+    """The probe, then a check that it left no volume behind (the image declares two
+    VOLUMEs: each run creates two anonymous volumes unless its container is removed with -v)."""
+    before = volumes()
+    code = probe(image)
+    left = volumes() - before
+    if left:
+        print(f"probe: FAILED: the run left volumes behind: {sorted(left)}", file=sys.stderr)
+        return 1
+    return code
+
+
+def probe(image: str) -> int:
     fake = FakeSlack().start()
     port, metrics = free_port(), free_port()
     name = f"opsbot-probe-{uuid.uuid4().hex[:8]}"
@@ -64,7 +81,7 @@ def main(image: str) -> int:
     }
     cmd = ["podman", "run", "-d", "--name", name, "--network", "host"]
     cmd += [arg for k, v in env.items() for arg in ("-e", f"{k}={v}")]
-    cmd += [image, "serve", "--http", "--port", str(port), "--metrics-port", str(metrics)]
+    cmd += [image, "serve", "--http", "--port", str(port)]  # METRICS_PORT from the env
     started = time.monotonic()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     try:
@@ -77,6 +94,12 @@ def main(image: str) -> int:
         assert user != "0", "the container runs as root"
         check = subprocess.run(["podman", "healthcheck", "run", name], capture_output=True)
         assert check.returncode == 0, f"HEALTHCHECK failed: {check.stdout!r} {check.stderr!r}"
+        tools = subprocess.run(
+            ["podman", "exec", name, "sh", "-c", "command -v gcc cc make pip pip3 || true"],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        assert not tools, f"build tools in the final image: {tools}"
         sim = SlackSim(f"127.0.0.1:{port}", fake)
         channel = "CPROBE" + uuid.uuid4().hex[:6].upper()
         asked = time.monotonic()
@@ -86,13 +109,14 @@ def main(image: str) -> int:
         sent = json.dumps(post.params.get("blocks"))
         assert "machine learning" in sent.lower() and "devops-vs-mlops" in sent, sent[:2000]
         print(f"probe: answered in {time.monotonic() - asked:.2f}s: {post.params['text'][:120]!r}")
-        print(f"probe: runs as uid {user}; HEALTHCHECK passes")
+        print(f"probe: runs as uid {user}; HEALTHCHECK passes; no pip or compilers")
         return 0
     except AssertionError as exc:
         print(f"probe: FAILED: {exc}\n{logs(name)}", file=sys.stderr)
         return 1
     finally:
-        subprocess.run(["podman", "rm", "-f", "-t", "5", name], capture_output=True)
+        # -v: the image's two VOLUMEs were anonymous volumes of this container
+        subprocess.run(["podman", "rm", "-f", "-v", "-t", "5", name], capture_output=True)
         fake.stop()
 
 

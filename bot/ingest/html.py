@@ -13,6 +13,7 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import PageElement, PreformattedString
 
 from bot.documents import Section
+from bot.ingest.budget import Budget, check_nesting
 from bot.ingest.clean import is_junk_line
 from bot.ingest.markdown import SectionBuilder, fence
 
@@ -143,9 +144,26 @@ class _Walker:
                 self.buffer.append(_inline(child))
 
 
-def parse_html(text: str) -> tuple[str | None, str | None, tuple[Section, ...]]:
-    """(title or None, canonical url or None, sections) of an HTML page."""
+def element_depth(root: Tag, limit: int) -> int:
+    """The deepest element nesting, counted without recursion, up to `limit` + 1."""
+    deepest = 0
+    stack = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > limit:
+            break
+        stack.extend((child, depth + 1) for child in node.contents if isinstance(child, Tag))
+    return deepest
+
+
+def parse_html(
+    text: str, max_nesting: int = 100
+) -> tuple[str | None, str | None, tuple[Section, ...]]:
+    """(title or None, canonical url or None, sections) of an HTML page. Deeper nesting than
+    `max_nesting` is over budget (the walk below recurses once per level)."""
     soup = BeautifulSoup(text, "html.parser")
+    check_nesting(element_depth(soup, max_nesting), Budget(nesting=max_nesting))
     canonical = soup.find("link", rel="canonical")
     url = canonical.get("href") if isinstance(canonical, Tag) else None
     title_tag = soup.find("title")

@@ -8,8 +8,6 @@ human reason when the file cannot become a document.
 from __future__ import annotations
 
 import hashlib
-import io
-import logging
 import os
 import re
 from collections.abc import Sequence
@@ -17,11 +15,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.documents import Document, Section
-from bot.errors import OpsbotError
 from bot.ingest import paths
+from bot.ingest.budget import Budget, LoadError, check_chars
 from bot.ingest.clean import clean_text, normalize_chars, remove_web_junk
 from bot.ingest.html import parse_html
 from bot.ingest.markdown import SectionBuilder, parse_markdown
+from bot.ingest.pdf import pdf_text
 
 SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf"}
 _MARKDOWN = {".md", ".markdown"}
@@ -40,10 +39,6 @@ class SourceFile:
 class SkippedFile:
     path: str
     reason: str
-
-
-class LoadError(OpsbotError):
-    """A file that cannot become a document; the message is the short reason."""
 
 
 def _human_size(size: float) -> str:
@@ -147,8 +142,10 @@ def discover_roots(
     return sorted(files, key=lambda f: f.path), sorted(skipped, key=lambda s: s.path)
 
 
-def load_document(file: SourceFile) -> Document:
-    """Parse one file into a Document; raises LoadError(reason) if it has no usable text."""
+def load_document(file: SourceFile, budget: Budget | None = None) -> Document:
+    """Parse one file into a Document; raises LoadError(reason) if it has no usable text or
+    goes over the budget's size limits (the time limit is bot.ingest.worker's)."""
+    budget = budget or Budget()
     try:
         raw = file.abspath.read_bytes()
     except OSError as exc:
@@ -157,7 +154,7 @@ def load_document(file: SourceFile) -> Document:
         raise LoadError("empty")
     suffix = Path(file.path).suffix.lower()
     if suffix == ".pdf":
-        title, url, sections = _parse_pdf(raw)
+        title, url, sections = _parse_pdf(raw, budget)
     else:
         if b"\x00" in raw:
             raise LoadError("binary file")
@@ -166,14 +163,17 @@ def load_document(file: SourceFile) -> Document:
         except UnicodeDecodeError:
             raise LoadError("not UTF-8 text") from None
         if suffix in _MARKDOWN:
-            title, url, sections = parse_markdown(remove_web_junk(normalize_chars(text)))
+            title, url, sections = parse_markdown(
+                remove_web_junk(normalize_chars(text)), budget.nesting
+            )
         elif suffix in _HTML:
-            title, url, sections = parse_html(normalize_chars(text))
+            title, url, sections = parse_html(normalize_chars(text), budget.nesting)
         else:
             title, sections = parse_plain_text(clean_text(text))
             url = None
     if not any(section.blocks for section in sections):
         raise LoadError("no text after cleaning")
+    check_chars(sum(len(block) for section in sections for block in section.blocks), budget)
     if not title or paths.looks_secret(title):
         title = pretty_name(file.path)
     return Document(file.path, title, sections, url)
@@ -203,23 +203,9 @@ def pretty_name(path: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-def _parse_pdf(raw: bytes) -> tuple[str | None, None, tuple[Section, ...]]:
-    from pypdf import PdfReader
-
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
-    try:
-        reader = PdfReader(io.BytesIO(raw))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise LoadError("unreadable PDF: encrypted")
-        pages = [page.extract_text() or "" for page in reader.pages]
-        meta_title = (reader.metadata.title if reader.metadata else None) or ""
-    except LoadError:
-        raise
-    except Exception as exc:  # pypdf raises many types on corrupt input
-        message = " ".join(str(exc).split())[:100] or type(exc).__name__
-        raise LoadError(f"unreadable PDF: {message}") from None
-    title = " ".join(str(meta_title).split()) or None
-    _, sections = parse_plain_text(clean_text("\n\n".join(pages)), title, first_line_title=False)
+def _parse_pdf(raw: bytes, budget: Budget) -> tuple[str | None, None, tuple[Section, ...]]:
+    title, text = pdf_text(raw, budget)
+    _, sections = parse_plain_text(clean_text(text), title, first_line_title=False)
     return title, None, sections
 
 

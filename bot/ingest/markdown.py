@@ -15,11 +15,17 @@ from typing import Any
 import yaml
 from bs4 import BeautifulSoup
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 from markdown_it.tree import SyntaxTreeNode
 
 from bot.documents import Section
+from bot.ingest.budget import Budget, check_nesting
 
 _MD = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+# markdown-it silently drops what lies deeper than maxNesting (20) block levels, where its
+# last tokens sit at level 19: anything that deep is over budget instead. (Raising it slows
+# inline parsing; real docs stay under 10 levels, the corpus at 9.)
+MAX_NESTING = _MD.options["maxNesting"] - 2
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)^(?:---|\.\.\.)[ \t]*$\n?", re.S | re.M)
 _ANCHOR = re.compile(r"\s*\{#[^}]*\}\s*$")
@@ -104,16 +110,18 @@ def meta_str(meta: dict[str, Any], *keys: str) -> str | None:
     return None
 
 
-def parse_markdown(text: str) -> tuple[str | None, str | None, tuple[Section, ...]]:
+def parse_markdown(
+    text: str, max_nesting: int = MAX_NESTING
+) -> tuple[str | None, str | None, tuple[Section, ...]]:
     """(title or None, url or None, sections) of a markdown document."""
     meta, body = split_front_matter(text)
-    tree = SyntaxTreeNode(_MD.parse(body))
+    tree = SyntaxTreeNode(_parse(body, max_nesting))
     if not any(node.type != "heading" for node in tree.children):
         # glossary-style files keep their text in the front matter
         for key in ("description", "tooltip", "summary"):
             extra = meta.get(key)
             if isinstance(extra, str) and extra.strip():
-                tree = SyntaxTreeNode(_MD.parse(f"{body}\n\n{extra}"))
+                tree = SyntaxTreeNode(_parse(f"{body}\n\n{extra}", max_nesting))
                 break
     headings = [node for node in tree.children if node.type == "heading"]
     h1s = [node for node in headings if node.tag == "h1"]
@@ -129,6 +137,13 @@ def parse_markdown(text: str) -> tuple[str | None, str | None, tuple[Section, ..
         for block in render_block(node):
             builder.block(block)
     return title, url, builder.sections()
+
+
+def _parse(text: str, max_nesting: int) -> list[Token]:
+    tokens = _MD.parse(text)
+    deepest = max((t.level for t in tokens), default=0)
+    check_nesting(deepest, Budget(nesting=min(max_nesting, MAX_NESTING)))
+    return tokens
 
 
 def heading_text(node: SyntaxTreeNode) -> str:

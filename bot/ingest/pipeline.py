@@ -18,10 +18,12 @@ from bot.errors import OpsbotError
 from bot.index import builds
 from bot.index.cache import EmbeddingCache, content_key
 from bot.index.embedder import Embedder
+from bot.ingest.budget import Budget, LoadError
 from bot.ingest.chunker import chunk_document
-from bot.ingest.loaders import LoadError, SkippedFile, SourceFile, discover_roots, load_document
+from bot.ingest.loaders import SkippedFile, SourceFile, discover_roots
 from bot.ingest.progress import Notify, Progress
 from bot.ingest.units import split_units
+from bot.ingest.worker import FileParser
 from bot.observability.logs import escape_controls
 
 log = logging.getLogger(__name__)
@@ -119,23 +121,25 @@ def build_chunks(
     embedder: Embedder,
     progress: Progress | None = None,
 ) -> tuple[list[Chunk], dict[str, str], list[SkippedFile]]:
-    """Parse and chunk every file; a bad file is skipped with its reason, never fatal."""
+    """Parse and chunk every file; a bad file, or one over its budget (bot.ingest.budget), is
+    skipped with its reason, never fatal. Parsing runs in a child process with a deadline."""
     chunks: list[Chunk] = []
     hashes = {f.path: f.sha256 for f in files}  # failed files too: same bytes, same failure
     skipped: list[SkippedFile] = []
-    for file in files:
-        if progress is not None:
-            progress.update(1)
-        try:
-            doc = load_document(file)
-            file_chunks = chunk_document(doc, settings.chunk_tokens, embedder.count_tokens)
-        except LoadError as exc:
-            skipped.append(SkippedFile(file.path, str(exc)))
-            continue
-        except Exception as exc:  # a parser bug on one file must not stop the ingest
-            skipped.append(SkippedFile(file.path, f"could not parse: {exc}"))
-            continue
-        chunks.extend(file_chunks)
+    with FileParser(Budget.of(settings)) as parser:
+        for file in files:
+            if progress is not None:
+                progress.update(1)
+            try:
+                doc = parser.parse(file)
+                file_chunks = chunk_document(doc, settings.chunk_tokens, embedder.count_tokens)
+            except LoadError as exc:
+                skipped.append(SkippedFile(file.path, str(exc)))
+                continue
+            except Exception as exc:  # a chunker bug on one file must not stop the ingest
+                skipped.append(SkippedFile(file.path, f"could not parse: {exc}"))
+                continue
+            chunks.extend(file_chunks)
     return chunks, hashes, skipped
 
 
@@ -165,7 +169,18 @@ def embed_with_cache(
     if missing:
         chunk_by_key = dict(zip(keys, chunks, strict=True))
         todo = [chunk_by_key[k] for k in missing]
-        with Progress(len(missing), "Embedding", bar=show_progress, notify=notify) as bar:
+        # the embedder runs longest first: weigh each passage by its length (capped where
+        # the model truncates), so the ETA holds for the short tail too
+        weights = sorted((min(len(c.embed_text), 1200) + 100 for c in todo), reverse=True)
+        done_work = np.concatenate([[0.0], np.cumsum(weights)])
+        with Progress(
+            len(missing),
+            "Embedding",
+            bar=show_progress,
+            notify=notify,
+            warmup="" if embedder.loaded else "loading model",
+            cost=lambda n: float(done_work[n]),
+        ) as bar:
             passages, units = embedder.encode_passages(
                 [c.embed_text for c in todo], [unit_spans(c) for c in todo], progress=bar.update
             )

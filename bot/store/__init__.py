@@ -7,6 +7,8 @@ and logic (bot.store.sql, bot.store.base).
 
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -17,6 +19,7 @@ from bot.store.sqlite import SchemaError, SQLiteStore
 
 DB_FILENAME = "opsbot.sqlite3"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+log = logging.getLogger(__name__)
 
 __all__ = [
     "Feedback",
@@ -61,7 +64,7 @@ def open_store(settings: Settings) -> Store:
         "retention_days": settings.retention_days,
     }
     if url.startswith(POSTGRES_SCHEMES):
-        return _open_postgres(url, options)
+        return _open_postgres(url, options, settings.database_wait)
     if url and not url.startswith("sqlite:///"):
         scheme = url.split(":", 1)[0] if ":" in url else url[:20]
         raise ConfigError(
@@ -78,16 +81,29 @@ def open_store(settings: Settings) -> Store:
         raise ConfigError(f"{where} is not usable: {_one_line(exc)}") from None
 
 
-def _open_postgres(url: str, options: dict[str, Any]) -> Store:
+def _open_postgres(url: str, options: dict[str, Any], wait: float = 0.0) -> Store:
+    """PostgresStore; an unreachable server is retried for `wait` seconds (DATABASE_WAIT:
+    a database still starting beside the bot, as with podman-compose 1.0.3, which ignores
+    compose's wait-for-healthy), one log line per try."""
     try:
         from bot.store.postgres import PostgresStore
     except ImportError:  # pragma: no cover - psycopg is a dependency
         raise ConfigError("DATABASE_URL is PostgreSQL but psycopg is not installed") from None
-    try:
-        return PostgresStore(url, **options)
-    except Exception as exc:  # psycopg errors: bad URL, unreachable, auth, permissions
-        message = _one_line(exc, secret=_password(url))
-        raise ConfigError(f"DATABASE_URL is not usable: {message}") from None
+    import psycopg
+
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return PostgresStore(url, **options)
+        except psycopg.OperationalError as exc:  # not up yet (compose, k8s), or refused
+            message = _one_line(exc, secret=_password(url))
+            if time.monotonic() + 2 > deadline:
+                raise ConfigError(f"DATABASE_URL is not usable: {message}") from None
+            log.warning("PostgreSQL is not reachable yet (%s); retrying", message)
+            time.sleep(2)
+        except Exception as exc:  # psycopg errors: bad URL, auth, permissions
+            message = _one_line(exc, secret=_password(url))
+            raise ConfigError(f"DATABASE_URL is not usable: {message}") from None
 
 
 def _password(url: str) -> str:

@@ -4,6 +4,7 @@ and "Share in channel" (posts an ephemeral answer publicly, once, attributed to 
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -14,9 +15,16 @@ from bot.engine.types import Answer, Source
 from bot.observability.metrics import EVENTS, FEEDBACK_VOTES
 from bot.slack import blocks
 from bot.slack.services import Services
+from bot.store.health import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
+VOTE_RETRIES = 12
+VOTE_RETRY_SECONDS = 5.0  # 12 x 5 s: a database restart or a failover fits in a minute
+VOTE_NOT_SAVED = (
+    "Sorry, your feedback could not be saved: the bot's database is unavailable. "
+    "Please vote again in a few minutes."
+)
 GONE = "That answer is no longer stored, so it can't be shared; ask again with /opsbot share."
 
 
@@ -99,12 +107,45 @@ def record_vote(
     body: dict,
     interaction_id: int,
     vote: str,
+    attempt: int = 0,
 ) -> None:
-    """Worker: upsert the vote, then swap the buttons for a thank-you line."""
+    """Worker: upsert the vote, then swap the buttons for a thank-you line. While the
+    database is down the vote is retried, and if it never comes back the voter is told:
+    a vote is never lost silently."""
     user = str(_obj(body, "user").get("id") or "")
     container = _obj(body, "container")
     channel = str(_obj(body, "channel").get("id") or container.get("channel_id") or "")
-    if not services.store.record_vote(interaction_id, user, channel, vote):
+    try:
+        known = services.store.record_vote(interaction_id, user, channel, vote)
+    except StoreUnavailable as exc:
+        if attempt < VOTE_RETRIES:  # again later, on a timer: no worker waits meanwhile
+            if attempt == 0:
+                log.warning(
+                    "could not record a %s vote on answer %s yet (%s); retrying for %.0fs",
+                    vote,
+                    interaction_id,
+                    exc,
+                    VOTE_RETRIES * VOTE_RETRY_SECONDS,
+                )
+            retry = (services, client, respond, body, interaction_id, vote, attempt + 1)
+            timer = threading.Timer(VOTE_RETRY_SECONDS, _retry_vote, retry)
+            timer.daemon = True
+            timer.start()
+            return
+        log.error(
+            "lost a %s vote on answer %s from %s after %d tries (%s); the user was told",
+            vote,
+            interaction_id,
+            user or "-",
+            attempt + 1,
+            exc,
+        )
+        if body.get("response_url"):
+            respond(response_type="ephemeral", replace_original=False, text=VOTE_NOT_SAVED)
+        return
+    if attempt:
+        log.info("recorded a %s vote on answer %s after %d retries", vote, interaction_id, attempt)
+    if not known:
         log.warning("feedback for unknown interaction id %s", interaction_id)
     message = _obj(body, "message")
     original = message.get("blocks") or rebuilt_blocks(services, interaction_id)
@@ -119,6 +160,15 @@ def record_vote(
             log.info("chat.update failed (%s); using response_url", exc.response.get("error"))
     if body.get("response_url"):
         respond(replace_original=True, text=text, blocks=thanks)
+
+
+def _retry_vote(services: Services, *args: Any) -> None:
+    try:
+        services.submit(record_vote, services, *args)
+    except RuntimeError:  # the worker pool has shut down
+        log.error(
+            "lost a vote on answer %s: the bot stopped before the database came back", args[3]
+        )
 
 
 def _obj(body: dict[str, Any], key: str) -> dict[str, Any]:
