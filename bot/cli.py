@@ -108,17 +108,19 @@ def ask(ctx, knowledge_dirs, index_dir, k: int | None, as_json, question) -> Non
     settings.require_knowledge_dirs()
     writer = _open_writer(settings)
     engine = _open_engine(settings)
-    from bot.llm.terminal import checked_answer
+    from bot.access import Access, Asker
+    from bot.answering import Answerer
 
+    answerer = Answerer(engine, Access(settings), None, writer)
+    asker = Asker(surface="cli", local=True)  # the server's own terminal sees every source
     if question == "-":
         for number, line in enumerate(sys.stdin, start=1):
             if line.strip():
                 text, history = _stdin_question(line, number)
-                draft = engine.answer(text, history=history, k=k)
-                answer = checked_answer(writer, draft, history)
+                answer = answerer.answer(text, asker, history=history, k=k, record=False).answer
                 click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
         return
-    answer = checked_answer(writer, engine.answer(question, k=k))
+    answer = answerer.answer(question, asker, k=k, record=False).answer
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:

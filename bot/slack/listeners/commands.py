@@ -10,6 +10,7 @@ import logging
 
 from slack_bolt import Ack, App, Respond
 
+from bot.access import Asker
 from bot.observability.metrics import EVENTS
 from bot.slack import blocks
 from bot.slack.services import Services
@@ -38,14 +39,8 @@ def answer_command(
 ) -> None:
     """Worker: engine answer, rendered with the question echoed (the command itself is unseen)."""
     try:
-        message, _, _ = services.ask(
-            question,
-            surface="command",
-            user=user,
-            channel=channel,
-            echo_question=True,
-            shareable=not share,
-        )
+        asker = Asker(user=user, channel=channel, surface="command")
+        message, _, _ = services.ask(question, asker, echo_question=True, shareable=not share)
     except Exception:  # never silent: tell the user, then let the pool log the cause
         respond(response_type="ephemeral", **blocks.render_error())
         raise
@@ -65,7 +60,8 @@ def register(app: App, services: Services) -> None:
         mode, question = parse(command.get("text", ""))
         if mode == "help":
             EVENTS.labels("help").inc()
-            ack(response_type="ephemeral", **blocks.render_help(services.topics()))
+            asker = Asker(str(command.get("user_id") or ""), str(command.get("channel_id") or ""))
+            ack(response_type="ephemeral", **blocks.render_help(services.topics(asker)))
             return
         ack()
         EVENTS.labels("command").inc()

@@ -14,6 +14,7 @@ from slack_bolt import Ack, App, BoltContext, BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.access import Asker
 from bot.observability.metrics import EVENTS
 from bot.slack import blocks
 from bot.slack.services import Services
@@ -96,14 +97,12 @@ def reply(
     client: WebClient,
     *,
     question: str,
-    channel: str,
     ts: str,
-    thread_ts: str | None,
-    user: str,
+    asker: Asker,
     bot_user_id: str | None,
-    surface: str,
 ) -> None:
-    """Worker: 👀 on, read the thread, ask the engine, post, 👀 off."""
+    """Worker: 👀 on, read the thread, answer, post, 👀 off."""
+    channel, thread_ts = asker.channel, asker.thread or None
     if not question:
         client.chat_postMessage(channel=channel, thread_ts=thread_ts, **blocks.render_help())
         return
@@ -117,14 +116,9 @@ def reply(
             if services.writer is not None:  # generated answers stream (bot/slack/streaming.py)
                 from bot.slack.streaming import stream_reply
 
-                stream_reply(
-                    services, client, question=question, channel=channel, thread_ts=thread_ts,
-                    user=user, surface=surface, history=history,
-                )  # fmt: skip
+                stream_reply(services, client, question=question, asker=asker, history=history)
                 return
-            message, interaction_id, answer = services.ask(
-                question, surface=surface, history=history, user=user, channel=channel
-            )
+            message, interaction_id, answer = services.ask(question, asker, history=history)
         except Exception:  # never silent: say so in the thread, then log the cause
             client.chat_postMessage(channel=channel, thread_ts=thread_ts, **blocks.render_error())
             raise
@@ -160,17 +154,20 @@ def answer_event(
     surface: str,
 ) -> None:
     """Queue the answer to a user's message (mention, DM, assistant thread) after the ack."""
+    asker = Asker(
+        user=str(event.get("user") or ""),
+        channel=event["channel"],
+        thread=thread_ts or "",
+        surface=surface,
+    )
     services.submit(
         reply,
         services,
         client,
         question=strip_mention(text_of(event.get("text")), context.bot_user_id),
-        channel=event["channel"],
         ts=event["ts"],
-        thread_ts=thread_ts,
-        user=event.get("user", ""),
+        asker=asker,
         bot_user_id=context.bot_user_id,
-        surface=surface,
     )
 
 

@@ -7,6 +7,8 @@ import logging
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.access import Asker
+from bot.engine.topics import Catalogue
 from bot.observability.metrics import EVENTS
 from bot.slack.home import render_home
 from bot.slack.services import Services
@@ -14,13 +16,19 @@ from bot.slack.services import Services
 log = logging.getLogger(__name__)
 
 
-def example_questions(services: Services, limit: int = 4) -> list[str]:
+def catalogue(services: Services, asker: Asker) -> Catalogue:
+    """What the index holds that this person may see (once per index and scope)."""
+    return services.engine.catalogue(services.access.scope(asker))
+
+
+def example_questions(services: Services, asker: Asker, limit: int = 4) -> list[str]:
     """Questions that the index can answer, made from its real headings."""
-    return services.engine.catalogue().examples[:limit]
+    return catalogue(services, asker).examples[:limit]
 
 
 def publish_home(services: Services, client: WebClient, user_id: str) -> None:
-    client.views_publish(user_id=user_id, view=render_home(services.engine.catalogue()))
+    seen = catalogue(services, Asker(user=user_id, surface="home"))
+    client.views_publish(user_id=user_id, view=render_home(seen))
 
 
 def register(app: App, services: Services) -> None:

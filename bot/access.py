@@ -1,0 +1,102 @@
+"""Who may see which source, and what a channel answers from.
+
+A source with `allow` (opsbot.toml) is searched only for questions asked in one of those
+channels, by one of those users, or by a member of one of those user groups; a channel with
+`sources` answers only from them. The result is a `Scope` the engine applies before ranking.
+Nothing here knows Slack: user-group members come from a `Members` function the Slack layer
+supplies (usergroups.users.list, cached); terminals on the server pass none.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.config import Settings
+from bot.engine.scope import Scope
+from bot.settings_file import ChannelSettings, FileSettings, LiveConfig, check_sources
+
+Members = Callable[[str], frozenset[str]]  # user group id -> the user ids in it
+
+
+def no_members(_group: str) -> frozenset[str]:
+    return frozenset()
+
+
+@dataclass(frozen=True)
+class Asker:
+    """Who asks, where: what every rule is decided on."""
+
+    user: str = ""
+    channel: str = ""
+    thread: str = ""
+    surface: str = "chat"
+    local: bool = False  # a terminal on the server (ask, chat): the operator sees every source
+
+
+class Access:
+    """Scopes from the config file as last read (a reload takes effect on the next question)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        config: LiveConfig | FileSettings | None = None,
+        members: Members = no_members,
+    ) -> None:
+        self.settings = settings
+        self._config = config
+        self.members = members
+        self._lock = threading.Lock()
+        self._built: tuple[FileSettings, tuple[Any, ...]] | None = None
+
+    @property
+    def file(self) -> FileSettings:
+        config = self._config
+        if isinstance(config, LiveConfig):
+            return config.current
+        return config if config is not None else FileSettings()
+
+    def specs(self) -> tuple[Any, ...]:
+        """Every source (flags, environment, config file), as of the current config."""
+        file = self.file
+        with self._lock:
+            if self._built is None or self._built[0] is not file:
+                self._built = (file, self.settings.source_specs(file.sources))
+            return self._built[1]
+
+    def channel(self, channel_id: str) -> ChannelSettings:
+        return self.file.channel(channel_id)
+
+    def may_see(self, asker: Asker, allow: tuple[str, ...]) -> bool:
+        """An open source, or one allowing this channel, this user or a group they are in."""
+        if not allow or asker.local:
+            return True
+        if asker.channel in allow or (asker.user and asker.user in allow):
+            return True
+        groups = [g for g in allow if g.startswith("S")]
+        return bool(asker.user) and any(asker.user in self.members(g) for g in groups)
+
+    def scope(self, asker: Asker) -> Scope | None:
+        """The sources this question may draw on; None when nothing is held back."""
+        specs = self.specs()
+        names = tuple(spec.name for spec in specs)
+        wanted = self.channel(asker.channel).sources if asker.channel else ()
+        allowed = frozenset(
+            spec.name
+            for spec in specs
+            if (not wanted or spec.name in wanted) and self.may_see(asker, spec.allow)
+        )
+        if allowed == frozenset(names):
+            return None
+        return Scope(allowed, names)
+
+
+def check_config(settings: Settings) -> Callable[[FileSettings], None]:
+    """The config file's cross-checks against the sources given elsewhere."""
+
+    def check(file: FileSettings) -> None:
+        check_sources(file, [spec.name for spec in settings.source_specs(file.sources)])
+
+    return check
