@@ -310,15 +310,11 @@ def render_error() -> dict[str, Any]:
     return {"text": text, "blocks": [section(f":warning: {text}")]}
 
 
-def render_thanks(blocks: Blocks, vote: str) -> Blocks:
-    """The original message with its feedback buttons replaced by a thank-you line."""
-    emoji = "👍" if vote == "up" else "👎"
-    thanks = context(f"{emoji} Thanks for the feedback")
-    thanks["block_id"] = f"{FEEDBACK_BLOCK_ID}_thanks"  # a new id: Slack wants one per update
-    replaced = [
-        thanks if str(b.get("block_id", "")).startswith(FEEDBACK_BLOCK_ID) else b for b in blocks
-    ]
-    return replaced if thanks in replaced else [*blocks, thanks][-MAX_BLOCKS:]
+def vote_thanks(vote: str) -> str:
+    """The private thank-you for a vote (a second click changes it)."""
+    if vote == "up":
+        return "👍 Thanks, glad it helped. (Click 👎 instead to change your vote.)"
+    return "👎 Thanks for telling us; this question goes on the list of docs to write."
 
 
 def without_share(blocks: Blocks, note: str) -> Blocks:

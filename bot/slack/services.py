@@ -21,7 +21,7 @@ from bot.engine.scope import Scope
 from bot.engine.topics import Catalogue
 from bot.engine.types import Answer
 from bot.observability.metrics import ERRORS
-from bot.slack import blocks
+from bot.slack import blocks, people
 from bot.slack.dedupe import Deduper
 from bot.slack.mrkdwn import plain_question
 from bot.store import Store
@@ -143,11 +143,16 @@ class Services:
         history: Sequence[str] = (),
         echo_question: bool = False,
         shareable: bool = False,
-    ) -> tuple[dict[str, Any], int | None, Answer]:
+        unprompted: bool = False,
+    ) -> tuple[dict[str, Any] | None, int | None, Answer]:
         """Question in, rendered message out; every question is recorded (its id keys the
-        feedback buttons)."""
+        feedback buttons). A decline to a question nobody put to opsbot (`unprompted`) is
+        one short line where a person can be asked, else no message (None)."""
         reply = self.answer(question, asker, history)
         answer, interaction_id = reply.answer, reply.interaction_id
+        escalate = self.escalates(asker)
+        if unprompted and not answer.answered:
+            return people.quiet_decline(interaction_id, escalate), interaction_id, answer
         topics = [] if answer.answered else (answer.topics or self.topics(asker))
         message = blocks.render_answer(
             answer,
@@ -158,7 +163,13 @@ class Services:
             shareable=shareable,
             in_channel=asker.channel.startswith(("C", "G")),
         )
+        if escalate:
+            message["blocks"] = people.with_escalation(message["blocks"], interaction_id)
         return message, interaction_id, answer
+
+    def escalates(self, asker: Asker) -> bool:
+        """Whether answers here carry "Ask a person" (the channel names a group)."""
+        return bool(asker.channel and self.access.channel(asker.channel).escalate)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=False)

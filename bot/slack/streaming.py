@@ -25,7 +25,7 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.access import Asker
 from bot.engine.types import Answer
-from bot.slack import blocks
+from bot.slack import blocks, people
 
 if TYPE_CHECKING:
     from bot.llm.writer import Outcome
@@ -188,6 +188,7 @@ def stream_reply(
     question: str,
     asker: Asker,
     history: Sequence[str],
+    unprompted: bool = False,
 ) -> Outcome | None:
     """Answer with the LLM, streaming; declines and fallbacks are posted like any answer.
 
@@ -205,14 +206,25 @@ def stream_reply(
     sink = sinks[0] if sinks else Sink(client, channel, thread_ts)
     answer, interaction_id = reply.answer, reply.interaction_id
     in_channel = channel.startswith(("C", "G"))  # as Services.ask renders it
-    if answer.answered:
+    escalate = services.escalates(asker)
+    tail: list[dict] = []
+    if not answer.answered and unprompted:
+        quiet = people.quiet_decline(interaction_id, escalate)
+        if quiet is None:
+            return reply.outcome
+        message = quiet
+    elif answer.answered:
         message, tail = render_streamed_answer(answer, interaction_id, in_channel)
+        if escalate:
+            message["blocks"] = people.with_escalation(message["blocks"], interaction_id)
+            tail = people.with_escalation(tail, interaction_id)
     else:  # the engine declined: no stream was opened, nothing was generated
         topics = answer.topics or services.topics(asker)
         message = blocks.render_answer(
             answer, interaction_id=interaction_id, topics=topics, in_channel=in_channel
         )
-        tail = []
+        if escalate:
+            message["blocks"] = people.with_escalation(message["blocks"], interaction_id)
     payload = {"answer_id": interaction_id or 0, "question": answer.question[:1000]}
     metadata = {"event_type": ANSWER_EVENT_TYPE, "event_payload": payload}
     sink.finish(message, tail, metadata, reply.changed or sink.broken)

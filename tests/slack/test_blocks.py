@@ -160,15 +160,6 @@ def test_decline_names_the_tool_no_doc_mentions_escaped():
     assert "<!here>" not in text and len(text) <= blocks.DECLINE_LIMIT
 
 
-def test_thanks_replaces_buttons():
-    answer = Answer("q", True, "a")
-    original = blocks.render_answer(answer, interaction_id=3)["blocks"]
-    thanked = blocks.render_thanks(original, "down")
-    assert not any(b["type"] == "context_actions" for b in thanked)
-    assert "Thanks for the feedback" in _dump(thanked)
-    assert len(thanked) == len(original)
-
-
 def test_home_groups_topics_with_counts_examples_and_freshness():
     cat = Catalogue(
         300,

@@ -1,5 +1,6 @@
-"""Clicks: 👍/👎 (recorded once per user per answer, then a thank-you instead of the buttons)
-and "Share in channel" (posts an ephemeral answer publicly, once, attributed to the asker)."""
+"""Clicks: 👍/👎 (one vote per person per answer, changed by another click, thanked
+privately) and "Share in channel" (posts an ephemeral answer publicly, once, attributed to
+the asker)."""
 
 from __future__ import annotations
 
@@ -55,14 +56,6 @@ def stored_answer(services: Services, interaction_id: int) -> tuple[Answer, str]
     return answer, record.user_id
 
 
-def rebuilt_blocks(services: Services, interaction_id: int) -> list[dict[str, Any]]:
-    """Blocks of a stored answer (ephemeral messages do not come back in the payload)."""
-    stored = stored_answer(services, interaction_id)
-    if stored is None:
-        return []
-    return blocks.render_answer(stored[0], interaction_id=interaction_id)["blocks"]
-
-
 def share(services: Services, respond: Respond, body: dict, interaction_id: int) -> None:
     """Worker: post the stored answer in the channel (once per answer), then turn the
     ephemeral's button into a note. The public copy names the person who asked."""
@@ -100,25 +93,23 @@ def record_vote(
     interaction_id: int,
     vote: str,
 ) -> None:
-    """Worker: upsert the vote, then swap the buttons for a thank-you line."""
+    """Worker: upsert this person's vote (a second click changes it), then thank them
+    privately. The buttons stay on the message, for everyone else to vote too."""
     user = str(_obj(body, "user").get("id") or "")
     container = _obj(body, "container")
     channel = str(_obj(body, "channel").get("id") or container.get("channel_id") or "")
     if not services.store.record_vote(interaction_id, user, channel, vote):
         log.warning("feedback for unknown interaction id %s", interaction_id)
-    message = _obj(body, "message")
-    original = message.get("blocks") or rebuilt_blocks(services, interaction_id)
-    thanks = blocks.render_thanks(original, vote)
-    text = message.get("text") or "Thanks for the feedback"
-    ts = message.get("ts") or container.get("message_ts")
-    if not container.get("is_ephemeral") and channel and ts:
+        return
+    thanks = blocks.vote_thanks(vote)
+    if channel and user:
         try:
-            client.chat_update(channel=channel, ts=ts, text=text, blocks=thanks)
+            client.chat_postEphemeral(channel=channel, user=user, text=thanks)
             return
-        except SlackApiError as exc:  # e.g. posted via response_url: fall back to it
-            log.info("chat.update failed (%s); using response_url", exc.response.get("error"))
+        except SlackApiError as exc:  # e.g. an assistant thread: fall back to response_url
+            log.info("chat.postEphemeral failed (%s)", exc.response.get("error"))
     if body.get("response_url"):
-        respond(replace_original=True, text=text, blocks=thanks)
+        respond(response_type="ephemeral", replace_original=False, text=thanks)
 
 
 def _obj(body: dict[str, Any], key: str) -> dict[str, Any]:

@@ -41,6 +41,7 @@ def answer_command(
     try:
         asker = Asker(user=user, channel=channel, surface="command")
         message, _, _ = services.ask(question, asker, echo_question=True, shareable=not share)
+        assert message is not None  # only unprompted declines go without a message
     except Exception:  # never silent: tell the user, then let the pool log the cause
         respond(response_type="ephemeral", **blocks.render_error())
         raise
