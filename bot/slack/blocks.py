@@ -43,7 +43,6 @@ SHARE_BLOCK_ID = "opsbot_share"
 SHARE_ACTION = "opsbot_share"
 TRUNCATED_NOTE = "Your question was long, so I used only its first part."
 DECLINE_HINT = "Tip: name the tool, command or error message."
-DM_OFFER = "Or ask me in a DM."
 
 Blocks = list[dict[str, Any]]
 
@@ -63,6 +62,17 @@ def context(text: str) -> dict[str, Any]:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def clip_words(text: str, limit: int) -> str:
+    """At most `limit` characters, cut between words (a single long word is cut)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    inside = not (cut[-1:].isspace() or text[limit - 1].isspace())
+    if inside and " " in cut.strip():  # the cut falls inside a word
+        cut = cut[: cut.rstrip().rfind(" ")]
+    return cut.rstrip(" ,;:-—›·") + "…"
 
 
 def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
@@ -249,24 +259,29 @@ def render_decline(
     *,
     in_channel: bool = False,
 ) -> dict[str, Any]:
-    """Short and useful: nothing on it, the nearest topics, a hint (and DM offer in channels).
-    Everything the user reads stays within DECLINE_LIMIT characters."""
+    """Short and useful: nothing on it, the nearest topics (linked when their source has a
+    web address), a hint. Everything the user reads stays within DECLINE_LIMIT characters;
+    a topic too long is cut between words, never inside one."""
     said = "I couldn't find that in my docs, so I won't guess."
     if answer.unknown:
         missing = " or ".join(f"“{escape(_clip(n, 30))}”" for n in answer.unknown[:2])
         said = f"My docs never mention {missing}, so I won't guess."
-    tail = f"{DECLINE_HINT} {DM_OFFER}" if in_channel else DECLINE_HINT
+    tail = DECLINE_HINT  # the same docs answer in a DM, so no offer to move there
     budget = DECLINE_LIMIT - len(said) - len(tail) - len("Nearest topics: ")
+    links = getattr(answer, "topic_links", {}) or {}
     names: list[str] = []
+    shown: list[str] = []
     for topic in topics[:5]:
-        name = _clip(" ".join(topic.split()), 60)
+        name = clip_words(" ".join(topic.split()), 60)
         if sum(len(n) + 3 for n in names) + len(name) + 2 > budget:
             break
         names.append(name)
+        url = links.get(topic, "")
+        shown.append(link(url, name) if url and safe_url(url) else f"*{escape(name)}*")
     blocks: Blocks = [question_block(answer.question, asker)] if echo_question else []
     blocks.append(section(said))
     if names:
-        blocks.append(section("Nearest topics: " + " · ".join(f"*{escape(n)}*" for n in names)))
+        blocks.append(section("Nearest topics: " + " · ".join(shown)))
     if answer.truncated:
         blocks.append(context(TRUNCATED_NOTE))
     blocks.append(context(escape(tail)))

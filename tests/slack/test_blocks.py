@@ -133,7 +133,7 @@ def _visible(message: dict) -> str:
     )
 
 
-def test_decline_is_short_with_nearest_topics_hint_and_dm_offer_in_channels():
+def test_decline_is_short_with_nearest_topics_and_a_hint_but_no_dm_offer():
     answer = StubEngine().answer("best pizza?")
     answer.topics = [
         "Pipelines › very long " * 8,
@@ -146,10 +146,20 @@ def test_decline_is_short_with_nearest_topics_hint_and_dm_offer_in_channels():
     text = _visible(in_channel)
     assert len(text) <= blocks.DECLINE_LIMIT, (len(text), text)
     assert "Nearest topics" in text and "Kubernetes &lt;basics&gt;" in text
-    assert blocks.DECLINE_HINT in text and "DM" in text
-    assert "DM" not in _visible(blocks.render_answer(answer, interaction_id=None))
+    assert blocks.DECLINE_HINT in text and "DM" not in text  # a DM knows no more
+    assert "very lo…" not in text and "ver…" not in text  # cut between words only
     assert not any(b["type"] in ("actions", "context_actions") for b in in_channel["blocks"])
     assert not raw_markdown(in_channel["text"])
+
+
+def test_nearest_topics_link_to_their_source_and_are_cut_between_words():
+    answer = Answer("pizza?", False, "", topics=["Rollback " + "procedure " * 10, "Paging"])
+    answer.topic_links = {"Paging": "https://wiki.example/paging?a=1&b=2"}
+    text = _visible(blocks.render_answer(answer, interaction_id=None))
+    assert "<https://wiki.example/paging?a=1&amp;b=2|Paging>" in text
+    assert "procedure…" in text and "proced…" not in text
+    assert blocks.clip_words("alpha beta gamma", 12) == "alpha beta…"
+    assert blocks.clip_words("supercalifragilistic", 6) == "super…"
 
 
 def test_decline_names_the_tool_no_doc_mentions_escaped():

@@ -90,9 +90,9 @@ def test_slash_command_and_click_envelopes(socket_app):
         "actions": [{**vote, "block_id": "opsbot_feedback"}],
     }
     ws.wait_ack(ws.send("interactive", click))
-    (thanks,) = running.fake.wait_for("response_url", response_url_id=channel + "-click")
-    assert thanks.params["replace_original"] is True
-    assert "👎 Thanks for the feedback" in json.dumps(thanks.params["blocks"], ensure_ascii=False)
+    (thanks,) = running.fake.wait_for("chat.postEphemeral", channel=channel, user="UVOTER2")
+    assert thanks.params["text"].startswith("👎 Thanks")  # privately, to the one who clicked
+    assert not running.fake.find("response_url", response_url_id=channel + "-click")
 
 
 def test_sigterm_exits_cleanly(socket_app):

@@ -172,7 +172,7 @@ def test_decline_in_a_channel_is_short_and_offers_a_dm(stub_app):
     (call,) = stub_app.fake.wait_for("chat.postMessage", channel=channel)
     visible = " ".join(visible_texts(call.params)[1:])
     assert len(visible) <= blocks.DECLINE_LIMIT
-    assert "Nearest topics" in visible and "DM" in visible
+    assert "Nearest topics" in visible and "DM" not in visible
 
 
 def test_rejected_feedback_buttons_fall_back_to_classic_buttons_that_still_vote(stub_app):
@@ -187,5 +187,6 @@ def test_rejected_feedback_buttons_fall_back_to_classic_buttons_that_still_vote(
     message = next(m for m in stub_app.fake.messages if m.get("bot_id") and m["channel"] == channel)
     url = stub_app.fake.response_url(channel + "-vote")
     assert stub_app.sim.click(message, "down", "UVOTER9", url).status == 200
-    (update,) = stub_app.fake.wait_for("chat.update", channel=channel)
-    assert "Thanks for the feedback" in posted_text(update.params)
+    (thanks,) = stub_app.fake.wait_for("chat.postEphemeral", channel=channel, user="UVOTER9")
+    assert "Thanks" in thanks.params["text"]
+    assert not stub_app.fake.find("chat.update", channel=channel)  # the buttons stay
