@@ -174,6 +174,15 @@ def reply(
         added.add_done_callback(lambda _: services.background(client.reactions_remove, **eyes))
 
 
+OFF_NOTE = "I'm switched off in this channel; ask me in a DM or in another channel."
+
+
+def say_off(client: WebClient, event: dict[str, Any]) -> None:
+    """Worker: a channel set to respond = "off" gets no answers; the person is told privately."""
+    if event.get("user"):
+        client.chat_postEphemeral(channel=event["channel"], user=event["user"], text=OFF_NOTE)
+
+
 def answer_event(
     services: Services,
     client: WebClient,
@@ -220,6 +229,10 @@ def register(app: App, services: Services) -> None:
             EVENTS.labels("ignored").inc()
             return
         if not claim(services, body, event, request):
+            return
+        if services.access.channel(event["channel"]).respond == "off":
+            EVENTS.labels("off").inc()
+            services.submit(say_off, client, event)
             return
         EVENTS.labels("mention").inc()
         thread_ts = event.get("thread_ts") or event["ts"]
