@@ -11,7 +11,7 @@ import click
 from bot.access import Access, Asker
 from bot.answering import Answerer
 from bot.engine.engine import Engine
-from bot.terminal import render_answer_text
+from bot.terminal import plural, render_answer_text
 
 if TYPE_CHECKING:
     from bot.llm.writer import Writer
@@ -56,7 +56,8 @@ def run_chat(
     answerer = Answerer(engine, access or Access(engine.settings), store, writer)
     asker = Asker(surface="chat", local=True)
     click.echo(
-        f"opsbot chat — {engine.chunk_count} passages from {len(engine.topics())} documents."
+        f"opsbot chat — {plural(engine.chunk_count, 'passage')} from "
+        f"{plural(len(engine.topics()), 'document')}."
     )
     click.echo(HELP)
     turns: list[str] = []

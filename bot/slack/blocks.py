@@ -27,8 +27,9 @@ from slack_sdk.models.blocks.basic_components import FeedbackButtonObject
 from bot.engine.compose import unknown_note
 from bot.engine.types import Answer, Source
 from bot.slack.mrkdwn import FENCE, escape, link, safe_url, to_mrkdwn, to_plain
+from bot.terminal import plural
 
-__all__ = ["escape", "safe_url", "to_mrkdwn"]
+__all__ = ["escape", "plural", "safe_url", "to_mrkdwn"]
 
 SECTION_LIMIT = 3000
 MAX_BLOCKS = 50
@@ -295,21 +296,25 @@ def topic_list(topics: Sequence[str], limit: int = 8) -> str:
     return "\n".join(lines)
 
 
+_CITATION = re.compile(r"\s*\[\d+\]")
+
+
 def fallback_text(markdown: str, limit: int = 300) -> str:
-    """Plain notification text: no Markdown markers, escaped, short."""
-    flat = " ".join(to_plain(markdown).split())
+    """Plain notification text: no Markdown markers or [n] citations, escaped, short."""
+    flat = " ".join(_CITATION.sub("", to_plain(markdown)).split())
     return escape(_clip(flat, limit)) or "opsbot"
 
 
-HELP_TEXT = (
+HELP_TEXT = (  # mrkdwn: '<' and '>' are escaped, or Slack reads <question> as a control
     "*How to ask opsbot*\n"
     "• Mention me in a channel: `@opsbot how do I roll back a deployment?` "
-    "— I reply in a thread; follow-ups in that thread keep the context.\n"
+    "— I reply in a thread; ask follow-ups there, no need to mention me again.\n"
     "• Send me a direct message.\n"
-    "• `/opsbot <question>` — only you see the answer (a button shares it).\n"
-    "• `/opsbot share <question>` — the answer is posted in the channel.\n"
+    "• `/opsbot &lt;question&gt;` — only you see the answer (a button shares it).\n"
+    "• `/opsbot share &lt;question&gt;` — the answer is posted in the channel.\n"
     "• `/opsbot help` — this message.\n"
-    "Each answer lists its sources; use 👍 / 👎 to tell us if it helped."
+    "Each answer lists its sources; use 👍 / 👎 to tell us if it helped, "
+    "or *Ask a person* where a team takes questions."
 )
 
 
@@ -332,7 +337,8 @@ def vote_thanks(vote: str) -> str:
     return "👎 Thanks for telling us; this question goes on the list of docs to write."
 
 
-def without_share(blocks: Blocks, note: str) -> Blocks:
-    """The ephemeral original once shared: the button becomes a note (so it posts once)."""
-    done = context(note)
-    return [done if b.get("block_id") == SHARE_BLOCK_ID else b for b in blocks]
+def shared_note(channel: str) -> dict[str, Any]:
+    """What the private original becomes once shared: one line, not a second copy."""
+    where = f"<#{channel}>" if re.fullmatch(r"[CG][A-Z0-9]+", channel or "") else "the channel"
+    note = f"Shared in {where}."
+    return {"text": note, "blocks": [context(note)]}

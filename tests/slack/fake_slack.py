@@ -174,6 +174,8 @@ class FakeSlack:
                     and p.get("ts") in (m.get("ts"), m.get("thread_ts"))
                 ]
             return {"ok": True, "messages": sorted(thread, key=lambda m: _ts_key(m["ts"]))}
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": "D" + str(p.get("users", "")).lstrip("UW")}}
         if method == "usergroups.users.list":
             if p.get("usergroup") not in self.groups:
                 return {"ok": False, "error": "no_such_subteam"}

@@ -181,11 +181,33 @@ def test_home_groups_topics_with_counts_examples_and_freshness():
     home = render_home(cat)
     dumped = json.dumps(home, ensure_ascii=False)
     assert home["type"] == "home" and "300 documents · 4000 passages" in dumped
-    assert "*docs/area0* — 30 documents" in dumped and "…and 8 more folders" in dumped
-    assert "How do I roll back?" in dumped and "<!date^1700000000^" in dumped
+    assert "*Docs › Area0* — 30 documents" in dumped and "…and 8 more folders" in dumped
+    assert "<!date^1700000000^" in dumped
     assert "<!here>" not in dumped and "/opsbot" in dumped
     assert len(dumped) < 6000
+    (examples,) = [b for b in home["blocks"] if b.get("block_id") == "opsbot_examples"]
+    (button,) = examples["elements"]  # an example question is a button
+    assert button["value"] == "How do I roll back?" and button["action_id"] == "opsbot_example_0"
     assert "/opsbot share" in _dump(blocks.render_help(["T"]))
+
+
+def test_home_puts_the_declared_sources_first_with_readable_names_and_says_1_document():
+    groups = [Group("vendor-docs/content", 400, ["Big"]), Group("team_kb", 1, ["Ours"])]
+    view = render_home(Catalogue(1, 1, 0.0, groups, []), ["team_kb", "vendor-docs"])
+    home = json.dumps(view, ensure_ascii=False)
+    assert home.index("*Team kb* — 1 document\\n") < home.index("*Vendor docs › Content*")
+    assert "1 document · 1 passage" in home and "1 documents" not in home
+
+
+def test_help_text_is_escaped_for_slack():
+    text = _dump(blocks.render_help())
+    assert "<question>" not in text and "/opsbot &lt;question&gt;" in text
+
+
+def test_fallback_text_drops_citation_markers():
+    assert blocks.fallback_text("Run `make deploy` [1]. Then check [2].") == (
+        "Run make deploy. Then check."
+    )
 
 
 def test_fallback_text_is_plain():

@@ -24,6 +24,7 @@ from serve_proc import Running, free_port
 from slack_sim import SlackSim, posted_text
 from stub_engine import StubEngine
 
+from bot.engine.topics import Catalogue, Group
 from bot.engine.types import Answer, Source
 from bot.settings_file import parse
 
@@ -37,6 +38,11 @@ class ScopedEngine(StubEngine):
     def __init__(self) -> None:
         super().__init__()
         self.scopes: list[Any] = []
+
+    def catalogue(self, scope=None) -> Catalogue:
+        groups = [Group("runbooks", 1, ["Deploying"]), Group("security", 1, ["Vault keys"])]
+        seen = [g for g in groups if scope is None or scope.allows(f"{g.name}/x.md")]
+        return Catalogue(len(seen), len(seen), 1_700_000_000.0, seen, ["How do I deploy?"])
 
     def answer(self, question, *, history=(), k=None, scope=None) -> Answer:
         with self._lock:
@@ -358,3 +364,34 @@ def _click(team: Running, message: dict, thread_ts: str, button: dict, user: str
     }
     body = urlencode({"payload": json.dumps(payload)})
     assert team.sim.post(body, "application/x-www-form-urlencoded").status == 200
+
+
+@pytest.mark.parametrize(("user", "sees"), [("UHUMAN1", False), ("UGUARD1", True)])
+def test_app_home_lists_only_what_the_viewer_may_see(team, user, sees):
+    event = {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home"}
+    assert team.sim.event(event).status == 200
+    (call,) = team.fake.wait_for("views.publish", user_id=user)
+    view = json.dumps(call.params["view"], ensure_ascii=False)
+    assert "*Runbooks*" in view and ("*Security*" in view) is sees
+    assert ("Vault keys" in view) is sees
+
+
+def test_a_home_example_question_is_answered_in_the_messages_tab(team):
+    payload = {
+        "type": "block_actions",
+        "team": {"id": fake_slack.TEAM_ID},
+        "user": {"id": "UHOMEX1"},
+        "api_app_id": "A0000001",
+        "container": {"type": "view", "view_id": "V1"},
+        "view": {"id": "V1", "type": "home"},
+        "actions": [
+            {"type": "button", "action_id": "opsbot_example_0", "value": "How do I deploy?"}
+        ],
+    }
+    from urllib.parse import urlencode
+
+    body = urlencode({"payload": json.dumps(payload)})
+    assert team.sim.post(body, "application/x-www-form-urlencoded").status == 200
+    (post,) = team.fake.wait_for("chat.postMessage", channel="DHOMEX1")
+    assert "How do I deploy?" in posted_text(post.params)
+    assert team.fake.find("conversations.open", users="UHOMEX1")

@@ -162,8 +162,9 @@ def test_share_button_posts_the_answer_publicly_once(stub_app):
     assert "<@UHUMAN1> asked: what is gitops" in sent and "Answer" in sent
     assert public[0].params["replace_original"] is False
     (updated,) = [c for c in calls if c.params.get("replace_original") is True]
-    assert "Shared in the channel" in posted_text(updated.params)
-    assert not any(b["type"] == "actions" for b in updated.params["blocks"])
+    assert updated.params["text"] == f"Shared in <#{channel}>."  # not a second full copy
+    assert len(updated.params["blocks"]) == 1
+    assert "[1]" not in public[0].params["text"]  # clean notification text
 
 
 def test_decline_in_a_channel_is_short_and_offers_a_dm(stub_app):

@@ -52,7 +52,8 @@ def stored_answer(services: Services, interaction_id: int) -> tuple[Answer, str]
         )
         for s in record.sources
     ]
-    answer = Answer(record.question, record.answered, record.answer, sources=sources)
+    lead = record.answer.split("\n\n", 1)[0]  # the direct answer opens the stored text
+    answer = Answer(record.question, record.answered, record.answer, sources=sources, lead=lead)
     return answer, record.user_id
 
 
@@ -78,11 +79,8 @@ def share(services: Services, respond: Respond, body: dict, interaction_id: int)
         unfurl_media=False,
         **public,
     )
-    original = (body.get("message") or {}).get("blocks") or blocks.render_answer(
-        answer, interaction_id=interaction_id, echo_question=True, asker=asker, shareable=True
-    )["blocks"]
-    note = blocks.without_share(original, "Shared in the channel.")
-    respond(replace_original=True, text=public["text"], blocks=note)
+    channel = str(_obj(body, "channel").get("id") or _obj(body, "container").get("channel_id"))
+    respond(replace_original=True, **blocks.shared_note(channel))
 
 
 def record_vote(
