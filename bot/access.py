@@ -17,6 +17,7 @@ from typing import Any
 from bot.config import Settings
 from bot.engine.scope import Scope
 from bot.settings_file import ChannelSettings, FileSettings, LiveConfig, check_sources
+from bot.sources.spec import source_of
 
 Members = Callable[[str], frozenset[str]]  # user group id -> the user ids in it
 
@@ -100,3 +101,16 @@ def check_config(settings: Settings) -> Callable[[FileSettings], None]:
         check_sources(file, [spec.name for spec in settings.source_specs(file.sources)])
 
     return check
+
+
+def restricted_paths(settings: Settings) -> Callable[[str], bool] | None:
+    """`path → True` for documents of sources with an `allow` list (opsbot.toml), for
+    outputs anyone may read; None when no source is restricted."""
+    from bot.settings_file import load
+
+    specs = settings.source_specs(load().sources)
+    names = [spec.name for spec in specs]
+    restricted = {spec.name for spec in specs if spec.allow}
+    if not restricted:
+        return None
+    return lambda path: source_of(path, names) in restricted

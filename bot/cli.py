@@ -252,12 +252,14 @@ def serve(ctx, http: bool, port: int, metrics_port: int | None) -> None:
 @click.pass_context
 def report(ctx: click.Context, since: str, fmt: str, output: Path | None) -> None:
     """Usage report: volume, answer rate, latency, topics, and questions needing docs."""
+    from bot.access import restricted_paths
     from bot.report.data import build_report, parse_since
     from bot.report.render import render_report
     from bot.store import open_store
 
     settings = _settings(ctx)
     seconds = parse_since(since)
+    hidden = restricted_paths(settings)  # the report may be shared: no restricted docs in it
     store = open_store(settings)
     try:
         data = build_report(
@@ -266,6 +268,7 @@ def report(ctx: click.Context, since: str, fmt: str, output: Path | None) -> Non
             window=since.strip(),
             questions_stored=settings.store_questions,
             embed=_lazy_embed(settings.embedding_model),
+            hidden=hidden,
         )
     finally:
         store.close()

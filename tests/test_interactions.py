@@ -257,3 +257,19 @@ def test_chat_records_each_question(tmp_path, monkeypatch, capsys):
     ]
     store.close()
     assert "MLOps is" in capsys.readouterr().out
+
+
+def test_v2_database_gains_escalations_and_keeps_its_rows(settings):
+    store = open_store(settings)
+    kept = store.save_interaction(Interaction("q?", "a", [], True, "U1", "C1"))
+    store.record_vote(kept, "U2", "C1", "down")
+    store._run("DROP TABLE escalations")  # as a v2 database was
+    store._run("UPDATE schema_version SET version = 2")
+    store.close()
+    upgraded = open_store(settings)
+    assert upgraded._run("SELECT version FROM schema_version")[0] == [(SCHEMA_VERSION,)]
+    assert [f.user_id for f in upgraded.feedback()] == ["U2"]
+    assert upgraded.record_escalation(kept, "U1", "C1", "S0ONCALL")
+    assert not upgraded.record_escalation(kept, "U3", "C1", "S0ONCALL")  # once per answer
+    assert [(e.question, e.group_id) for e in upgraded.escalations()] == [("q?", "S0ONCALL")]
+    upgraded.close()
