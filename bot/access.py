@@ -35,6 +35,9 @@ class Asker:
     thread: str = ""
     surface: str = "chat"
     local: bool = False  # a terminal on the server (ask, chat): the operator sees every source
+    # the reply is seen by the asker alone (a DM, the assistant pane, an ephemeral /opsbot
+    # answer, App Home): only then does their own group membership open a restricted source
+    private: bool = False
 
 
 class Access:
@@ -71,13 +74,16 @@ class Access:
         return self.file.channel(channel_id)
 
     def may_see(self, asker: Asker, allow: tuple[str, ...]) -> bool:
-        """An open source, or one allowing this channel, this user or a group they are in."""
-        if not allow or asker.local:
+        """An open source; one allowing this channel; or, for a reply only the asker sees,
+        one allowing them or a user group they are in. (A reply in a channel is read by
+        everyone there, so there the channel itself must be allowed.)"""
+        if not allow or asker.local or (asker.channel and asker.channel in allow):
             return True
-        if asker.channel in allow or (asker.user and asker.user in allow):
+        if not (asker.private and asker.user):
+            return False
+        if asker.user in allow:
             return True
-        groups = [g for g in allow if g.startswith("S")]
-        return bool(asker.user) and any(asker.user in self.members(g) for g in groups)
+        return any(asker.user in self.members(g) for g in allow if g.startswith("S"))
 
     def scope(self, asker: Asker) -> Scope | None:
         """The sources this question may draw on; None when nothing is held back."""

@@ -121,3 +121,20 @@ def test_live_reload_takes_a_good_file_and_keeps_the_last_good_one_on_a_bad(tmp_
     assert "channel[1].respond" in live.error
     assert any("keeping the last good one" in r.getMessage() for r in caplog.records)
     assert not live.refresh()  # unchanged since: no second error line
+
+
+def test_the_knowledge_watcher_rereads_the_config_file(tmp_path):
+    from types import SimpleNamespace
+
+    from bot.reload import KnowledgeWatcher
+
+    path = tmp_path / "opsbot.toml"
+    path.write_text('[[channel]]\nid = "C0HELP"\nrespond = "questions"\n')
+    live = LiveConfig(path)
+    engine = SimpleNamespace(chunk_count=0, embedder=None)  # its reload fails: logged, kept
+    settings = Settings(knowledge_dirs=(tmp_path / "missing",), index_dir=tmp_path / "idx")
+    watcher = KnowledgeWatcher(engine, settings, config=live)  # type: ignore[arg-type]
+    path.write_text('[[channel]]\nid = "C0HELP"\nrespond = "off"\n')
+    os.utime(path, (2, 2))
+    watcher.reload_if_changed()
+    assert live.current.channel("C0HELP").respond == "off"

@@ -253,11 +253,12 @@ def test_a_channel_answers_only_from_its_sources(team):
     [
         ("C0SECURE", "UHUMAN1", True),  # the allowed channel
         ("C0ELSEWHERE", "UHUMAN1", False),  # another channel
-        ("C0ELSEWHERE", "UGUARD1", True),  # a member of the allowed group, anywhere
-        ("C0RUNBOOK", "UGUARD1", False),  # but a channel's own scope still holds
+        # a group member, but the reply is read by the whole channel
+        ("C0ELSEWHERE", "UGUARD1", False),
+        ("C0RUNBOOK", "UGUARD1", False),  # and a channel's own scope holds anyway
     ],
 )
-def test_a_restricted_source_is_searched_only_in_its_channel_or_for_its_group(
+def test_a_restricted_source_is_searched_in_a_channel_only_where_that_channel_is_allowed(
     team, channel, user, sees
 ):
     channel = channel if channel != "C0ELSEWHERE" else channel_id()
@@ -285,6 +286,23 @@ def test_a_restricted_source_is_invisible_to_opsbot_commands_elsewhere(team):
     name = url.rsplit("/", 1)[-1]
     (reply,) = team.fake.wait_for("response_url", response_url_id=name)
     assert "vault-keys.md" not in posted_text(reply.params)
+
+
+def test_a_group_members_private_answer_cannot_be_shared_where_the_channel_may_not_see_it(team):
+    name = "cmd-" + uuid.uuid4().hex[:6]
+    url = team.fake.response_url(name)
+    assert team.sim.command("where are the vault keys?", "C0PUBLIC2", url).status == 200
+    (ephemeral,) = team.fake.wait_for("response_url", response_url_id=name)
+    assert "vault-keys.md" not in posted_text(ephemeral.params)  # UHUMAN1: not a member
+    guard = _command_as(team, "UGUARD1", "where are the vault keys?", "C0PUBLIC2")
+    assert "vault-keys.md" in posted_text(guard.params)  # privately, to a member
+    message = {**guard.params, "ts": team.fake.next_ts(), "channel": "C0PUBLIC2"}
+    share = team.fake.response_url(name + "-share")
+    assert team.sim.share(message, "UGUARD1", share).status == 200
+    (refused,) = team.fake.wait_for("response_url", response_url_id=name + "-share")
+    assert (
+        refused.params["response_type"] == "ephemeral" and "stays private" in refused.params["text"]
+    )
 
 
 def test_group_members_are_looked_up_once_and_cached(team):
@@ -395,3 +413,25 @@ def test_a_home_example_question_is_answered_in_the_messages_tab(team):
     (post,) = team.fake.wait_for("chat.postMessage", channel="DHOMEX1")
     assert "How do I deploy?" in posted_text(post.params)
     assert team.fake.find("conversations.open", users="UHOMEX1")
+
+
+def _command_as(team: Running, user: str, text: str, channel: str):
+    """/opsbot from `user`; the ephemeral reply it gets."""
+    from urllib.parse import urlencode
+
+    name = "cmd-" + uuid.uuid4().hex[:6]
+    form = {
+        "token": "legacy",
+        "team_id": fake_slack.TEAM_ID,
+        "channel_id": channel,
+        "user_id": user,
+        "command": "/opsbot",
+        "text": text,
+        "api_app_id": "A0000001",
+        "response_url": team.fake.response_url(name),
+        "trigger_id": "1.2.3",
+    }
+    reply = team.sim.post(urlencode(form), "application/x-www-form-urlencoded")
+    assert reply.status == 200
+    (call,) = team.fake.wait_for("response_url", response_url_id=name)
+    return call

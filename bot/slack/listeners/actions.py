@@ -11,6 +11,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.access import Asker
 from bot.engine.types import Answer, Source
 from bot.observability.metrics import EVENTS, FEEDBACK_VOTES
 from bot.slack import blocks
@@ -18,6 +19,7 @@ from bot.slack.services import Services
 
 log = logging.getLogger(__name__)
 
+NOT_HERE = "This answer uses documents not everyone in this channel may see, so it stays private."
 GONE = "That answer is no longer stored, so it can't be shared; ask again with /opsbot share."
 
 
@@ -61,14 +63,19 @@ def share(services: Services, respond: Respond, body: dict, interaction_id: int)
     """Worker: post the stored answer in the channel (once per answer), then turn the
     ephemeral's button into a note. The public copy names the person who asked."""
     user = (body.get("user") or {}).get("id", "")
-    if not services.deduper.first_time(f"share:{interaction_id}"):
-        log.info("answer %s was already shared", interaction_id)
-        return
+    channel = str(_obj(body, "channel").get("id") or _obj(body, "container").get("channel_id"))
     stored = stored_answer(services, interaction_id)
     if stored is None:
         respond(response_type="ephemeral", replace_original=False, text=GONE)
         return
     answer, asker = stored
+    seen_here = services.access.scope(Asker(channel=channel, surface="share"))
+    if seen_here is not None and not all(seen_here.allows(s.path) for s in answer.sources):
+        respond(response_type="ephemeral", replace_original=False, text=NOT_HERE)
+        return  # it drew on a source this channel may not see
+    if not services.deduper.first_time(f"share:{interaction_id}"):
+        log.info("answer %s was already shared", interaction_id)
+        return
     public = blocks.render_answer(
         answer, interaction_id=interaction_id, echo_question=True, asker=asker or user
     )
@@ -79,7 +86,6 @@ def share(services: Services, respond: Respond, body: dict, interaction_id: int)
         unfurl_media=False,
         **public,
     )
-    channel = str(_obj(body, "channel").get("id") or _obj(body, "container").get("channel_id"))
     respond(replace_original=True, **blocks.shared_note(channel))
 
 

@@ -74,7 +74,7 @@ def register(app: App, services: Services) -> None:
         if thread.get("channel_id") and thread.get("thread_ts"):
             threads.add(thread["channel_id"], thread["thread_ts"])
         EVENTS.labels("assistant").inc()
-        asker = Asker(user=str(thread.get("user_id") or ""), surface="assistant")
+        asker = Asker(user=str(thread.get("user_id") or ""), surface="assistant", private=True)
         services.submit(greet, services, say, set_suggested_prompts, asker)
 
     @assistant.user_message

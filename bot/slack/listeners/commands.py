@@ -39,7 +39,7 @@ def answer_command(
 ) -> None:
     """Worker: engine answer, rendered with the question echoed (the command itself is unseen)."""
     try:
-        asker = Asker(user=user, channel=channel, surface="command")
+        asker = Asker(user=user, channel=channel, surface="command", private=not share)
         message, _, _ = services.ask(question, asker, echo_question=True, shareable=not share)
         assert message is not None  # only unprompted declines go without a message
     except Exception:  # never silent: tell the user, then let the pool log the cause
@@ -61,7 +61,8 @@ def register(app: App, services: Services) -> None:
         mode, question = parse(command.get("text", ""))
         if mode == "help":
             EVENTS.labels("help").inc()
-            asker = Asker(str(command.get("user_id") or ""), str(command.get("channel_id") or ""))
+            # what this channel may see: no group lookup may hold up the ack
+            asker = Asker(channel=str(command.get("channel_id") or ""), surface="command")
             ack(response_type="ephemeral", **blocks.render_help(services.topics(asker)))
             return
         ack()

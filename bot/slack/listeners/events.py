@@ -198,6 +198,7 @@ def answer_event(
         channel=event["channel"],
         thread=thread_ts or "",
         surface=surface,
+        private=event.get("channel_type") == "im",  # a DM or the assistant pane
     )
     services.submit(
         reply,

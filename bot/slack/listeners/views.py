@@ -28,7 +28,7 @@ def example_questions(services: Services, asker: Asker, limit: int = 4) -> list[
 
 
 def publish_home(services: Services, client: WebClient, user_id: str) -> None:
-    seen = catalogue(services, Asker(user=user_id, surface="home"))
+    seen = catalogue(services, Asker(user=user_id, surface="home", private=True))
     sources = [spec.name for spec in services.access.specs()]
     client.views_publish(user_id=user_id, view=render_home(seen, sources))
 
@@ -41,7 +41,7 @@ def answer_in_messages(services: Services, client: WebClient, user: str, questio
     except (SlackApiError, KeyError, TypeError) as exc:
         log.info("conversations.open failed (%s); posting to the user id", exc)
         channel = user  # Slack delivers a bot's post to a user id to its Messages tab
-    asker = Asker(user=user, channel=channel, surface="home")
+    asker = Asker(user=user, channel=channel, surface="home", private=True)
     message, _, _ = services.ask(question, asker, echo_question=True)
     assert message is not None  # only unprompted declines go without a message
     client.chat_postMessage(channel=channel, unfurl_links=False, unfurl_media=False, **message)
