@@ -91,7 +91,7 @@ class Answerer:
                 answer, history=history, on_text=on_text, surface=asker.surface
             )
             answer = outcome.answer
-        if outcome is not None and outcome.asked or not answer.latency_ms:
+        if (outcome is not None and outcome.asked) or not answer.latency_ms:
             answer.latency_ms = (time.perf_counter() - started) * 1000
         interaction_id = None
         if record:

@@ -61,7 +61,7 @@ def context(text: str) -> dict[str, Any]:
     return ContextBlock(elements=[mrkdwn(text[:SECTION_LIMIT])]).to_dict()
 
 
-def _clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
@@ -151,7 +151,7 @@ def source_label(source: Source) -> str:
 
 def source_line(n: int, source: Source) -> str:
     """'[n] <url|Heading — Title>', or '[n] Heading — Title · `…/short/path.md`' without a URL."""
-    label = _clip(source_label(source), 150)
+    label = clip(source_label(source), 150)
     if safe_url(source.url):
         return f"[{n}] {link(source.url, label)}"
     return f"[{n}] {escape(label)} · `{escape(short_path(source.path))}`"
@@ -165,7 +165,7 @@ def citation_urls(sources: Sequence[Source]) -> dict[int, str]:
 def question_block(question: str, asker: str | None = None) -> dict[str, Any]:
     """Echo of the question (escaped); `asker` is a Slack user id we got from Slack."""
     who = f"<@{asker}> asked" if asker and re.fullmatch(r"[UW][A-Z0-9]+", asker) else "Question"
-    return context(f"{who}: {escape(_clip(question.strip(), 300))}")
+    return context(f"{who}: {escape(clip(question.strip(), 300))}")
 
 
 def feedback_block(interaction_id: int) -> dict[str, Any]:
@@ -233,7 +233,7 @@ def render_answer(
         tail.append(context(TRUNCATED_NOTE))
     if answer.sources:
         lines = [source_line(n, s) for n, s in enumerate(answer.sources, 1)]
-        tail.append(context(_clip("\n".join(lines), SECTION_LIMIT)))
+        tail.append(context(clip("\n".join(lines), SECTION_LIMIT)))
     if interaction_id is not None and shareable:
         tail.append(share_block(interaction_id))
     if interaction_id is not None:
@@ -265,7 +265,7 @@ def render_decline(
     a topic too long is cut between words, never inside one."""
     said = "I couldn't find that in my docs, so I won't guess."
     if answer.unknown:
-        missing = " or ".join(f"“{escape(_clip(n, 30))}”" for n in answer.unknown[:2])
+        missing = " or ".join(f"“{escape(clip(n, 30))}”" for n in answer.unknown[:2])
         said = f"My docs never mention {missing}, so I won't guess."
     tail = DECLINE_HINT  # the same docs answer in a DM, so no offer to move there
     budget = DECLINE_LIMIT - len(said) - len(tail) - len("Nearest topics: ")
@@ -290,7 +290,7 @@ def render_decline(
 
 
 def topic_list(topics: Sequence[str], limit: int = 8) -> str:
-    lines = [f"• {escape(_clip(t, 150))}" for t in topics[:limit]]
+    lines = [f"• {escape(clip(t, 150))}" for t in topics[:limit]]
     if len(topics) > limit:
         lines.append(f"…and {len(topics) - limit} more")
     return "\n".join(lines)
@@ -302,43 +302,4 @@ _CITATION = re.compile(r"\s*\[\d+\]")
 def fallback_text(markdown: str, limit: int = 300) -> str:
     """Plain notification text: no Markdown markers or [n] citations, escaped, short."""
     flat = " ".join(_CITATION.sub("", to_plain(markdown)).split())
-    return escape(_clip(flat, limit)) or "opsbot"
-
-
-HELP_TEXT = (  # mrkdwn: '<' and '>' are escaped, or Slack reads <question> as a control
-    "*How to ask opsbot*\n"
-    "• Mention me in a channel: `@opsbot how do I roll back a deployment?` "
-    "— I reply in a thread; ask follow-ups there, no need to mention me again.\n"
-    "• Send me a direct message.\n"
-    "• `/opsbot &lt;question&gt;` — only you see the answer (a button shares it).\n"
-    "• `/opsbot share &lt;question&gt;` — the answer is posted in the channel.\n"
-    "• `/opsbot help` — this message.\n"
-    "Each answer lists its sources; use 👍 / 👎 to tell us if it helped, "
-    "or *Ask a person* where a team takes questions."
-)
-
-
-def render_help(topics: Sequence[str] = ()) -> dict[str, Any]:
-    blocks: Blocks = [section(HELP_TEXT)]
-    if topics:
-        blocks.append(section(_clip("*Some topics I know:*\n" + topic_list(topics), 3000)))
-    return {"text": "How to ask opsbot", "blocks": blocks}
-
-
-def render_error() -> dict[str, Any]:
-    text = "Sorry, something went wrong while answering. Please try again in a moment."
-    return {"text": text, "blocks": [section(f":warning: {text}")]}
-
-
-def vote_thanks(vote: str) -> str:
-    """The private thank-you for a vote (a second click changes it)."""
-    if vote == "up":
-        return "👍 Thanks, glad it helped. (Click 👎 instead to change your vote.)"
-    return "👎 Thanks for telling us; this question goes on the list of docs to write."
-
-
-def shared_note(channel: str) -> dict[str, Any]:
-    """What the private original becomes once shared: one line, not a second copy."""
-    where = f"<#{channel}>" if re.fullmatch(r"[CG][A-Z0-9]+", channel or "") else "the channel"
-    note = f"Shared in {where}."
-    return {"text": note, "blocks": [context(note)]}
+    return escape(clip(flat, limit)) or "opsbot"

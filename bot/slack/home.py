@@ -19,7 +19,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.engine.topics import Catalogue, Group
-from bot.slack.blocks import HELP_TEXT, escape, mrkdwn, plural
+from bot.slack.blocks import escape, mrkdwn, plural
+from bot.slack.notes import HELP_TEXT
 
 MAX_GROUPS = 12
 EXAMPLE_ACTION = "opsbot_example"  # + _n: a Home example question, answered in Messages

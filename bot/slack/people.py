@@ -11,7 +11,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 
-from bot.slack.blocks import FEEDBACK_BLOCK_ID, Blocks, _clip, context, escape, section
+from bot.slack.blocks import FEEDBACK_BLOCK_ID, Blocks, clip, context, escape, section
 
 ESCALATE_BLOCK_ID = "opsbot_escalate"
 ESCALATE_ACTION = "opsbot_escalate"
@@ -49,6 +49,6 @@ def escalation_message(group: str, question: str, asker: str) -> dict[str, Any]:
     """What "Ask a person" posts in the thread: the group mention and the question."""
     who = f"<@{asker}>" if asker.isalnum() and asker[:1] in "UW" else "Someone"
     text = f"<!subteam^{group}> {who} needs a person for this question:"
-    quoted = "\n".join(f"> {line}" for line in escape(_clip(question.strip(), 500)).splitlines())
-    fallback = f"{text} {escape(_clip(question, 200))}"
+    quoted = "\n".join(f"> {line}" for line in escape(clip(question.strip(), 500)).splitlines())
+    fallback = f"{text} {escape(clip(question, 200))}"
     return {"text": fallback, "blocks": [section(f"{text}\n{quoted}")]}

@@ -9,7 +9,7 @@ from stub_engine import StubEngine
 
 from bot.engine.topics import Catalogue, Group
 from bot.engine.types import Answer, Source
-from bot.slack import blocks
+from bot.slack import blocks, notes
 from bot.slack.home import render_home
 
 
@@ -188,7 +188,7 @@ def test_home_groups_topics_with_counts_examples_and_freshness():
     (examples,) = [b for b in home["blocks"] if b.get("block_id") == "opsbot_examples"]
     (button,) = examples["elements"]  # an example question is a button
     assert button["value"] == "How do I roll back?" and button["action_id"] == "opsbot_example_0"
-    assert "/opsbot share" in _dump(blocks.render_help(["T"]))
+    assert "/opsbot share" in _dump(notes.render_help(["T"]))
 
 
 def test_home_puts_the_declared_sources_first_with_readable_names_and_says_1_document():
@@ -200,7 +200,7 @@ def test_home_puts_the_declared_sources_first_with_readable_names_and_says_1_doc
 
 
 def test_help_text_is_escaped_for_slack():
-    text = _dump(blocks.render_help())
+    text = _dump(notes.render_help())
     assert "<question>" not in text and "/opsbot &lt;question&gt;" in text
 
 

@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from bot.access import Asker
 from bot.engine.types import Answer, Source
 from bot.observability.metrics import EVENTS, FEEDBACK_VOTES
-from bot.slack import blocks
+from bot.slack import blocks, notes
 from bot.slack.services import Services
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ def share(services: Services, respond: Respond, body: dict, interaction_id: int)
         unfurl_media=False,
         **public,
     )
-    respond(replace_original=True, **blocks.shared_note(channel))
+    respond(replace_original=True, **notes.shared_note(channel))
 
 
 def record_vote(
@@ -105,7 +105,7 @@ def record_vote(
     if not services.store.record_vote(interaction_id, user, channel, vote):
         log.warning("feedback for unknown interaction id %s", interaction_id)
         return
-    thanks = blocks.vote_thanks(vote)
+    thanks = notes.vote_thanks(vote)
     if channel and user:
         try:
             client.chat_postEphemeral(channel=channel, user=user, text=thanks)

@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.access import Asker
 from bot.observability.metrics import EVENTS
-from bot.slack import blocks
+from bot.slack import blocks, notes
 from bot.slack.services import Services
 from bot.slack.shapes import text_of
 
@@ -126,7 +126,7 @@ def reply(
     👀 off. `unprompted`: nobody addressed opsbot, so a decline stays quiet."""
     channel, thread_ts = asker.channel, asker.thread or None
     if not question:
-        client.chat_postMessage(channel=channel, thread_ts=thread_ts, **blocks.render_help())
+        client.chat_postMessage(channel=channel, thread_ts=thread_ts, **notes.render_help())
         return
     eyes = {"channel": channel, "timestamp": ts, "name": "eyes"}
     added = services.background(client.reactions_add, **eyes)
@@ -150,7 +150,7 @@ def reply(
             if message is None:  # a quiet decline
                 return
         except Exception:  # never silent: say so in the thread, then log the cause
-            client.chat_postMessage(channel=channel, thread_ts=thread_ts, **blocks.render_error())
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, **notes.render_error())
             raise
         payload = {
             "answer_id": interaction_id or 0,  # key kept: it is stored in Slack
