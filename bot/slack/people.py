@@ -16,6 +16,7 @@ from bot.slack.blocks import FEEDBACK_BLOCK_ID, Blocks, clip, context, escape, s
 ESCALATE_BLOCK_ID = "opsbot_escalate"
 ESCALATE_ACTION = "opsbot_escalate"
 QUIET_DECLINE = "I couldn't find this in the docs."
+ESCALATION_EVENT_TYPE = "opsbot_escalation"  # metadata: people have the thread now
 
 
 def escalate_block(interaction_id: int) -> dict[str, Any]:

@@ -341,6 +341,10 @@ def test_ask_a_person_posts_once_in_the_thread_with_the_group_mention(team):
     store = team.app.opsbot.store  # type: ignore[attr-defined]
     (row,) = [e for e in store.escalations() if "signing keys" in e.question]
     assert (row.group_id, row.channel, row.user_id) == ("S0ONCALL", "C0HELP", "UHUMAN1")
+    # the on-call person's question to the asker is theirs to ask: opsbot stays out
+    say(team, "C0HELP", "which cluster is it on?", thread_ts=question["ts"], user="UONCALL1")
+    settle(team)
+    assert len(team.fake.find("chat.postMessage", channel="C0HELP", thread_ts=question["ts"])) == 2
 
 
 def test_a_second_vote_changes_that_persons_vote(team):

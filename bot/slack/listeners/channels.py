@@ -5,6 +5,8 @@
 - In a help channel (opsbot.toml `respond = "questions"`) a top-level question is answered
   in its thread, unless a person has already answered it there; statements are left alone.
 - Declines stay quiet: one short line with "Ask a person" where a group is set, else nothing.
+- Once "Ask a person" was used in a thread, the thread is the people's: replies there are
+  left alone (a mention still works).
 
 A message that mentions opsbot is the `app_mention` listener's; one that mentions someone
 else is addressed to them. Every message is claimed once (bot/slack/dedupe.py), so a
@@ -22,6 +24,7 @@ from slack_sdk import WebClient
 from bot.access import Asker
 from bot.engine.asking import asks_something
 from bot.observability.metrics import EVENTS
+from bot.slack import people
 from bot.slack.listeners.events import (
     ACCEPTED_SUBTYPES,
     MENTION_RE,
@@ -82,6 +85,8 @@ def answer_unprompted(
     if kind == "thread":
         if not messages or not any(is_our_answer(m, bot_user_id) for m in messages):
             return  # not a thread opsbot is part of
+        if any(handed_to_people(m) for m in messages):
+            return  # a person was asked here: the thread is theirs now (mentions still work)
         history = thread_turns(messages, ts, bot_user_id)
     else:
         if messages and answered_by_a_person(messages, ts, user, bot_user_id):
@@ -100,6 +105,11 @@ def answer_unprompted(
         history=history,
         unprompted=True,
     )
+
+
+def handed_to_people(message: dict[str, Any]) -> bool:
+    meta = message.get("metadata")
+    return isinstance(meta, dict) and meta.get("event_type") == people.ESCALATION_EVENT_TYPE
 
 
 def answered_by_a_person(

@@ -63,6 +63,10 @@ def escalate(services: Services, client: WebClient, body: dict, interaction_id: 
         thread_ts=thread,
         unfurl_links=False,
         unfurl_media=False,
+        metadata={
+            "event_type": people.ESCALATION_EVENT_TYPE,
+            "event_payload": {"answer_id": interaction_id, "group": group},
+        },
         **people.escalation_message(group, record.question, asker),
     )
 
