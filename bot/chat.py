@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 
 import click
 
+from bot.access import Access, Asker
+from bot.answering import Answerer
 from bot.engine.engine import Engine
-from bot.observability.questions import record_question
-from bot.terminal import render_answer_text
+from bot.terminal import plural, render_answer_text
 
 if TYPE_CHECKING:
     from bot.llm.writer import Writer
@@ -42,12 +43,21 @@ def _save_history(readline_module, history_file: Path) -> None:
 
 
 def run_chat(
-    engine: Engine, history_file: Path, store: Store | None = None, writer: Writer | None = None
+    engine: Engine,
+    history_file: Path,
+    store: Store | None = None,
+    writer: Writer | None = None,
+    access: Access | None = None,
 ) -> int:
-    """The REPL; questions are recorded like Slack ones (surface "chat") so reports see them."""
+    """The REPL; questions go through the same answer step as Slack's and are recorded like
+    them (surface "chat") so reports see them. The terminal runs on the server, so its
+    operator sees every source."""
     _setup_readline(history_file)
+    answerer = Answerer(engine, access or Access(engine.settings), store, writer)
+    asker = Asker(surface="chat", local=True)
     click.echo(
-        f"opsbot chat — {engine.chunk_count} passages from {len(engine.topics())} documents."
+        f"opsbot chat — {plural(engine.chunk_count, 'passage')} from "
+        f"{plural(len(engine.topics()), 'document')}."
     )
     click.echo(HELP)
     turns: list[str] = []
@@ -66,12 +76,18 @@ def run_chat(
         if question in ("/help", "help"):
             click.echo(HELP)
             continue
-        answer = engine.answer(question, history=turns)
-        text = render_answer_text(answer)
-        if writer is not None and answer.answered:  # tokens stream as the model writes
-            from bot.llm.terminal import stream_answer
+        streamed = False
 
-            answer, text = stream_answer(writer, answer, turns)
-        record_question(store, surface="chat", answer=answer)
+        def show(delta: str) -> None:
+            nonlocal streamed
+            streamed = True
+            click.echo(delta, nl=False)
+
+        reply = answerer.answer(question, asker, history=turns, on_draft=lambda _: show)
+        answer, text = reply.answer, render_answer_text(reply.answer)
+        if reply.outcome is not None and reply.outcome.asked:  # tokens streamed as written
+            from bot.llm.terminal import after_stream
+
+            answer, text = after_stream(reply.outcome, streamed)
         click.echo(text)
         turns.append(question)

@@ -108,17 +108,19 @@ def ask(ctx, knowledge_dirs, index_dir, k: int | None, as_json, question) -> Non
     settings.require_knowledge_dirs()
     writer = _open_writer(settings)
     engine = _open_engine(settings)
-    from bot.llm.terminal import checked_answer
+    from bot.access import Access, Asker
+    from bot.answering import Answerer
 
+    answerer = Answerer(engine, Access(settings), None, writer)
+    asker = Asker(surface="cli", local=True)  # the server's own terminal sees every source
     if question == "-":
         for number, line in enumerate(sys.stdin, start=1):
             if line.strip():
                 text, history = _stdin_question(line, number)
-                draft = engine.answer(text, history=history, k=k)
-                answer = checked_answer(writer, draft, history)
+                answer = answerer.answer(text, asker, history=history, k=k, record=False).answer
                 click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
         return
-    answer = checked_answer(writer, engine.answer(question, k=k))
+    answer = answerer.answer(question, asker, k=k, record=False).answer
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -255,12 +257,14 @@ def serve(ctx, http: bool, port: int, metrics_port: int | None) -> None:
 @click.pass_context
 def report(ctx: click.Context, since: str, fmt: str, output: Path | None) -> None:
     """Usage report: volume, answer rate, latency, topics, and questions needing docs."""
+    from bot.access import restricted_paths
     from bot.report.data import build_report, parse_since
     from bot.report.render import render_report
     from bot.store import open_store
 
     settings = _settings(ctx)
     seconds = parse_since(since)
+    hidden = restricted_paths(settings)  # the report may be shared: no restricted docs in it
     store = open_store(settings)
     try:
         data = build_report(
@@ -269,6 +273,7 @@ def report(ctx: click.Context, since: str, fmt: str, output: Path | None) -> Non
             window=since.strip(),
             questions_stored=settings.store_questions,
             embed=_lazy_embed(settings.embedding_model),
+            hidden=hidden,
         )
     finally:
         store.close()

@@ -1,4 +1,5 @@
-"""Live knowledge: notice changes to the knowledge dir and swap in a fresh index.
+"""Live knowledge: notice changes to the knowledge dir and swap in a fresh index, and
+re-read opsbot.toml when it changed (bot/settings_file.py).
 
 A watcher thread polls every RELOAD_INTERVAL seconds (and reloads at once on SIGHUP).
 Re-ingest uses the embedding cache, so only changed files are embedded; the new index
@@ -19,6 +20,7 @@ from bot.config import Settings
 from bot.engine.engine import Engine
 from bot.index import builds
 from bot.ingest import pipeline
+from bot.settings_file import LiveConfig
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +43,10 @@ class KnowledgeWatcher:
         settings: Settings,
         *,
         on_result: Callable[[ReloadResult], None] | None = None,
+        config: LiveConfig | None = None,
     ) -> None:
         self.engine = engine
+        self.config = config  # opsbot.toml, re-read when it changed
         self.settings = settings
         self.interval = settings.reload_interval
         self.on_result = on_result
@@ -84,6 +88,8 @@ class KnowledgeWatcher:
         """Re-ingest if files changed, or pick up a build another process made."""
         with self._lock:
             started = time.time()
+            if self.config is not None:
+                self.config.refresh()  # a bad file logs one line and keeps the last good one
             try:
                 result = self._reload(started)
             except Exception as exc:  # bad file, full disk, corrupt build: keep serving

@@ -6,6 +6,12 @@ import re
 
 from bot.engine.types import Answer
 
+
+def plural(count: int, noun: str) -> str:
+    """'1 document', '2 documents'."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 
 

@@ -6,7 +6,11 @@
 Starts the real `opsbot serve --http` against the local fake Slack (tests/slack), then:
 round trip (signed mention in -> chat.postMessage at the fake) for N questions, one at
 a time; every HTTP ack time; a burst of concurrent mentions (all acked within 3 s, all
-answered, none twice). Writes bench-results/slack.json.
+answered, none twice), then a burst of thread replies without a mention, each delivered
+twice (Slack's retry) and answered once. Writes bench-results/slack.json.
+
+The app runs with an opsbot.toml whose knowledge source is restricted to a user group the
+asker belongs to, so every answer pays for the access check (group lookups are cached).
 """
 
 from __future__ import annotations
@@ -51,10 +55,23 @@ def timed_answer(engine, question: str) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+BENCH_GROUP = "S0BENCH"
+CONFIG = """
+[[source]]
+path = "{knowledge}"
+allow = ["{group}"]
+"""
+
+
 def start_app(fake, state: Path):
+    from serve_proc import REPO as SERVE_REPO
     from serve_proc import app_env, free_port, start_serve
     from slack_sim import SlackSim
 
+    # serve runs in `state`, so this is the default ./opsbot.toml
+    config = CONFIG.format(knowledge=SERVE_REPO / "knowledge", group=BENCH_GROUP)
+    (state / "opsbot.toml").write_text(config)
+    fake.groups = {BENCH_GROUP: ["UHUMAN1"]}  # the asker may see the restricted source
     port = free_port()
     proc = start_serve(["--http", "--port", str(port)], app_env(fake, state), state, state / "log")
     sim = SlackSim(f"127.0.0.1:{port}", fake)
@@ -118,6 +135,40 @@ def burst(sim, size: int) -> dict:
         "answered": sum(1 for n in counts if n >= 1),
         "answered_twice": sum(1 for n in counts if n > 1),
         "all_answered_s": round(answered_at - started, 3),
+        "thread_replies": thread_burst(sim, channels),
+    }
+
+
+def thread_burst(sim, channels: list[str]) -> dict:
+    """A follow-up without a mention in every answered thread at once, each sent twice (the
+    second as Slack's retry): every thread gets exactly one more answer."""
+    gate = threading.Barrier(len(channels) + 1)
+
+    def send(channel: str) -> None:
+        parent = sim.fake.find("chat.postMessage", channel=channel)[0].params["thread_ts"]
+        event = {"type": "message", "channel_type": "channel", "channel": channel}
+        event |= {"user": "UHUMAN1", "text": "and how is it different from DevOps?"}
+        event |= {"ts": sim.fake.next_ts(), "thread_ts": parent}
+        sim.fake.add_message(channel, event["text"], ts=event["ts"], thread_ts=parent)
+        body = sim.event_body(event)
+        gate.wait()
+        sim.post(body, "application/json")
+        sim.post(body, "application/json", headers={"X-Slack-Retry-Num": "1"})
+
+    threads = [threading.Thread(target=send, args=(c,)) for c in channels]
+    for t in threads:
+        t.start()
+    gate.wait()
+    for t in threads:
+        t.join()
+    for channel in channels:
+        sim.fake.wait_for("chat.postMessage", count=2, channel=channel, timeout=60)
+    time.sleep(1.0)  # a duplicate would show up now
+    counts = [len(sim.fake.find("chat.postMessage", channel=c)) - 1 for c in channels]
+    return {
+        "size": len(channels),
+        "answered": sum(1 for n in counts if n >= 1),
+        "answered_twice": sum(1 for n in counts if n > 1),
     }
 
 
@@ -168,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         burst_result["all_acked_s"] < 3
         and burst_result["answered"] == args.burst
         and not burst_result["answered_twice"]
+        and burst_result["thread_replies"]["answered"] == args.burst
+        and not burst_result["thread_replies"]["answered_twice"]
     )
     return 0 if ok else 1
 
@@ -189,6 +242,11 @@ def print_table(r: dict) -> None:
     print(
         f"burst {b['size']}: all acked in {b['all_acked_s']:.3f} s, answered {b['answered']}, "
         f"twice {b['answered_twice']}, all answered in {b['all_answered_s']:.3f} s"
+    )
+    t = b["thread_replies"]
+    print(
+        f"thread replies {t['size']} (each sent twice): answered {t['answered']}, "
+        f"twice {t['answered_twice']}"
     )
 
 

@@ -206,24 +206,28 @@ class FakeEngine:
     """Answers anything with 'mlops' in it, declines the rest."""
 
     chunk_count = 3
+    settings = Settings()
 
-    def topics(self) -> list[str]:
+    def topics(self, scope=None) -> list[str]:
         return ["DevOps vs MLOps"]
 
-    def answer(self, question: str, *, history: Sequence[str] = (), k: int | None = None):
+    def answer(self, question: str, *, history: Sequence[str] = (), k=None, scope=None):
         return answered(question) if "mlops" in question.lower() else declined(question)
 
 
 def test_services_ask_records_every_surface_and_buttons_carry_the_id(tmp_path):
+    from bot.access import Access, Asker
+    from bot.answering import Answerer
     from bot.slack.services import Services
 
     store = open_store(Settings(data_dir=tmp_path))
-    services = Services(Settings(), FakeEngine(), store, None, None, None, None)  # type: ignore[arg-type]
-    message, ok_id, _ = services.ask("what is mlops", surface="mention", user="U1", channel="C1")
+    answerer = Answerer(FakeEngine(), Access(Settings()), store)
+    services = Services(Settings(), FakeEngine(), store, None, None, None, None, answerer)  # type: ignore[arg-type]
+    message, ok_id, _ = services.ask("what is mlops", Asker("U1", "C1", surface="mention"))
     (feedback,) = message["blocks"][-1]["elements"]  # Slack's feedback_buttons
     values = {feedback[b]["value"] for b in ("positive_button", "negative_button")}
     assert values == {f"up:{ok_id}", f"down:{ok_id}"}
-    message, no_id, answer = services.ask("pizza?", surface="command", user="U1", channel="C1")
+    message, no_id, answer = services.ask("pizza?", Asker("U1", "C1", surface="command"))
     assert not answer.answered and no_id == ok_id + 1
     assert all(b["type"] != "context_actions" for b in message["blocks"])  # no votes on a decline
     assert [(i.surface, i.answered) for i in store.interactions()] == [
@@ -253,3 +257,19 @@ def test_chat_records_each_question(tmp_path, monkeypatch, capsys):
     ]
     store.close()
     assert "MLOps is" in capsys.readouterr().out
+
+
+def test_v2_database_gains_escalations_and_keeps_its_rows(settings):
+    store = open_store(settings)
+    kept = store.save_interaction(Interaction("q?", "a", [], True, "U1", "C1"))
+    store.record_vote(kept, "U2", "C1", "down")
+    store._run("DROP TABLE escalations")  # as a v2 database was
+    store._run("UPDATE schema_version SET version = 2")
+    store.close()
+    upgraded = open_store(settings)
+    assert upgraded._run("SELECT version FROM schema_version")[0] == [(SCHEMA_VERSION,)]
+    assert [f.user_id for f in upgraded.feedback()] == ["U2"]
+    assert upgraded.record_escalation(kept, "U1", "C1", "S0ONCALL")
+    assert not upgraded.record_escalation(kept, "U3", "C1", "S0ONCALL")  # once per answer
+    assert [(e.question, e.group_id) for e in upgraded.escalations()] == [("q?", "S0ONCALL")]
+    upgraded.close()

@@ -151,3 +151,55 @@ def test_every_list_in_the_lexicon_is_lowercase_and_unique():
                 assert all(v == v.lower() for v in value), (section, key)
                 assert len(set(value)) == len(value), (section, key)
     assert len(lex.asking_words) == len(lex.raw["asking"]["words"].split())
+
+
+@pytest.mark.parametrize(
+    ("message", "asks"),
+    [
+        ("how do I rotate the vault keys?", True),
+        ("and for staging", False),  # a fragment with no question form
+        ("what about staging?", True),
+        ("why does the canary stop at 10%", True),
+        ("what is a canary deploy", True),
+        ("how to roll back a helm release", True),
+        ("can someone explain the paging policy", True),
+        ("anyone know where the runbook is", True),
+        ("wondering if we keep state in S3", True),
+        ("what's the command to drain a node", True),
+        ("`Error: ImagePullBackOff` on the new pods", True),  # a pasted error
+        ("thanks!", False),
+        ("thank you :pray:", False),
+        ("on it", False),
+        ("ok, will do", False),
+        ("lgtm +1", False),
+        ("great, that worked!", False),
+        ("Deployed the fix to prod.", False),  # a statement
+        ("I restarted the pods this morning", False),
+        ("update: the migration is done", False),
+        ("see https://wiki.example/x?y=1", False),  # a '?' inside a link asks nothing
+        ("run `kubectl get pods -A?`", False),  # nor one inside code
+        ("should be fine now", False),
+        ("", False),
+    ],
+)
+def test_asks_something(message, asks):
+    from bot.engine.asking import asks_something
+
+    assert asks_something(message) is asks
+
+
+@pytest.mark.parametrize(
+    ("message", "chatter"),
+    [
+        ("thanks!", True),
+        ("on it 👍", True),
+        ("ok cool, sounds good", True),
+        ("no worries :slightly_smiling_face:", True),
+        ("thanks, and what about staging?", False),
+        ("on it, but why is it slow", False),
+    ],
+)
+def test_chatter(message, chatter):
+    from bot.engine.asking import is_chatter
+
+    assert is_chatter(message) is chatter

@@ -219,3 +219,40 @@ def test_cli_writes_html_and_rejects_bad_since(tmp_path, monkeypatch, capsys):
         cli_module.main()
     err = capsys.readouterr().err
     assert exc.value.code == 2 and err.count("\n") == 1 and "--since" in err
+
+
+def test_escalations_are_listed_beside_the_downvoted_answers(seeded):
+    ids = {i.question: i.id for i in seeded.interactions()}
+    assert seeded.record_escalation(ids[VAULT[0]], "U9", "C0HELP", "S0ONCALL")
+    assert not seeded.record_escalation(ids[VAULT[0]], "U8", "C0HELP", "S0ONCALL")  # once
+    assert seeded.record_escalation(ids["How do I connect Slack?"], "U9", "C0HELP", "S0ONCALL")
+    report = build_report(
+        seeded, since_seconds=7 * 86400, window="7d", questions_stored=True, embed=None, now=NOW
+    )
+    assert [(e.question, e.answered, e.group) for e in report.escalations] == [
+        (VAULT[0], False, "S0ONCALL"),
+        ("How do I connect Slack?", True, "S0ONCALL"),
+    ]
+    text = render_report(report, "text")
+    assert "Questions handed to a person (2 × Ask a person):" in text
+    assert f"  - {VAULT[0]}  [declined; #C0HELP → S0ONCALL]" in text
+    assert "Questions handed to a person (2)" in render_report(report, "html")
+    assert json.loads(render_report(report, "json"))["escalations"][0]["channel"] == "C0HELP"
+
+
+def test_documents_of_restricted_sources_stay_out_of_the_report(seeded):
+    def hidden(path: str) -> bool:
+        return path == "connect-slack.md"
+
+    report = build_report(
+        seeded,
+        since_seconds=7 * 86400,
+        window="7d",
+        questions_stored=True,
+        embed=None,
+        now=NOW,
+        hidden=hidden,
+    )
+    text = render_report(report, "text") + render_report(report, "html")
+    assert "Connect Slack" not in text and "connect-slack.md" not in text
+    assert [t.title for t in report.topics] == ["DevOps vs MLOps", "Kubernetes <basics> & more"]

@@ -9,6 +9,8 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 from bot.config import Settings
 from bot.engine import calibration
 from bot.engine.answerability import judge
@@ -19,8 +21,9 @@ from bot.engine.names import Spelling, foreign
 from bot.engine.question import Question, Reader
 from bot.engine.rerank import Evidence, Weights, score_candidates, select
 from bot.engine.retriever import HybridRetriever, Mode, Pool
+from bot.engine.scope import Scope
 from bot.engine.terms import TermWeights
-from bot.engine.topics import Catalogue, catalogue, nearest_topics, sample
+from bot.engine.topics import Catalogue, Topic, catalogue, nearest_topics, sample
 from bot.engine.types import Answer, Source
 from bot.index import builds
 from bot.index.embedder import Embedder
@@ -41,11 +44,12 @@ def _has_build(settings: Settings) -> bool:
         return False
 
 
-def _titles(index: builds.LoadedIndex) -> list[str]:
-    """Document titles, richest first; once per index, not once per decline."""
+def _titles(index: builds.LoadedIndex, scope: Scope | None = None) -> list[str]:
+    """Document titles, richest first; once per index (and scope), not once per decline."""
     counts: Counter[str] = Counter()
-    for title, chunk_count in index.manifest.documents.values():
-        counts[title] += chunk_count
+    for path, (title, chunk_count) in index.manifest.documents.items():
+        if scope is None or scope.allows(path):
+            counts[title] += chunk_count
     return [title for title, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
@@ -118,22 +122,30 @@ class Engine:
     def chunk_count(self) -> int:
         return len(self.index.chunks)
 
-    def topics(self) -> list[str]:
-        """Document titles, richest documents first."""
-        return list(self._topics)
+    def topics(self, scope: Scope | None = None) -> list[str]:
+        """Document titles, richest documents first (only those `scope` allows)."""
+        if scope is None:
+            return list(self._topics)
+        masks = self._retriever.masks
+        return list(masks.memo(("topics", scope), lambda: _titles(masks.index, scope)))
 
-    def nearest_topics(self, question: str, n: int = 5) -> list[str]:
-        """The `n` document titles nearest to the question (a decline offers these)."""
-        return nearest_topics(self.index, self.embedder.encode_query(question), n)
+    def nearest_topics(self, question: str, n: int = 5, scope: Scope | None = None) -> list[Topic]:
+        """The `n` documents nearest to the question (a decline offers these)."""
+        retriever = self._retriever
+        found = nearest_topics(
+            retriever.index,
+            self.embedder.encode_query(question),
+            n,
+            allowed=retriever.masks.of(scope),
+        )
+        return [Topic(t.label, t.path, t.url or self._url_for(t.path) or "") for t in found]
 
-    def catalogue(self) -> Catalogue:
+    def catalogue(self, scope: Scope | None = None) -> Catalogue:
         """Documents grouped by folder, example questions, index size and age (Home tab);
-        computed once per index, so a reload refreshes it."""
-        index = self.index
-        cached = getattr(self, "_catalogue", None)
-        if cached is None or cached[0] is not index:
-            cached = self._catalogue = (index, catalogue(index))
-        return cached[1]
+        computed once per index and scope, so a reload refreshes it."""
+        masks = self._retriever.masks
+        allows = scope.allows if scope is not None else None
+        return masks.memo(("catalogue", scope), lambda: catalogue(masks.index, allows=allows))
 
     def read(self, question: str, history: Sequence[str] = ()) -> Question:
         """Stage 0: the question as every later stage sees it."""
@@ -147,8 +159,11 @@ class Engine:
         k: int | None = None,
         mode: Mode = "hybrid",
         weights: Weights | None = None,
+        scope: Scope | None = None,
     ) -> Answer:
-        """Answer one question; `history` holds earlier user turns of the same thread."""
+        """Answer one question; `history` holds earlier user turns of the same thread.
+        With a `scope`, only its documents are searched (filtered before ranking), offered
+        as topics or named in a decline."""
         started = time.perf_counter()
         k = k or self.settings.top_k
         weights = weights or self.weights
@@ -156,10 +171,11 @@ class Engine:
         read = reader.read(question, history)
         result = Answer(question=read.asked, answered=False, answer="", truncated=read.truncated)
         if not read:
-            result.answer = "Ask me a question about: " + ", ".join(self.topics()[:10]) + "."
-            result.topics = self.topics()
+            result.topics = self.topics(scope)
+            result.answer = "Ask me a question about: " + ", ".join(result.topics[:10]) + "."
             return self._done(result, started)
-        pool, ranked = _ranked(retriever, read, weights, mode)
+        allowed = retriever.masks.of(scope)
+        pool, ranked = _ranked(retriever, read, weights, mode, allowed)
         own_vector = None  # a follow-up read alone, to judge it on its own words
         if read.follows and read.own:
             own_vector = pool.vector_of(read.text)
@@ -180,7 +196,9 @@ class Engine:
         if not verdict.answerable(
             self.decline_threshold, read.follows, bool(read.own), any(map(foreign, read.names))
         ):
-            result.topics = self.nearest_topics(read.search) or self.topics()
+            near = self.nearest_topics(read.search, scope=scope)
+            result.topics = [t.label for t in near] or self.topics(scope)
+            result.topic_links = {t.label: t.url for t in near if t.url}
             result.answer = decline_text(result.topics, result.unknown)
             return self._done(result, started)
         result.answered = True
@@ -223,7 +241,11 @@ class Engine:
 
 
 def _ranked(
-    retriever: HybridRetriever, question: Question, weights: Weights, mode: Mode = "hybrid"
+    retriever: HybridRetriever,
+    question: Question,
+    weights: Weights,
+    mode: Mode = "hybrid",
+    allowed: np.ndarray | None = None,
 ) -> tuple[Pool, list[Evidence]]:
     """Stages 1 and 2: candidates for the question's phrasings, then their scores."""
     pool = retriever.candidates(
@@ -232,6 +254,7 @@ def _ranked(
         also=question.also,
         also_weight=OWN_PHRASING,
         lexical=question.lexical,
+        allowed=allowed,
     )
     return pool, score_candidates(retriever.index, pool, question, weights)
 

@@ -12,6 +12,7 @@ from typing import Literal
 
 import numpy as np
 
+from bot.engine.scope import Masks
 from bot.index.builds import LoadedIndex
 from bot.index.embedder import Embedder
 from bot.index.vectors import search as dense_search
@@ -51,6 +52,7 @@ class HybridRetriever:
     def __init__(self, index: LoadedIndex, embedder: Embedder) -> None:
         self.index = index
         self.embedder = embedder
+        self.masks = Masks(index)  # per scope: which chunks a question may draw on
 
     def candidates(
         self,
@@ -60,15 +62,18 @@ class HybridRetriever:
         also: Sequence[str] = (),
         also_weight: float = 0.0,
         lexical: str = "",
+        allowed: np.ndarray | None = None,
     ) -> Pool:
         """Fused candidates for `query` and alternative phrasings (`also`), which share
         `also_weight` of the say in the passage scores. `lexical`, if given, is what BM25
         searches in place of `query`: the same question with the docs' own spellings
-        beside it, which help word matching but would blur the question's vector."""
+        beside it, which help word matching but would blur the question's vector.
+        `allowed` (a bool per chunk) masks candidates inside both searches, before any
+        ranking, so every candidate is one the question may be answered from."""
         n = len(self.index.chunks)
         queries = [q for q in dict.fromkeys((query, *also)) if q.strip()]
         dim = self.index.vectors.d
-        if n == 0 or not queries:
+        if n == 0 or not queries or (allowed is not None and not allowed.any()):
             return Pool([], np.zeros((0, dim), np.float32), np.zeros(0), 0.0)
         weights = np.full(len(queries), also_weight / max(len(queries) - 1, 1))
         weights[0] = 1.0 - also_weight if len(queries) > 1 else 1.0
@@ -83,13 +88,13 @@ class HybridRetriever:
                 fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
 
         if mode in ("hybrid", "dense"):
-            sims, ids = dense_search(self.index.vectors, qvecs, pool)
+            sims, ids = dense_search(self.index.vectors, qvecs, pool, allowed)
             best = float(sims[:, 0].max()) if sims.size else 0.0
             for row in ids:
                 fuse([int(cid) for cid in row if cid >= 0])
         if mode in ("hybrid", "bm25"):
             for q in [lexical or queries[0], *queries[1:]]:
-                hits = self.index.lexical.search(q, pool)
+                hits = self.index.lexical.search(q, pool, allowed)
                 fuse([cid for cid, _ in hits])
                 for cid, score in hits:
                     bm25[cid] = max(bm25.get(cid, 0.0), score)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,20 +20,38 @@ from bot.index.vectors import search as dense_search
 SEP = " › "
 
 
-def nearest_topics(index: LoadedIndex, qvec: np.ndarray, n: int = 5, pool: int = 50) -> list[str]:
-    """Up to `n` distinct document titles whose passages are nearest to the question vector."""
+@dataclass(frozen=True)
+class Topic:
+    """A document offered as a nearby topic: its label, path and web address if known."""
+
+    label: str
+    path: str
+    url: str = ""
+
+
+def nearest_topics(
+    index: LoadedIndex,
+    qvec: np.ndarray,
+    n: int = 5,
+    pool: int = 50,
+    allowed: np.ndarray | None = None,
+) -> list[Topic]:
+    """Up to `n` distinct documents whose passages are nearest to the question vector
+    (only `allowed` chunks, when given)."""
     count = len(index.chunks)
     if count == 0:
         return []
-    _sims, ids = dense_search(index.vectors, qvec.reshape(1, -1), min(pool, count))
-    topics: list[str] = []
+    _sims, ids = dense_search(index.vectors, qvec.reshape(1, -1), min(pool, count), allowed)
+    topics: list[Topic] = []
+    seen: set[str] = set()
     for cid in ids[0]:
         if cid < 0:
             continue
         chunk = index.chunks[int(cid)]
         label = topic_label(chunk.title, chunk.path)
-        if label not in topics:
-            topics.append(label)
+        if label not in seen:
+            seen.add(label)
+            topics.append(Topic(label, chunk.path, chunk.url or ""))
         if len(topics) >= n:
             break
     return topics
@@ -100,8 +118,16 @@ def folder_groups(paths: Sequence[str], max_docs: int = 40, max_depth: int = 4) 
     return {"/".join(k) or "(top level)": v for k, v in groups.items()}
 
 
-def catalogue(index: LoadedIndex, examples: int = 6, titles_per_group: int = 4) -> Catalogue:
+def catalogue(
+    index: LoadedIndex,
+    examples: int = 6,
+    titles_per_group: int = 4,
+    allows: Callable[[str], bool] | None = None,
+) -> Catalogue:
+    """The index's documents by folder (only those `allows` passes, when given)."""
     documents = index.manifest.documents  # path -> [title, chunk count]
+    if allows is not None:
+        documents = {p: d for p, d in documents.items() if allows(p)}
     groups = []
     for name, paths in folder_groups(sorted(documents)).items():
         docs = sorted(((int(documents[p][1]), documents[p][0]) for p in paths), key=_richest)
@@ -109,10 +135,10 @@ def catalogue(index: LoadedIndex, examples: int = 6, titles_per_group: int = 4) 
     groups.sort(key=lambda g: (-g.documents, g.name))
     return Catalogue(
         documents=len(documents),
-        passages=len(index.chunks),
+        passages=sum(int(d[1]) for d in documents.values()) if allows else len(index.chunks),
         built_at=index.manifest.created_at,
         groups=groups,
-        examples=example_questions(index, examples),
+        examples=example_questions(index, examples, allows),
     )
 
 
@@ -128,7 +154,9 @@ _VAGUE = re.compile(r"\b(we|our|us|this|that|these|it|they|you|next)\b|\?.+\?", 
 _HOW_TO = re.compile(r"^how to\s+(.+?)\??$", re.I)
 
 
-def example_questions(index: LoadedIndex, limit: int = 6) -> list[str]:
+def example_questions(
+    index: LoadedIndex, limit: int = 6, allows: Callable[[str], bool] | None = None
+) -> list[str]:
     """Questions the index can answer, from real headings: headings that are questions, then
     'How to …' headings, spread over different documents (richest documents first)."""
     counts = Counter({path: int(c) for path, (_t, c) in index.manifest.documents.items()})
@@ -136,6 +164,8 @@ def example_questions(index: LoadedIndex, limit: int = 6) -> list[str]:
     for chunk in sample(index.chunks, 4000):
         last = chunk.heading.split(SEP)[-1].strip()
         question = _as_question(last)
+        if allows is not None and not allows(chunk.path):
+            continue
         if question and chunk.path not in best and 12 <= len(question) <= 70:
             best[chunk.path] = question
     ranked = sorted(best, key=lambda p: (-counts.get(p, 0), p))

@@ -38,6 +38,7 @@ class Answer:
     generated: bool = False  # written by the LLM (bot/llm) and checked against the sources
     model: str | None = None
     unknown: list[str] = field(default_factory=list)  # names asked about that no doc uses
+    topic_links: dict[str, str] = field(default_factory=dict)  # topic -> its web address
 
     def to_json(self) -> dict:
         """The `opsbot ask --json` shape."""

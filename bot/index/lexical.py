@@ -148,8 +148,13 @@ class LexicalIndex:
         ids = dict.fromkeys(self.vocab[t] for t in tokenize(query) if t in self.vocab)
         return np.fromiter(ids, dtype=np.int64, count=len(ids))
 
-    def search(self, query: str, k: int) -> list[tuple[int, float]]:
+    def search(
+        self, query: str, k: int, allowed: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
         """Top ``k`` (chunk id, BM25 score), best first; ties broken by lower id.
+
+        ``allowed`` (a bool per chunk) masks candidates before the top k is taken, so
+        the k results are all allowed ones (a channel's scope, a source's access).
 
         Unknown, empty or stopword-only queries return ``[]``; only documents that
         contain at least one query term are returned, so the list may be short.
@@ -171,12 +176,12 @@ class LexicalIndex:
         lookups = cum[m - 1] * np.log2(sizes[m:] + 1.0).sum()
         docs = None
         if m == terms.size or lookups < _LOOKUP_COST * (cum[-1] + self.num_docs):
-            docs, scores = self._gather(starts, sizes, m, k)
+            docs, scores = self._gather(starts, sizes, m, k, allowed)
             rest = float(self.max_impact[terms[m:]].sum())  # most a non-candidate can get
             if rest > 0 and (docs.size < k or rest >= np.partition(scores, -k)[-k]):
                 docs = None  # bound too loose: another doc might still make the top k
         if docs is None:
-            docs, scores = self._gather(starts, sizes, terms.size, k)
+            docs, scores = self._gather(starts, sizes, terms.size, k, allowed)
         if docs.size > k:
             top = np.argpartition(-scores, k - 1)[:k]
             docs, scores = docs[top], scores[top]
@@ -184,7 +189,12 @@ class LexicalIndex:
         return [(int(docs[i]), float(scores[i])) for i in order if docs[i] < self.num_docs]
 
     def _gather(
-        self, starts: np.ndarray, sizes: np.ndarray, m: int, k: int
+        self,
+        starts: np.ndarray,
+        sizes: np.ndarray,
+        m: int,
+        k: int,
+        allowed: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Score the docs in the first ``m`` terms' postings with all terms' contributions.
 
@@ -206,8 +216,13 @@ class LexicalIndex:
             dense = np.zeros(self.num_docs, dtype=np.float32)
             for sl in spans:  # doc ids are unique within a term
                 np.add.at(dense, self.indices[sl], self.data[sl])
+            if allowed is not None:
+                dense[~allowed[: self.num_docs]] = 0.0
             docs = np.flatnonzero(dense >= _superset_threshold(dense, k, m == starts.size))
             scores = dense[docs]
+        if allowed is not None:
+            keep = allowed[docs]
+            docs, scores = docs[keep], scores[keep]
         for s, n in pairs[m:]:
             postings = self.indices[s : s + n]  # sorted doc ids: binary search candidates
             pos = np.minimum(np.searchsorted(postings, docs), n - 1)

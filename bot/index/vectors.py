@@ -118,8 +118,13 @@ def apply_search_params(index: faiss.Index, params: dict[str, Any] | None = None
     return index
 
 
-def search(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def search(
+    index: faiss.Index, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Top-k (scores, ids), each (nq, k), best first; a 1-D query is one row.
+
+    ``allowed`` (a bool per vector) restricts the search to those ids inside faiss, so
+    the k results are all allowed ones rather than what is left of an unfiltered top k.
 
     Missing results (k > ntotal, empty index, or a sparse HNSW/IVF neighbourhood)
     are padded with id -1 and score -inf: callers must drop ids < 0.
@@ -133,14 +138,33 @@ def search(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray,
     scores = np.full((nq, k), -np.inf, dtype=np.float32)
     ids = np.full((nq, k), -1, dtype=np.int64)
     kk = min(k, int(index.ntotal))  # don't make faiss allocate k slots it can't fill
+    params = None
+    if allowed is not None:
+        params, kk = _only(index, allowed), min(kk, int(np.count_nonzero(allowed)))
     if nq and kk:
-        found_scores, found_ids = _search_few_threads(index, q, kk)
+        found_scores, found_ids = _search_few_threads(index, q, kk, params)
         scores[:, :kk] = np.where(found_ids < 0, -np.inf, found_scores)
         ids[:, :kk] = found_ids
     return scores, ids
 
 
-def _search_few_threads(index: faiss.Index, q: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
+def _only(index: faiss.Index, allowed: np.ndarray) -> Any:
+    """Search parameters that let faiss visit only the allowed ids."""
+    ids = np.ascontiguousarray(np.flatnonzero(allowed), dtype=np.int64)
+    selector = faiss.IDSelectorBatch(ids.size, faiss.swig_ptr(ids))
+    view = faiss.downcast_index(index)
+    lib: Any = faiss  # the stubs lack the selector-taking parameter classes
+    if isinstance(view, faiss.IndexHNSW):
+        params = lib.SearchParametersHNSW(sel=selector, efSearch=int(view.hnsw.efSearch))
+    else:
+        params = lib.SearchParameters(sel=selector)
+    params.keep = (selector, ids)  # the selector reads `ids`; both must outlive the search
+    return params
+
+
+def _search_few_threads(
+    index: faiss.Index, q: np.ndarray, k: int, params: Any = None
+) -> tuple[np.ndarray, ...]:
     """Search; a handful of queries runs on one OpenMP thread.
 
     Measured on the shared 2-core box: for one query, a second thread only adds
@@ -150,10 +174,10 @@ def _search_few_threads(index: faiss.Index, q: np.ndarray, k: int) -> tuple[np.n
     """
     threads = faiss.omp_get_max_threads()
     if q.shape[0] >= _PARALLEL_MIN_QUERIES or threads == 1:
-        return index.search(q, k)
+        return index.search(q, k, params=params)
     faiss.omp_set_num_threads(1)
     try:
-        return index.search(q, k)
+        return index.search(q, k, params=params)
     finally:
         faiss.omp_set_num_threads(threads)
 

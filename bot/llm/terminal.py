@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import click
 
 from bot.engine.types import Answer
-from bot.llm.writer import Writer
+from bot.llm.writer import Outcome, Writer
 from bot.terminal import render_answer_text
 
 
@@ -33,6 +33,11 @@ def stream_answer(writer: Writer, draft: Answer, history: Sequence[str] = ()) ->
         click.echo(delta, nl=False)
 
     outcome = writer.write(draft, history=history, on_text=show, surface="chat")
+    return after_stream(outcome, streamed)
+
+
+def after_stream(outcome: Outcome, streamed: bool) -> tuple[Answer, str]:
+    """What is left to print once the streamed tokens are on screen."""
     if streamed:
         click.echo()
     answer = outcome.answer

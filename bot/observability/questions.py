@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("opsbot.questions")
 
-SURFACES = ("mention", "dm", "command", "chat", "assistant")
+SURFACES = ("mention", "dm", "command", "chat", "assistant", "thread", "channel", "cli")
 
 
 def source_dict(source: Any) -> dict[str, Any]:

@@ -11,13 +11,14 @@ import re
 import statistics
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.config import ConfigError
 from bot.report.grouping import Asked, Embed, QuestionGroup, group_questions
-from bot.store.records import Feedback, Interaction
+from bot.store.records import Escalation, Feedback, Interaction
 
 if TYPE_CHECKING:
     from bot.store import Store
@@ -58,6 +59,17 @@ class DayCount:
 
 
 @dataclass
+class Escalated:
+    """A question somebody handed to a person: the docs did not settle it."""
+
+    question: str
+    channel: str
+    group: str
+    answered: bool
+    at: str  # ISO time, UTC
+
+
+@dataclass
 class Report:
     """One window's worth of numbers, ready for any renderer."""
 
@@ -78,6 +90,7 @@ class Report:
     needs_docs: int = 0  # interactions declined or voted 👎
     groups: list[QuestionGroup] = field(default_factory=list)
     downvoted_sources: list[SourceVotes] = field(default_factory=list)
+    escalations: list[Escalated] = field(default_factory=list)  # "Ask a person" clicks
 
     @property
     def answer_rate(self) -> float | None:
@@ -108,13 +121,21 @@ def build_report(
     questions_stored: bool,
     embed: Embed | None,
     now: float | None = None,
+    hidden: Callable[[str], bool] | None = None,
 ) -> Report:
-    """Read the window once and derive every section; `embed` groups the gap questions."""
+    """Read the window once and derive every section; `embed` groups the gap questions.
+    `hidden(path)` marks documents of restricted sources: they are left out of every
+    section, and an answer drawn from one is not quoted."""
     until = time.time() if now is None else now
     since = until - since_seconds
-    rows = [i for i in store.interactions(since) if i.created_at <= until]
+    rows = [_public(i, hidden) for i in store.interactions(since) if i.created_at <= until]
     ids = {i.id for i in rows}
     votes = [f for f in store.feedback(since) if f.interaction_id in ids]
+    if hidden is not None:  # their snapshots of what the voter saw, too
+        votes = [
+            replace(f, sources=[s for s in f.sources if not hidden(str(s.get("path", "")))])
+            for f in votes
+        ]
     report = Report(window=window, since=since, until=until, questions_stored=questions_stored)
     report.total = len(rows)
     report.answered = sum(i.answered for i in rows)
@@ -132,7 +153,33 @@ def build_report(
     report.needs_docs = len(asked)
     if questions_stored and embed is not None:
         report.groups = group_questions(asked, embed)
+    report.escalations = [
+        Escalated(
+            e.question,
+            e.channel,
+            e.group_id,
+            e.answered,
+            datetime.fromtimestamp(e.created_at, UTC).isoformat(timespec="seconds"),
+        )
+        for e in _escalations(store, since)
+        if e.interaction_id in ids
+    ]
     return report
+
+
+def _escalations(store: Store, since: float) -> list[Escalation]:
+    reader = getattr(store, "escalations", None)  # stores from before "Ask a person"
+    return list(reader(since)) if reader is not None else []
+
+
+def _public(row: Interaction, hidden: Callable[[str], bool] | None) -> Interaction:
+    """The row without documents of restricted sources (and without an answer quoting one)."""
+    if hidden is None:
+        return row
+    kept = [s for s in row.sources if not hidden(str(s.get("path", "")))]
+    if len(kept) == len(row.sources):
+        return row
+    return replace(row, sources=kept, answer="")
 
 
 def _title(source: dict[str, Any]) -> str:

@@ -63,11 +63,25 @@ def render_html(report: Report) -> str:
         f'<div class="panel">{_topics_chart(report.topics)}</div>',
         f"<h2>Questions to write docs for ({report.needs_docs} declined or voted not helpful)</h2>",
         f'<div class="panel">{_groups(report)}</div>',
+        f"<h2>Questions handed to a person ({len(report.escalations)})</h2>",
+        f'<div class="panel">{_escalations(report)}</div>',
         "<h2>Sources voted not helpful most</h2>",
         f'<div class="panel">{_sources(report)}</div>',
         "</main></body></html>",
     ]
     return "\n".join(parts) + "\n"
+
+
+def _escalations(report: Report) -> str:
+    if not report.escalations:
+        return '<p class="muted">None.</p>'
+    items = [
+        f"<li>{e(x.question or '(question text not stored)')} "
+        f'<span class="muted">({"answered" if x.answered else "declined"}; '
+        f"{e(x.channel)} → {e(x.group)}, {e(x.at)})</span></li>"
+        for x in report.escalations
+    ]
+    return "<ul>" + "".join(items) + "</ul>"
 
 
 def _cards(report: Report) -> str:

@@ -59,6 +59,13 @@ def render_report_text(report: Report) -> str:
         closest = f"; closest doc: {group.closest}" if group.closest else ""
         out.append(f"  {n:2d}. {group.size}× ({why}{closest})")
         out += [f"        - {example}" for example in group.examples]
+    out += ["", f"Questions handed to a person ({len(report.escalations)} × Ask a person):"]
+    if not report.escalations:
+        out.append("  (none)")
+    for escalated in report.escalations:
+        said = "answered" if escalated.answered else "declined"
+        asked = escalated.question or "(question text not stored)"
+        out.append(f"  - {asked}  [{said}; #{escalated.channel} → {escalated.group}]")
     out += ["", "Sources with the most 👎:"]
     out += [
         f"  {s.down:3d} 👎 {s.up:3d} 👍  {s.title} ({s.path})" for s in report.downvoted_sources

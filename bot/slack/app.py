@@ -26,9 +26,13 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
+from bot.access import Access
+from bot.answering import Answerer
 from bot.config import Settings
 from bot.observability.metrics import SLACK_API_ERRORS
+from bot.settings_file import FileSettings, LiveConfig
 from bot.slack.dedupe import Deduper
+from bot.slack.groups import GroupMembers
 from bot.slack.listeners import register_all
 from bot.slack.services import EngineLike, Services
 from bot.store import Store
@@ -119,8 +123,11 @@ def build_app(
     slack: SlackEnv | None = None,
     workers: int | None = None,
     writer: Any = None,
+    config: LiveConfig | FileSettings | None = None,
 ) -> App:
-    """A ready Bolt app; `app.opsbot` holds its `Services` (pools to close on shutdown)."""
+    """A ready Bolt app; `app.opsbot` holds its `Services` (pools to close on shutdown).
+    `config` is opsbot.toml (channels, sources' access); none means every channel answers
+    mentions from every source."""
     slack = slack or SlackEnv.from_env()
     if client is None:
         client = make_client(slack.bot_token or None, slack.api_url)
@@ -134,6 +141,7 @@ def build_app(
         process_before_response=True,
         listener_executor=ThreadPoolExecutor(4, thread_name_prefix="bolt"),
     )
+    access = Access(settings, config, members=GroupMembers(client))
     services = Services(
         settings=settings,
         engine=engine,
@@ -142,7 +150,7 @@ def build_app(
         deduper=Deduper(store),
         pool=ThreadPoolExecutor(workers, thread_name_prefix="answer"),
         io_pool=ThreadPoolExecutor(4, thread_name_prefix="slack-io"),
-        writer=writer,
+        answerer=Answerer(engine, access, store, writer),
     )
     register_all(app, services)
     app.opsbot = services  # type: ignore[attr-defined]

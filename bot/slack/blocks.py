@@ -27,8 +27,9 @@ from slack_sdk.models.blocks.basic_components import FeedbackButtonObject
 from bot.engine.compose import unknown_note
 from bot.engine.types import Answer, Source
 from bot.slack.mrkdwn import FENCE, escape, link, safe_url, to_mrkdwn, to_plain
+from bot.terminal import plural
 
-__all__ = ["escape", "safe_url", "to_mrkdwn"]
+__all__ = ["escape", "plural", "safe_url", "to_mrkdwn"]
 
 SECTION_LIMIT = 3000
 MAX_BLOCKS = 50
@@ -43,7 +44,6 @@ SHARE_BLOCK_ID = "opsbot_share"
 SHARE_ACTION = "opsbot_share"
 TRUNCATED_NOTE = "Your question was long, so I used only its first part."
 DECLINE_HINT = "Tip: name the tool, command or error message."
-DM_OFFER = "Or ask me in a DM."
 
 Blocks = list[dict[str, Any]]
 
@@ -61,8 +61,19 @@ def context(text: str) -> dict[str, Any]:
     return ContextBlock(elements=[mrkdwn(text[:SECTION_LIMIT])]).to_dict()
 
 
-def _clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def clip_words(text: str, limit: int) -> str:
+    """At most `limit` characters, cut between words (a single long word is cut)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    inside = not (cut[-1:].isspace() or text[limit - 1].isspace())
+    if inside and " " in cut.strip():  # the cut falls inside a word
+        cut = cut[: cut.rstrip().rfind(" ")]
+    return cut.rstrip(" ,;:-—›·") + "…"
 
 
 def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
@@ -140,7 +151,7 @@ def source_label(source: Source) -> str:
 
 def source_line(n: int, source: Source) -> str:
     """'[n] <url|Heading — Title>', or '[n] Heading — Title · `…/short/path.md`' without a URL."""
-    label = _clip(source_label(source), 150)
+    label = clip(source_label(source), 150)
     if safe_url(source.url):
         return f"[{n}] {link(source.url, label)}"
     return f"[{n}] {escape(label)} · `{escape(short_path(source.path))}`"
@@ -154,7 +165,7 @@ def citation_urls(sources: Sequence[Source]) -> dict[int, str]:
 def question_block(question: str, asker: str | None = None) -> dict[str, Any]:
     """Echo of the question (escaped); `asker` is a Slack user id we got from Slack."""
     who = f"<@{asker}> asked" if asker and re.fullmatch(r"[UW][A-Z0-9]+", asker) else "Question"
-    return context(f"{who}: {escape(_clip(question.strip(), 300))}")
+    return context(f"{who}: {escape(clip(question.strip(), 300))}")
 
 
 def feedback_block(interaction_id: int) -> dict[str, Any]:
@@ -222,7 +233,7 @@ def render_answer(
         tail.append(context(TRUNCATED_NOTE))
     if answer.sources:
         lines = [source_line(n, s) for n, s in enumerate(answer.sources, 1)]
-        tail.append(context(_clip("\n".join(lines), SECTION_LIMIT)))
+        tail.append(context(clip("\n".join(lines), SECTION_LIMIT)))
     if interaction_id is not None and shareable:
         tail.append(share_block(interaction_id))
     if interaction_id is not None:
@@ -249,24 +260,29 @@ def render_decline(
     *,
     in_channel: bool = False,
 ) -> dict[str, Any]:
-    """Short and useful: nothing on it, the nearest topics, a hint (and DM offer in channels).
-    Everything the user reads stays within DECLINE_LIMIT characters."""
+    """Short and useful: nothing on it, the nearest topics (linked when their source has a
+    web address), a hint. Everything the user reads stays within DECLINE_LIMIT characters;
+    a topic too long is cut between words, never inside one."""
     said = "I couldn't find that in my docs, so I won't guess."
     if answer.unknown:
-        missing = " or ".join(f"“{escape(_clip(n, 30))}”" for n in answer.unknown[:2])
+        missing = " or ".join(f"“{escape(clip(n, 30))}”" for n in answer.unknown[:2])
         said = f"My docs never mention {missing}, so I won't guess."
-    tail = f"{DECLINE_HINT} {DM_OFFER}" if in_channel else DECLINE_HINT
+    tail = DECLINE_HINT  # the same docs answer in a DM, so no offer to move there
     budget = DECLINE_LIMIT - len(said) - len(tail) - len("Nearest topics: ")
+    links = getattr(answer, "topic_links", {}) or {}
     names: list[str] = []
+    shown: list[str] = []
     for topic in topics[:5]:
-        name = _clip(" ".join(topic.split()), 60)
+        name = clip_words(" ".join(topic.split()), 60)
         if sum(len(n) + 3 for n in names) + len(name) + 2 > budget:
             break
         names.append(name)
+        url = links.get(topic, "")
+        shown.append(link(url, name) if url and safe_url(url) else f"*{escape(name)}*")
     blocks: Blocks = [question_block(answer.question, asker)] if echo_question else []
     blocks.append(section(said))
     if names:
-        blocks.append(section("Nearest topics: " + " · ".join(f"*{escape(n)}*" for n in names)))
+        blocks.append(section("Nearest topics: " + " · ".join(shown)))
     if answer.truncated:
         blocks.append(context(TRUNCATED_NOTE))
     blocks.append(context(escape(tail)))
@@ -274,54 +290,16 @@ def render_decline(
 
 
 def topic_list(topics: Sequence[str], limit: int = 8) -> str:
-    lines = [f"• {escape(_clip(t, 150))}" for t in topics[:limit]]
+    lines = [f"• {escape(clip(t, 150))}" for t in topics[:limit]]
     if len(topics) > limit:
         lines.append(f"…and {len(topics) - limit} more")
     return "\n".join(lines)
 
 
+_CITATION = re.compile(r"\s*\[\d+\]")
+
+
 def fallback_text(markdown: str, limit: int = 300) -> str:
-    """Plain notification text: no Markdown markers, escaped, short."""
-    flat = " ".join(to_plain(markdown).split())
-    return escape(_clip(flat, limit)) or "opsbot"
-
-
-HELP_TEXT = (
-    "*How to ask opsbot*\n"
-    "• Mention me in a channel: `@opsbot how do I roll back a deployment?` "
-    "— I reply in a thread; follow-ups in that thread keep the context.\n"
-    "• Send me a direct message.\n"
-    "• `/opsbot <question>` — only you see the answer (a button shares it).\n"
-    "• `/opsbot share <question>` — the answer is posted in the channel.\n"
-    "• `/opsbot help` — this message.\n"
-    "Each answer lists its sources; use 👍 / 👎 to tell us if it helped."
-)
-
-
-def render_help(topics: Sequence[str] = ()) -> dict[str, Any]:
-    blocks: Blocks = [section(HELP_TEXT)]
-    if topics:
-        blocks.append(section(_clip("*Some topics I know:*\n" + topic_list(topics), 3000)))
-    return {"text": "How to ask opsbot", "blocks": blocks}
-
-
-def render_error() -> dict[str, Any]:
-    text = "Sorry, something went wrong while answering. Please try again in a moment."
-    return {"text": text, "blocks": [section(f":warning: {text}")]}
-
-
-def render_thanks(blocks: Blocks, vote: str) -> Blocks:
-    """The original message with its feedback buttons replaced by a thank-you line."""
-    emoji = "👍" if vote == "up" else "👎"
-    thanks = context(f"{emoji} Thanks for the feedback")
-    thanks["block_id"] = f"{FEEDBACK_BLOCK_ID}_thanks"  # a new id: Slack wants one per update
-    replaced = [
-        thanks if str(b.get("block_id", "")).startswith(FEEDBACK_BLOCK_ID) else b for b in blocks
-    ]
-    return replaced if thanks in replaced else [*blocks, thanks][-MAX_BLOCKS:]
-
-
-def without_share(blocks: Blocks, note: str) -> Blocks:
-    """The ephemeral original once shared: the button becomes a note (so it posts once)."""
-    done = context(note)
-    return [done if b.get("block_id") == SHARE_BLOCK_ID else b for b in blocks]
+    """Plain notification text: no Markdown markers or [n] citations, escaped, short."""
+    flat = " ".join(_CITATION.sub("", to_plain(markdown)).split())
+    return escape(clip(flat, limit)) or "opsbot"

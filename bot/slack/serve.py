@@ -187,6 +187,10 @@ def run(settings: Settings, *, http: bool, port: int, metrics_port: int | None =
     check_tokens(slack, http=http)
     if http and not 0 < port < 65536:
         raise ConfigError(f"--port must be between 1 and 65535, got {port}")
+    from bot.access import check_config
+    from bot.settings_file import LiveConfig
+
+    config = LiveConfig(check=check_config(settings))  # a bad opsbot.toml stops the start
     stop = GracefulStop(settings.shutdown_timeout)
     client = make_client(slack.bot_token, slack.api_url)
     preflight(client, slack.api_url)
@@ -197,12 +201,14 @@ def run(settings: Settings, *, http: bool, port: int, metrics_port: int | None =
     metrics.record_index(engine.index)
     metrics.record_reload(ok=True, changed=True, at=time.time())
     try:
-        app = build_app(settings, engine, store, client=client, slack=slack, writer=writer)
+        app = build_app(
+            settings, engine, store, client=client, slack=slack, writer=writer, config=config
+        )
     except (BoltError, OSError) as exc:
         log.error("cannot start the Slack app: %s", str(exc)[:300])
         store.close()
         return 1
-    watcher = KnowledgeWatcher(engine, settings, on_result=reload_metrics(engine))
+    watcher = KnowledgeWatcher(engine, settings, on_result=reload_metrics(engine), config=config)
     watcher.install_sighup()
     watcher.start()
     drained = False

@@ -7,7 +7,6 @@ Listeners import this module, and `bot.slack.app` imports the listeners, so keep
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,12 +14,14 @@ from typing import Any, Protocol
 
 from slack_sdk import WebClient
 
+from bot.access import Access, Asker
+from bot.answering import Answerer, OnText, Reply
 from bot.config import Settings
+from bot.engine.scope import Scope
 from bot.engine.topics import Catalogue
 from bot.engine.types import Answer
 from bot.observability.metrics import ERRORS
-from bot.observability.questions import record_question
-from bot.slack import blocks
+from bot.slack import blocks, people
 from bot.slack.dedupe import Deduper
 from bot.slack.mrkdwn import plain_question
 from bot.store import Store
@@ -33,12 +34,17 @@ class EngineLike(Protocol):
     """The part of `bot.engine.engine.Engine` the Slack layer uses."""
 
     def answer(
-        self, question: str, *, history: Sequence[str] = (), k: int | None = None
+        self,
+        question: str,
+        *,
+        history: Sequence[str] = (),
+        k: int | None = None,
+        scope: Scope | None = None,
     ) -> Answer: ...
 
-    def topics(self) -> list[str]: ...
+    def topics(self, scope: Scope | None = None) -> list[str]: ...
 
-    def catalogue(self) -> Catalogue: ...
+    def catalogue(self, scope: Scope | None = None) -> Catalogue: ...
 
     @property
     def chunk_count(self) -> int: ...
@@ -55,8 +61,17 @@ class Services:
     deduper: Deduper
     pool: ThreadPoolExecutor
     io_pool: ThreadPoolExecutor
+    answerer: Answerer  # the one answer step: scope, engine, LLM, record
     failures: int = 0  # answers failed in a row
-    writer: Any = None  # bot.llm.writer.Writer when LLM_BASE_URL is set (answers stream)
+
+    @property
+    def writer(self) -> Any:
+        """bot.llm.writer.Writer when LLM_BASE_URL is set (answers stream)."""
+        return self.answerer.writer
+
+    @property
+    def access(self) -> Access:
+        return self.answerer.access
 
     def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
         """Run slow work after the ack; errors are logged, never lost silently."""
@@ -92,55 +107,69 @@ class Services:
             done.set_result(guarded())
             return done
 
-    def topics(self) -> list[str]:
-        """The engine's topics (computed once per index, so always current after a reload)."""
-        return list(self.engine.topics())
+    def topics(self, asker: Asker | None = None) -> list[str]:
+        """The engine's topics the asker may see (computed once per index and scope)."""
+        scope = self.access.scope(asker) if asker is not None else None
+        return list(self.engine.topics(scope))
 
-    def draft(self, question: str, history: Sequence[str] = ()) -> Answer:
-        """The engine's answer to what a user typed in Slack: the engine reads plain text,
-        so Slack markup goes here. Failures in a row are counted (/healthz turns 503 while
+    def answer(
+        self,
+        question: str,
+        asker: Asker,
+        history: Sequence[str] = (),
+        on_draft: Callable[[Answer], OnText | None] | None = None,
+    ) -> Reply:
+        """The answer step for what a user typed in Slack: the engine reads plain text, so
+        Slack markup goes here. Failures in a row are counted (/healthz turns 503 while
         answering keeps failing)."""
         try:
-            answer = self.engine.answer(
-                plain_question(question), history=[plain_question(h) for h in history]
+            reply = self.answerer.answer(
+                plain_question(question),
+                asker,
+                history=[plain_question(h) for h in history],
+                on_draft=on_draft,
             )
         except Exception:
             self.failures += 1
             raise
         self.failures = 0
-        return answer
+        return reply
 
     def ask(
         self,
         question: str,
+        asker: Asker,
         *,
-        surface: str,
         history: Sequence[str] = (),
-        user: str = "",
-        channel: str = "",
         echo_question: bool = False,
         shareable: bool = False,
-    ) -> tuple[dict[str, Any], int | None, Answer]:
+        unprompted: bool = False,
+    ) -> tuple[dict[str, Any] | None, int | None, Answer]:
         """Question in, rendered message out; every question is recorded (its id keys the
-        feedback buttons)."""
-        started = time.perf_counter()
-        answer = self.draft(question, history)
-        if not answer.latency_ms:  # engines that do not time themselves
-            answer.latency_ms = (time.perf_counter() - started) * 1000
-        interaction_id = record_question(
-            self.store, surface=surface, answer=answer, user=user, channel=channel
-        )
-        topics = [] if answer.answered else (answer.topics or self.topics())
+        feedback buttons). A decline to a question nobody put to opsbot (`unprompted`) is
+        one short line where a person can be asked, else no message (None)."""
+        reply = self.answer(question, asker, history)
+        answer, interaction_id = reply.answer, reply.interaction_id
+        escalate = self.escalates(asker)
+        if unprompted and not answer.answered:
+            return people.quiet_decline(interaction_id, escalate), interaction_id, answer
+        topics = [] if answer.answered else (answer.topics or self.topics(asker))
         message = blocks.render_answer(
             answer,
             interaction_id=interaction_id,
             topics=topics,
             echo_question=echo_question,
-            asker=user if echo_question else None,
+            asker=asker.user if echo_question else None,
             shareable=shareable,
-            in_channel=channel.startswith(("C", "G")),
+            in_channel=asker.channel.startswith(("C", "G")),
         )
+        if escalate:
+            message["blocks"] = people.with_escalation(message["blocks"], interaction_id)
         return message, interaction_id, answer
+
+    def escalates(self, asker: Asker) -> bool:
+        """Whether answers here carry "Ask a person" (the channel names a group)."""
+        return bool(asker.channel and self.access.channel(asker.channel).escalate)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=False)

@@ -17,15 +17,15 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
+from bot.access import Asker
 from bot.engine.types import Answer
-from bot.observability.questions import record_question
-from bot.slack import blocks
+from bot.slack import blocks, people
 
 if TYPE_CHECKING:
     from bot.llm.writer import Outcome
@@ -186,38 +186,49 @@ def stream_reply(
     client: WebClient,
     *,
     question: str,
-    channel: str,
-    thread_ts: str | None,
-    user: str,
-    surface: str,
+    asker: Asker,
     history: Sequence[str],
+    unprompted: bool = False,
 ) -> Outcome | None:
     """Answer with the LLM, streaming; declines and fallbacks are posted like any answer.
 
     Errors propagate: the caller posts the error message and logs the cause."""
-    started = time.perf_counter()
-    draft = services.draft(question, history)
-    sink = open_sink(client, channel, thread_ts, user) if draft.answered else None
-    sink = sink or Sink(client, channel, thread_ts)  # declines never reach the model
-    outcome = services.writer.write(draft, history=history, on_text=sink.feed, surface=surface)
-    answer = outcome.answer
-    answer.latency_ms = (time.perf_counter() - started) * 1000
-    interaction_id = record_question(
-        services.store, surface=surface, answer=answer, user=user, channel=channel
-    )
+    channel, thread_ts = asker.channel, asker.thread or None
+    sinks: list[Sink] = []
+
+    def open_for(draft: Answer) -> Callable[[str], None]:
+        # declines never reach the model, so they get a plain message
+        sink = open_sink(client, channel, thread_ts, asker.user) if draft.answered else None
+        sinks.append(sink or Sink(client, channel, thread_ts))
+        return sinks[0].feed
+
+    reply = services.answer(question, asker, history, on_draft=open_for)
+    sink = sinks[0] if sinks else Sink(client, channel, thread_ts)
+    answer, interaction_id = reply.answer, reply.interaction_id
     in_channel = channel.startswith(("C", "G"))  # as Services.ask renders it
-    if answer.answered:
+    escalate = services.escalates(asker)
+    tail: list[dict] = []
+    if not answer.answered and unprompted:
+        quiet = people.quiet_decline(interaction_id, escalate)
+        if quiet is None:
+            return reply.outcome
+        message = quiet
+    elif answer.answered:
         message, tail = render_streamed_answer(answer, interaction_id, in_channel)
+        if escalate:
+            message["blocks"] = people.with_escalation(message["blocks"], interaction_id)
+            tail = people.with_escalation(tail, interaction_id)
     else:  # the engine declined: no stream was opened, nothing was generated
-        topics = answer.topics or services.topics()
+        topics = answer.topics or services.topics(asker)
         message = blocks.render_answer(
             answer, interaction_id=interaction_id, topics=topics, in_channel=in_channel
         )
-        tail = []
+        if escalate:
+            message["blocks"] = people.with_escalation(message["blocks"], interaction_id)
     payload = {"answer_id": interaction_id or 0, "question": answer.question[:1000]}
     metadata = {"event_type": ANSWER_EVENT_TYPE, "event_payload": payload}
-    sink.finish(message, tail, metadata, outcome.changed or sink.broken)
-    return outcome
+    sink.finish(message, tail, metadata, reply.changed or sink.broken)
+    return reply.outcome
 
 
 def _error(exc: Exception) -> str:

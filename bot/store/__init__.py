@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from bot.config import ConfigError, Settings
-from bot.store.records import Feedback, Interaction, PruneResult
+from bot.store.records import Escalation, Feedback, Interaction, PruneResult
 from bot.store.sqlite import SchemaError, SQLiteStore
 
 DB_FILENAME = "opsbot.sqlite3"
@@ -22,6 +22,7 @@ POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "Escalation",
     "Feedback",
     "Interaction",
     "PruneResult",
@@ -46,6 +47,12 @@ class Store(Protocol):
     def record_vote(self, interaction_id: int, user_id: str, channel: str, vote: str) -> bool: ...
 
     def feedback(self, since: float = 0.0) -> list[Feedback]: ...
+
+    def record_escalation(
+        self, interaction_id: int, user_id: str, channel: str, group_id: str
+    ) -> bool: ...
+
+    def escalations(self, since: float = 0.0) -> list[Escalation]: ...
 
     def claim_event(self, key: str, ttl_seconds: float) -> bool: ...
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from bot.store.records import Feedback, Interaction, PruneResult
+from bot.store.records import Escalation, Feedback, Interaction, PruneResult
 from bot.store.sql import SQL
 
 PRUNE_EVERY_SECONDS = 3600.0
@@ -89,6 +89,23 @@ class SQLStore:
             Feedback(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7], r[8]) for r in rows
         ]
 
+    # -- escalations --------------------------------------------------------------------
+
+    def record_escalation(
+        self, interaction_id: int, user_id: str, channel: str, group_id: str
+    ) -> bool:
+        """Store one "Ask a person"; False when this answer was already escalated."""
+        row = (interaction_id, user_id, channel, group_id, time.time())
+        rows, _ = self._run(SQL.insert_escalation, row)
+        return bool(rows)
+
+    def escalations(self, since: float = 0.0) -> list[Escalation]:
+        """Escalations of the interactions created at or after `since`."""
+        rows, _ = self._run(SQL.list_escalations, (since,))
+        return [
+            Escalation(int(r[0]), r[1], bool(r[2]), r[3], r[4], r[5], float(r[6])) for r in rows
+        ]
+
     # -- dedupe -------------------------------------------------------------------------
 
     def claim_event(self, key: str, ttl_seconds: float) -> bool:
@@ -108,6 +125,7 @@ class SQLStore:
             return PruneResult()
         cutoff = (time.time() if now is None else now) - self.retention_days * DAY
         _, votes = self._run(SQL.prune_feedback, (cutoff,))
+        self._run(SQL.prune_escalations, (cutoff,))
         _, interactions = self._run(SQL.prune_interactions, (cutoff,))
         _, events = self._run(SQL.prune_events, (cutoff,))
         return PruneResult(interactions, votes, events)

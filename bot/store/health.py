@@ -121,6 +121,14 @@ class MonitoredStore:
     def feedback(self, since: float = 0.0) -> list[Any]:
         return self._call(self._store.feedback, since)
 
+    def record_escalation(
+        self, interaction_id: int, user_id: str, channel: str, group_id: str
+    ) -> bool:
+        return self._call(self._store.record_escalation, interaction_id, user_id, channel, group_id)
+
+    def escalations(self, since: float = 0.0) -> list[Any]:
+        return self._call(self._store.escalations, since)
+
     def claim_event(self, key: str, ttl_seconds: float) -> bool:
         return self._call(self._store.claim_event, key, ttl_seconds)
 

@@ -71,6 +71,8 @@ class PostgresStore(SQLStore):
                 self._conn.execute(statement)
             if version is None:
                 self._conn.execute(translate(SQL.set_version), (SCHEMA_VERSION,))
+            elif version < SCHEMA_VERSION:  # the new tables were created just above
+                self._conn.execute(translate(SQL.update_version), (SCHEMA_VERSION,))
 
     def _run(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[tuple[Any, ...]], int]:
         query = translate(sql)

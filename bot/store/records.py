@@ -43,6 +43,19 @@ class Feedback:
 
 
 @dataclass(frozen=True)
+class Escalation:
+    """One "Ask a person": the question handed to a user group."""
+
+    interaction_id: int
+    question: str
+    answered: bool
+    user_id: str
+    channel: str
+    group_id: str
+    created_at: float
+
+
+@dataclass(frozen=True)
 class PruneResult:
     """How many rows one retention pass removed."""
 

@@ -8,7 +8,7 @@ in the DDL: `{id}`, `{float}` and `{bigint}` are filled in per dialect.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: escalations ("Ask a person")
 
 TYPES = {
     "sqlite": {"id": "INTEGER PRIMARY KEY AUTOINCREMENT", "float": "REAL", "bigint": "INTEGER"},
@@ -49,6 +49,16 @@ FEEDBACK_DDL = """CREATE TABLE IF NOT EXISTS {name} (
     UNIQUE (interaction_id, user_id)
 )"""
 
+# One "Ask a person" per answer: the first click posts, later ones find the row.
+ESCALATIONS_DDL = """CREATE TABLE IF NOT EXISTS escalations (
+    id {id},
+    interaction_id {bigint} NOT NULL UNIQUE REFERENCES interactions(id),
+    user_id TEXT NOT NULL DEFAULT '',
+    channel TEXT NOT NULL DEFAULT '',
+    group_id TEXT NOT NULL DEFAULT '',
+    created_at {float} NOT NULL
+)"""
+
 _INTERACTION_COLUMNS = (
     "id, created_at, surface, question, answer, answered, top_score, sources, latency_ms,"
     " truncated, user_id, channel"
@@ -69,6 +79,7 @@ def schema(dialect: str) -> tuple[str, ...]:
         "CREATE INDEX IF NOT EXISTS feedback_interaction ON feedback (interaction_id)",
         f"CREATE TABLE IF NOT EXISTS seen_events (event_key TEXT PRIMARY KEY,"
         f" seen_at {types['float']} NOT NULL)",
+        ESCALATIONS_DDL.format(**types),  # v3; on an older database, CREATE is the migration
     )
 
 
@@ -97,6 +108,20 @@ class SQL:
 
     get_version = "SELECT version FROM schema_version"
     set_version = "INSERT INTO schema_version (version) VALUES (?)"
+    update_version = "UPDATE schema_version SET version = ?"
+    insert_escalation = (
+        "INSERT INTO escalations (interaction_id, user_id, channel, group_id, created_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (interaction_id) DO NOTHING RETURNING id"
+    )
+    list_escalations = (
+        "SELECT e.interaction_id, i.question, i.answered, e.user_id, e.channel, e.group_id,"
+        " e.created_at FROM escalations e JOIN interactions i ON i.id = e.interaction_id"
+        " WHERE i.created_at >= ? ORDER BY e.id"
+    )
+    prune_escalations = (
+        "DELETE FROM escalations WHERE interaction_id IN"
+        " (SELECT id FROM interactions WHERE created_at < ?)"
+    )
     insert_interaction = (
         "INSERT INTO interactions (created_at, surface, question, answer, answered, top_score,"
         " sources, latency_ms, truncated, user_id, channel)"

@@ -62,6 +62,8 @@ class SQLiteStore(SQLStore):
                 conn.execute(statement)
             if version is None:
                 conn.execute(SQL.set_version, (SCHEMA_VERSION,))
+            elif version < SCHEMA_VERSION:  # the new tables were created just above
+                conn.execute(SQL.update_version, (SCHEMA_VERSION,))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -44,6 +44,7 @@ class FakeSlack:
         self.failures: dict[str, list[tuple[int, dict[str, str], str]]] = {}
         self.delays: dict[str, float] = {}  # seconds to wait before answering a method
         self.streaming = True  # chat.*Stream available (False: the workspace cannot stream)
+        self.groups: dict[str, list[str]] = {}  # user group id -> member ids
         self.ws_url = "ws://127.0.0.1:1/"
         self._cond = threading.Condition()
         self._ts = itertools.count(1)
@@ -173,6 +174,12 @@ class FakeSlack:
                     and p.get("ts") in (m.get("ts"), m.get("thread_ts"))
                 ]
             return {"ok": True, "messages": sorted(thread, key=lambda m: _ts_key(m["ts"]))}
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": "D" + str(p.get("users", "")).lstrip("UW")}}
+        if method == "usergroups.users.list":
+            if p.get("usergroup") not in self.groups:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": list(self.groups[p["usergroup"]])}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self.next_ts()}
         if method == "views.publish":

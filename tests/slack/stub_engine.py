@@ -23,14 +23,16 @@ class StubEngine:
         self.chunk_count = 7
         self._lock = threading.Lock()
 
-    def topics(self) -> list[str]:
+    def topics(self, scope=None) -> list[str]:
         return ["DevOps vs MLOps", "Kubernetes <basics> & more"]
 
-    def catalogue(self) -> Catalogue:
+    def catalogue(self, scope=None) -> Catalogue:
         groups = [Group("guides", 2, self.topics())]
         return Catalogue(2, self.chunk_count, 1_700_000_000.0, groups, ["What is GitOps?"])
 
-    def answer(self, question: str, *, history: Sequence[str] = (), k: int | None = None) -> Answer:
+    def answer(
+        self, question: str, *, history: Sequence[str] = (), k: int | None = None, scope=None
+    ) -> Answer:
         with self._lock:
             self.calls.append((question, list(history)))
         truncated = len(question) > 4000

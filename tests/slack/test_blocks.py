@@ -9,7 +9,7 @@ from stub_engine import StubEngine
 
 from bot.engine.topics import Catalogue, Group
 from bot.engine.types import Answer, Source
-from bot.slack import blocks
+from bot.slack import blocks, notes
 from bot.slack.home import render_home
 
 
@@ -133,7 +133,7 @@ def _visible(message: dict) -> str:
     )
 
 
-def test_decline_is_short_with_nearest_topics_hint_and_dm_offer_in_channels():
+def test_decline_is_short_with_nearest_topics_and_a_hint_but_no_dm_offer():
     answer = StubEngine().answer("best pizza?")
     answer.topics = [
         "Pipelines › very long " * 8,
@@ -146,10 +146,20 @@ def test_decline_is_short_with_nearest_topics_hint_and_dm_offer_in_channels():
     text = _visible(in_channel)
     assert len(text) <= blocks.DECLINE_LIMIT, (len(text), text)
     assert "Nearest topics" in text and "Kubernetes &lt;basics&gt;" in text
-    assert blocks.DECLINE_HINT in text and "DM" in text
-    assert "DM" not in _visible(blocks.render_answer(answer, interaction_id=None))
+    assert blocks.DECLINE_HINT in text and "DM" not in text  # a DM knows no more
+    assert "very lo…" not in text and "ver…" not in text  # cut between words only
     assert not any(b["type"] in ("actions", "context_actions") for b in in_channel["blocks"])
     assert not raw_markdown(in_channel["text"])
+
+
+def test_nearest_topics_link_to_their_source_and_are_cut_between_words():
+    answer = Answer("pizza?", False, "", topics=["Rollback " + "procedure " * 10, "Paging"])
+    answer.topic_links = {"Paging": "https://wiki.example/paging?a=1&b=2"}
+    text = _visible(blocks.render_answer(answer, interaction_id=None))
+    assert "<https://wiki.example/paging?a=1&amp;b=2|Paging>" in text
+    assert "procedure…" in text and "proced…" not in text
+    assert blocks.clip_words("alpha beta gamma", 12) == "alpha beta…"
+    assert blocks.clip_words("supercalifragilistic", 6) == "super…"
 
 
 def test_decline_names_the_tool_no_doc_mentions_escaped():
@@ -158,15 +168,6 @@ def test_decline_names_the_tool_no_doc_mentions_escaped():
     text = _visible(message)
     assert message["text"].startswith("My docs never mention “atl&lt;!here&gt;”")
     assert "<!here>" not in text and len(text) <= blocks.DECLINE_LIMIT
-
-
-def test_thanks_replaces_buttons():
-    answer = Answer("q", True, "a")
-    original = blocks.render_answer(answer, interaction_id=3)["blocks"]
-    thanked = blocks.render_thanks(original, "down")
-    assert not any(b["type"] == "context_actions" for b in thanked)
-    assert "Thanks for the feedback" in _dump(thanked)
-    assert len(thanked) == len(original)
 
 
 def test_home_groups_topics_with_counts_examples_and_freshness():
@@ -180,11 +181,33 @@ def test_home_groups_topics_with_counts_examples_and_freshness():
     home = render_home(cat)
     dumped = json.dumps(home, ensure_ascii=False)
     assert home["type"] == "home" and "300 documents · 4000 passages" in dumped
-    assert "*docs/area0* — 30 documents" in dumped and "…and 8 more folders" in dumped
-    assert "How do I roll back?" in dumped and "<!date^1700000000^" in dumped
+    assert "*Docs › Area0* — 30 documents" in dumped and "…and 8 more folders" in dumped
+    assert "<!date^1700000000^" in dumped
     assert "<!here>" not in dumped and "/opsbot" in dumped
     assert len(dumped) < 6000
-    assert "/opsbot share" in _dump(blocks.render_help(["T"]))
+    (examples,) = [b for b in home["blocks"] if b.get("block_id") == "opsbot_examples"]
+    (button,) = examples["elements"]  # an example question is a button
+    assert button["value"] == "How do I roll back?" and button["action_id"] == "opsbot_example_0"
+    assert "/opsbot share" in _dump(notes.render_help(["T"]))
+
+
+def test_home_puts_the_declared_sources_first_with_readable_names_and_says_1_document():
+    groups = [Group("vendor-docs/content", 400, ["Big"]), Group("team_kb", 1, ["Ours"])]
+    view = render_home(Catalogue(1, 1, 0.0, groups, []), ["team_kb", "vendor-docs"])
+    home = json.dumps(view, ensure_ascii=False)
+    assert home.index("*Team kb* — 1 document\\n") < home.index("*Vendor docs › Content*")
+    assert "1 document · 1 passage" in home and "1 documents" not in home
+
+
+def test_help_text_is_escaped_for_slack():
+    text = _dump(notes.render_help())
+    assert "<question>" not in text and "/opsbot &lt;question&gt;" in text
+
+
+def test_fallback_text_drops_citation_markers():
+    assert blocks.fallback_text("Run `make deploy` [1]. Then check [2].") == (
+        "Run make deploy. Then check."
+    )
 
 
 def test_fallback_text_is_plain():

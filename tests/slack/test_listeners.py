@@ -155,4 +155,5 @@ def test_a_vote_is_stored_for_a_known_answer_only(bolt):
     assert [(f.interaction_id, f.user_id, f.vote) for f in store.feedback()] == [
         (known, "UHUMAN2", "up")
     ]
-    assert fake.wait_for("chat.update", count=2, channel="C0000001", ts="1.1")  # thank-yous
+    # one private thank-you, to the voter; the unknown id gets none
+    assert fake.wait_for("chat.postEphemeral", channel="C0000001", user="UHUMAN2")

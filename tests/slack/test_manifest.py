@@ -16,9 +16,16 @@ def test_manifest_matches_the_code():
     assert features["app_home"]["home_tab_enabled"] is True
     assert features["app_home"]["messages_tab_enabled"] is True
     events = set(settings["event_subscriptions"]["bot_events"])
-    assert events == {"app_mention", "message.im", "app_home_opened"}
+    # channel and private-channel messages: thread replies and help channels need no mention
+    assert events == {
+        "app_mention",
+        "message.im",
+        "message.channels",
+        "message.groups",
+        "app_home_opened",
+    }
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["socket_mode_enabled"] is True
     scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
     needed = {"app_mentions:read", "chat:write", "commands", "im:history", "reactions:write"}
-    assert needed | {"channels:history", "groups:history"} <= scopes
+    assert needed | {"channels:history", "groups:history", "usergroups:read"} <= scopes

@@ -206,7 +206,7 @@ def test_metrics_endpoint_has_every_family(polling):
     url = polling.fake.response_url(channel)
     before = _metric(polling, "opsbot_feedback_votes_total", vote="up") or 0.0
     polling.sim.click(message, "up", "UVOTER9", url)
-    polling.fake.wait_for("chat.update", channel=channel)
+    polling.fake.wait_for("chat.postEphemeral", channel=channel, user="UVOTER9")
     assert _metric(polling, "opsbot_feedback_votes_total", vote="up") == before + 1
     assert _metric(polling, "opsbot_questions_total", surface="mention", outcome="answered") >= 1
     assert _metric(polling, "opsbot_answer_seconds_count", surface="mention") >= 1

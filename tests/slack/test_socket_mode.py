@@ -60,6 +60,30 @@ def test_mention_envelope_is_acked_and_answered_once(socket_app):
     assert len(running.fake.find("chat.postMessage", channel=channel)) == 1
 
 
+def test_thread_reply_without_a_mention_is_answered_once_over_socket_mode(socket_app):
+    running, ws = socket_app
+    channel = "C" + uuid.uuid4().hex[:8].upper()
+    first = {"type": "app_mention", "user": "UHUMAN1", "channel": channel}
+    first |= {"text": f"<@{BOT_USER_ID}> What is MLOps?", "ts": running.fake.next_ts()}
+    running.fake.add_message(channel, first["text"], ts=first["ts"])
+    ws.wait_ack(ws.send("events_api", events_payload(first)))
+    running.fake.wait_for("chat.postMessage", channel=channel)
+    reply = {"type": "message", "channel_type": "channel", "user": "UHUMAN1"}
+    reply |= {"channel": channel, "text": "and how is it different from DevOps?"}
+    reply |= {"ts": running.fake.next_ts(), "thread_ts": first["ts"]}
+    running.fake.add_message(channel, reply["text"], ts=reply["ts"], thread_ts=first["ts"])
+    chatter = {**reply, "text": "thanks!", "ts": running.fake.next_ts()}
+    payload = events_payload(reply)
+    for envelope in (payload, events_payload(chatter)):
+        ws.wait_ack(ws.send("events_api", envelope))
+    ws.wait_ack(ws.send("events_api", payload, retry_attempt=1))  # Slack's retry
+    (_, answer) = running.fake.wait_for("chat.postMessage", count=2, channel=channel)
+    assert answer.params["thread_ts"] == first["ts"]
+    assert "DevOps" in json.dumps(answer.params["blocks"])
+    time.sleep(0.5)  # a duplicate, or an answer to the chatter, would show up now
+    assert len(running.fake.find("chat.postMessage", channel=channel)) == 2
+
+
 def test_slash_command_and_click_envelopes(socket_app):
     running, ws = socket_app
     channel = "C" + uuid.uuid4().hex[:8].upper()
@@ -90,9 +114,9 @@ def test_slash_command_and_click_envelopes(socket_app):
         "actions": [{**vote, "block_id": "opsbot_feedback"}],
     }
     ws.wait_ack(ws.send("interactive", click))
-    (thanks,) = running.fake.wait_for("response_url", response_url_id=channel + "-click")
-    assert thanks.params["replace_original"] is True
-    assert "👎 Thanks for the feedback" in json.dumps(thanks.params["blocks"], ensure_ascii=False)
+    (thanks,) = running.fake.wait_for("chat.postEphemeral", channel=channel, user="UVOTER2")
+    assert thanks.params["text"].startswith("👎 Thanks")  # privately, to the one who clicked
+    assert not running.fake.find("response_url", response_url_id=channel + "-click")
 
 
 def test_sigterm_exits_cleanly(socket_app):

@@ -162,8 +162,9 @@ def test_share_button_posts_the_answer_publicly_once(stub_app):
     assert "<@UHUMAN1> asked: what is gitops" in sent and "Answer" in sent
     assert public[0].params["replace_original"] is False
     (updated,) = [c for c in calls if c.params.get("replace_original") is True]
-    assert "Shared in the channel" in posted_text(updated.params)
-    assert not any(b["type"] == "actions" for b in updated.params["blocks"])
+    assert updated.params["text"] == f"Shared in <#{channel}>."  # not a second full copy
+    assert len(updated.params["blocks"]) == 1
+    assert "[1]" not in public[0].params["text"]  # clean notification text
 
 
 def test_decline_in_a_channel_is_short_and_offers_a_dm(stub_app):
@@ -172,7 +173,7 @@ def test_decline_in_a_channel_is_short_and_offers_a_dm(stub_app):
     (call,) = stub_app.fake.wait_for("chat.postMessage", channel=channel)
     visible = " ".join(visible_texts(call.params)[1:])
     assert len(visible) <= blocks.DECLINE_LIMIT
-    assert "Nearest topics" in visible and "DM" in visible
+    assert "Nearest topics" in visible and "DM" not in visible
 
 
 def test_rejected_feedback_buttons_fall_back_to_classic_buttons_that_still_vote(stub_app):
@@ -187,5 +188,6 @@ def test_rejected_feedback_buttons_fall_back_to_classic_buttons_that_still_vote(
     message = next(m for m in stub_app.fake.messages if m.get("bot_id") and m["channel"] == channel)
     url = stub_app.fake.response_url(channel + "-vote")
     assert stub_app.sim.click(message, "down", "UVOTER9", url).status == 200
-    (update,) = stub_app.fake.wait_for("chat.update", channel=channel)
-    assert "Thanks for the feedback" in posted_text(update.params)
+    (thanks,) = stub_app.fake.wait_for("chat.postEphemeral", channel=channel, user="UVOTER9")
+    assert "Thanks" in thanks.params["text"]
+    assert not stub_app.fake.find("chat.update", channel=channel)  # the buttons stay

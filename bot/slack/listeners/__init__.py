@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.slack.listeners import actions, assistant, commands, events, views
+from bot.slack.listeners import (
+    actions,
+    assistant,
+    channels,
+    commands,
+    escalation,
+    events,
+    views,
+)
 from bot.slack.services import Services
 
 
@@ -17,4 +25,6 @@ def register_all(app: App, services: Services) -> None:
     views.register(app, services)
     commands.register(app, services)
     actions.register(app, services)
+    escalation.register(app, services)
+    channels.register(app, services)  # channel messages; before events' DM listener
     events.register(app, services)  # includes the catch-all, so it goes last

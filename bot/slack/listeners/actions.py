@@ -1,5 +1,6 @@
-"""Clicks: 👍/👎 (recorded once per user per answer, then a thank-you instead of the buttons)
-and "Share in channel" (posts an ephemeral answer publicly, once, attributed to the asker)."""
+"""Clicks: 👍/👎 (one vote per person per answer, changed by another click, thanked
+privately) and "Share in channel" (posts an ephemeral answer publicly, once, attributed to
+the asker)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.access import Asker
 from bot.engine.types import Answer, Source
 from bot.observability.metrics import EVENTS, FEEDBACK_VOTES
-from bot.slack import blocks
+from bot.slack import blocks, notes
 from bot.slack.services import Services
 from bot.store.health import StoreUnavailable
 
@@ -25,6 +27,7 @@ VOTE_NOT_SAVED = (
     "Sorry, your feedback could not be saved: the bot's database is unavailable. "
     "Please vote again in a few minutes."
 )
+NOT_HERE = "This answer uses documents not everyone in this channel may see, so it stays private."
 GONE = "That answer is no longer stored, so it can't be shared; ask again with /opsbot share."
 
 
@@ -59,30 +62,28 @@ def stored_answer(services: Services, interaction_id: int) -> tuple[Answer, str]
         )
         for s in record.sources
     ]
-    answer = Answer(record.question, record.answered, record.answer, sources=sources)
+    lead = record.answer.split("\n\n", 1)[0]  # the direct answer opens the stored text
+    answer = Answer(record.question, record.answered, record.answer, sources=sources, lead=lead)
     return answer, record.user_id
-
-
-def rebuilt_blocks(services: Services, interaction_id: int) -> list[dict[str, Any]]:
-    """Blocks of a stored answer (ephemeral messages do not come back in the payload)."""
-    stored = stored_answer(services, interaction_id)
-    if stored is None:
-        return []
-    return blocks.render_answer(stored[0], interaction_id=interaction_id)["blocks"]
 
 
 def share(services: Services, respond: Respond, body: dict, interaction_id: int) -> None:
     """Worker: post the stored answer in the channel (once per answer), then turn the
     ephemeral's button into a note. The public copy names the person who asked."""
     user = (body.get("user") or {}).get("id", "")
-    if not services.deduper.first_time(f"share:{interaction_id}"):
-        log.info("answer %s was already shared", interaction_id)
-        return
+    channel = str(_obj(body, "channel").get("id") or _obj(body, "container").get("channel_id"))
     stored = stored_answer(services, interaction_id)
     if stored is None:
         respond(response_type="ephemeral", replace_original=False, text=GONE)
         return
     answer, asker = stored
+    seen_here = services.access.scope(Asker(channel=channel, surface="share"))
+    if seen_here is not None and not all(seen_here.allows(s.path) for s in answer.sources):
+        respond(response_type="ephemeral", replace_original=False, text=NOT_HERE)
+        return  # it drew on a source this channel may not see
+    if not services.deduper.first_time(f"share:{interaction_id}"):
+        log.info("answer %s was already shared", interaction_id)
+        return
     public = blocks.render_answer(
         answer, interaction_id=interaction_id, echo_question=True, asker=asker or user
     )
@@ -93,11 +94,7 @@ def share(services: Services, respond: Respond, body: dict, interaction_id: int)
         unfurl_media=False,
         **public,
     )
-    original = (body.get("message") or {}).get("blocks") or blocks.render_answer(
-        answer, interaction_id=interaction_id, echo_question=True, asker=asker, shareable=True
-    )["blocks"]
-    note = blocks.without_share(original, "Shared in the channel.")
-    respond(replace_original=True, text=public["text"], blocks=note)
+    respond(replace_original=True, **notes.shared_note(channel))
 
 
 def record_vote(
@@ -109,9 +106,10 @@ def record_vote(
     vote: str,
     attempt: int = 0,
 ) -> None:
-    """Worker: upsert the vote, then swap the buttons for a thank-you line. While the
-    database is down the vote is retried, and if it never comes back the voter is told:
-    a vote is never lost silently."""
+    """Worker: upsert this person's vote (a second click changes it), then thank them
+    privately; the buttons stay on the message for everyone else. While the database is
+    down the vote is retried, and if it never comes back the voter is told: a vote is
+    never lost silently."""
     user = str(_obj(body, "user").get("id") or "")
     container = _obj(body, "container")
     channel = str(_obj(body, "channel").get("id") or container.get("channel_id") or "")
@@ -147,19 +145,16 @@ def record_vote(
         log.info("recorded a %s vote on answer %s after %d retries", vote, interaction_id, attempt)
     if not known:
         log.warning("feedback for unknown interaction id %s", interaction_id)
-    message = _obj(body, "message")
-    original = message.get("blocks") or rebuilt_blocks(services, interaction_id)
-    thanks = blocks.render_thanks(original, vote)
-    text = message.get("text") or "Thanks for the feedback"
-    ts = message.get("ts") or container.get("message_ts")
-    if not container.get("is_ephemeral") and channel and ts:
+        return
+    thanks = notes.vote_thanks(vote)
+    if channel and user:
         try:
-            client.chat_update(channel=channel, ts=ts, text=text, blocks=thanks)
+            client.chat_postEphemeral(channel=channel, user=user, text=thanks)
             return
-        except SlackApiError as exc:  # e.g. posted via response_url: fall back to it
-            log.info("chat.update failed (%s); using response_url", exc.response.get("error"))
+        except SlackApiError as exc:  # e.g. an assistant thread: fall back to response_url
+            log.info("chat.postEphemeral failed (%s)", exc.response.get("error"))
     if body.get("response_url"):
-        respond(replace_original=True, text=text, blocks=thanks)
+        respond(response_type="ephemeral", replace_original=False, text=thanks)
 
 
 def _retry_vote(services: Services, *args: Any) -> None:

@@ -23,6 +23,7 @@ from slack_bolt import (
 )
 from slack_sdk import WebClient
 
+from bot.access import Asker
 from bot.observability.metrics import EVENTS
 from bot.slack.listeners.events import answer_event, claim, is_user_dm
 from bot.slack.listeners.views import example_questions
@@ -50,12 +51,12 @@ class ThreadSet:
             return key in self._items
 
 
-def greet(services: Services, say: Say, set_prompts: SetSuggestedPrompts) -> None:
+def greet(services: Services, say: Say, set_prompts: SetSuggestedPrompts, asker: Asker) -> None:
     try:
         say(GREETING)
     except ValueError:  # Bolt could not tell where the thread is: nobody to greet
         return
-    prompts = example_questions(services, limit=4)
+    prompts = example_questions(services, asker, limit=4)
     if prompts:
         set_prompts(prompts=prompts, title="Try one of these:")
 
@@ -73,7 +74,8 @@ def register(app: App, services: Services) -> None:
         if thread.get("channel_id") and thread.get("thread_ts"):
             threads.add(thread["channel_id"], thread["thread_ts"])
         EVENTS.labels("assistant").inc()
-        services.submit(greet, services, say, set_suggested_prompts)
+        asker = Asker(user=str(thread.get("user_id") or ""), surface="assistant", private=True)
+        services.submit(greet, services, say, set_suggested_prompts, asker)
 
     @assistant.user_message
     def on_user_message(

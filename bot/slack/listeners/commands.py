@@ -10,8 +10,9 @@ import logging
 
 from slack_bolt import Ack, App, Respond
 
+from bot.access import Asker
 from bot.observability.metrics import EVENTS
-from bot.slack import blocks
+from bot.slack import notes
 from bot.slack.services import Services
 
 log = logging.getLogger(__name__)
@@ -38,16 +39,11 @@ def answer_command(
 ) -> None:
     """Worker: engine answer, rendered with the question echoed (the command itself is unseen)."""
     try:
-        message, _, _ = services.ask(
-            question,
-            surface="command",
-            user=user,
-            channel=channel,
-            echo_question=True,
-            shareable=not share,
-        )
+        asker = Asker(user=user, channel=channel, surface="command", private=not share)
+        message, _, _ = services.ask(question, asker, echo_question=True, shareable=not share)
+        assert message is not None  # only unprompted declines go without a message
     except Exception:  # never silent: tell the user, then let the pool log the cause
-        respond(response_type="ephemeral", **blocks.render_error())
+        respond(response_type="ephemeral", **notes.render_error())
         raise
     result = respond(
         response_type="in_channel" if share else "ephemeral",
@@ -65,7 +61,9 @@ def register(app: App, services: Services) -> None:
         mode, question = parse(command.get("text", ""))
         if mode == "help":
             EVENTS.labels("help").inc()
-            ack(response_type="ephemeral", **blocks.render_help(services.topics()))
+            # what this channel may see: no group lookup may hold up the ack
+            asker = Asker(channel=str(command.get("channel_id") or ""), surface="command")
+            ack(response_type="ephemeral", **notes.render_help(services.topics(asker)))
             return
         ack()
         EVENTS.labels("command").inc()

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.access import Asker
 from bot.observability.metrics import EVENTS
-from bot.slack import blocks
+from bot.slack import blocks, notes
 from bot.slack.services import Services
 from bot.slack.shapes import text_of
 
@@ -51,22 +53,32 @@ def claim(services: Services, body: dict, event: dict, request: BoltRequest) -> 
     return True
 
 
-def thread_history(
-    client: WebClient, channel: str, thread_ts: str, current_ts: str, bot_user_id: str | None
-) -> list[str]:
-    """Earlier user turns of a thread (our own answers contribute the question they answered)."""
+def thread_messages(client: WebClient, channel: str, thread_ts: str) -> list[dict] | None:
+    """The thread's messages with their metadata; None when it cannot be read."""
     try:
         resp = client.conversations_replies(
             channel=channel, ts=thread_ts, limit=100, include_all_metadata=True
         )
     except Exception as exc:  # missing scope, not in channel: answer without context
         log.info("could not read thread %s in %s: %s", thread_ts, channel, exc)
-        return []
+        return None
+    return [m for m in resp.get("messages") or [] if isinstance(m, dict)]
+
+
+def is_our_answer(message: dict[str, Any], bot_user_id: str | None) -> bool:
+    meta = message.get("metadata")
+    if isinstance(meta, dict) and meta.get("event_type") == ANSWER_EVENT_TYPE:
+        return True
+    return bool(bot_user_id) and message.get("user") == bot_user_id
+
+
+def thread_turns(
+    messages: Sequence[dict[str, Any]], current_ts: str, bot_user_id: str | None
+) -> list[str]:
+    """Earlier user turns of a thread (our own answers contribute the question they answered)."""
     turns: list[str] = []
     current = _ts(current_ts)
-    for message in resp.get("messages") or []:
-        if not isinstance(message, dict):
-            continue
+    for message in messages:
         ts = _ts(message.get("ts"))
         if ts is None or current is None or ts >= current:
             continue  # a ts that is not a number cannot be placed in the thread
@@ -84,6 +96,14 @@ def thread_history(
     return turns[-THREAD_TURNS_READ:]
 
 
+def thread_history(
+    client: WebClient, channel: str, thread_ts: str, current_ts: str, bot_user_id: str | None
+) -> list[str]:
+    """Earlier user turns of a Slack thread, read with one conversations.replies call."""
+    messages = thread_messages(client, channel, thread_ts)
+    return thread_turns(messages or [], current_ts, bot_user_id)
+
+
 def _ts(value: object) -> float | None:
     try:
         return float(value)  # type: ignore[arg-type]
@@ -96,37 +116,41 @@ def reply(
     client: WebClient,
     *,
     question: str,
-    channel: str,
     ts: str,
-    thread_ts: str | None,
-    user: str,
+    asker: Asker,
     bot_user_id: str | None,
-    surface: str,
+    history: Sequence[str] | None = None,
+    unprompted: bool = False,
 ) -> None:
-    """Worker: 👀 on, read the thread, ask the engine, post, 👀 off."""
+    """Worker: 👀 on, read the thread (unless `history` was read already), answer, post,
+    👀 off. `unprompted`: nobody addressed opsbot, so a decline stays quiet."""
+    channel, thread_ts = asker.channel, asker.thread or None
     if not question:
-        client.chat_postMessage(channel=channel, thread_ts=thread_ts, **blocks.render_help())
+        client.chat_postMessage(channel=channel, thread_ts=thread_ts, **notes.render_help())
         return
     eyes = {"channel": channel, "timestamp": ts, "name": "eyes"}
     added = services.background(client.reactions_add, **eyes)
     try:
         try:
-            history: list[str] = []
-            if thread_ts and thread_ts != ts:
-                history = thread_history(client, channel, thread_ts, ts, bot_user_id)
+            if history is None:
+                history = []
+                if thread_ts and thread_ts != ts:
+                    history = thread_history(client, channel, thread_ts, ts, bot_user_id)
             if services.writer is not None:  # generated answers stream (bot/slack/streaming.py)
                 from bot.slack.streaming import stream_reply
 
                 stream_reply(
-                    services, client, question=question, channel=channel, thread_ts=thread_ts,
-                    user=user, surface=surface, history=history,
+                    services, client, question=question, asker=asker, history=history,
+                    unprompted=unprompted,
                 )  # fmt: skip
                 return
             message, interaction_id, answer = services.ask(
-                question, surface=surface, history=history, user=user, channel=channel
+                question, asker, history=history, unprompted=unprompted
             )
+            if message is None:  # a quiet decline
+                return
         except Exception:  # never silent: say so in the thread, then log the cause
-            client.chat_postMessage(channel=channel, thread_ts=thread_ts, **blocks.render_error())
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, **notes.render_error())
             raise
         payload = {
             "answer_id": interaction_id or 0,  # key kept: it is stored in Slack
@@ -150,6 +174,15 @@ def reply(
         added.add_done_callback(lambda _: services.background(client.reactions_remove, **eyes))
 
 
+OFF_NOTE = "I'm switched off in this channel; ask me in a DM or in another channel."
+
+
+def say_off(client: WebClient, event: dict[str, Any]) -> None:
+    """Worker: a channel set to respond = "off" gets no answers; the person is told privately."""
+    if event.get("user"):
+        client.chat_postEphemeral(channel=event["channel"], user=event["user"], text=OFF_NOTE)
+
+
 def answer_event(
     services: Services,
     client: WebClient,
@@ -160,17 +193,21 @@ def answer_event(
     surface: str,
 ) -> None:
     """Queue the answer to a user's message (mention, DM, assistant thread) after the ack."""
+    asker = Asker(
+        user=str(event.get("user") or ""),
+        channel=event["channel"],
+        thread=thread_ts or "",
+        surface=surface,
+        private=event.get("channel_type") == "im",  # a DM or the assistant pane
+    )
     services.submit(
         reply,
         services,
         client,
         question=strip_mention(text_of(event.get("text")), context.bot_user_id),
-        channel=event["channel"],
         ts=event["ts"],
-        thread_ts=thread_ts,
-        user=event.get("user", ""),
+        asker=asker,
         bot_user_id=context.bot_user_id,
-        surface=surface,
     )
 
 
@@ -193,6 +230,10 @@ def register(app: App, services: Services) -> None:
             EVENTS.labels("ignored").inc()
             return
         if not claim(services, body, event, request):
+            return
+        if services.access.channel(event["channel"]).respond == "off":
+            EVENTS.labels("off").inc()
+            services.submit(say_off, client, event)
             return
         EVENTS.labels("mention").inc()
         thread_ts = event.get("thread_ts") or event["ts"]
