@@ -51,3 +51,20 @@ def test_systemd_unit_reloads_with_sighup():
     assert unit["Service"]["ExecReload"] == "/bin/kill -HUP $MAINPID"
     assert "serve --metrics-port" in unit["Service"]["ExecStart"]
     assert unit["Service"]["User"] == "opsbot"
+
+
+def test_kubernetes_knowledge_examples_declare_their_sources():
+    from bot.sources.spec import parse_sources
+
+    for name, kind in (("knowledge-configmap.yaml", "folder"), ("knowledge-git.yaml", "git")):
+        (deployment,) = yaml.safe_load_all((REPO / "deploy/kubernetes" / name).read_text())
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e["value"] for e in container["env"]}
+        assert env["KNOWLEDGE_DIR"] == ""  # the image's sample folder is not indexed
+        if kind == "folder":
+            (spec,) = parse_sources(env["KNOWLEDGE_SOURCES"])
+            mounts = {m["mountPath"] for m in container["volumeMounts"]}
+            assert spec.kind == "folder" and spec.location in mounts
+        else:
+            secrets = [s["secretRef"]["name"] for s in container["envFrom"]]
+            assert "opsbot-git" in secrets and "SOURCE_TIMEOUT" in env

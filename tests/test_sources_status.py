@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from bot.config import Settings
 from bot.index import builds
 from bot.sources.base import SourceState
@@ -93,3 +95,28 @@ def test_no_documents_at_all_is_one_warning(tmp_path):
     settings = Settings(knowledge_dirs=(tmp_path,), index_dir=tmp_path / "i")
     warning = empty_warning(source_status(settings))
     assert warning.startswith("warning: knowledge is empty") and "declined" in warning
+
+
+def test_the_report_links_documents_with_the_url_answers_used(tmp_path):
+    from bot.report.data import build_report
+    from bot.report.render import render_report
+    from bot.store import Interaction, open_store
+
+    url = "https://github.com/o/r/blob/abc/runbooks/restart.md"
+    store = open_store(Settings(database_url=f"sqlite:///{tmp_path / 's.db'}"))
+    try:
+        source = {"path": "restart.md", "title": "Restart", "heading": "Restart › Alpha"}
+        interaction = Interaction("q?", "a", [{**source, "url": url + "#alpha"}], True)
+        store.record_vote(store.save_interaction(interaction), "U1", "C1", "down")
+        report = build_report(
+            store,
+            since_seconds=3600,
+            window="1h",
+            questions_stored=True,
+            embed=lambda texts: np.eye(len(texts), 8, dtype=np.float32),  # no model needed
+        )
+    finally:
+        store.close()
+    assert report.topics[0].url == url and report.downvoted_sources[0].url == url
+    assert f'<a href="{url}">Restart</a>' in render_report(report, "html")
+    assert f"Restart (restart.md) {url}" in render_report(report, "text")

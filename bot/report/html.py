@@ -125,8 +125,9 @@ def _topics_chart(topics: list[TopicCount]) -> str:
     for t in topics:
         label = t.title if len(t.title) <= 60 else t.title[:59] + "…"
         width = max(1.0, 100 * t.count / peak)
+        shown = _linked(t.url, e(label))
         rows.append(
-            f'<span title="{e(t.path)}">{e(label)}</span>'
+            f'<span title="{e(t.path)}">{shown}</span>'
             f'<span><span class="bar" style="display:block;width:{width:.1f}%"></span></span>'
             f"<span>{t.count}</span>"
         )
@@ -157,12 +158,19 @@ def _groups(report: Report) -> str:
     return f'<ol class="groups">{"".join(items)}</ol>'
 
 
+def _linked(url: str, html: str) -> str:
+    """`html` as a link to `url` when it is an http(s) URL (the one answers linked)."""
+    if not url.lower().startswith(("https://", "http://")):
+        return html
+    return f'<a href="{e(url)}">{html}</a>'
+
+
 def _sources(report: Report) -> str:
     if not report.downvoted_sources:
         return '<p class="muted">No 👎 votes in this window.</p>'
     rows = "".join(
         f'<tr><td class="n">{s.down}</td><td class="n">{s.up}</td>'
-        f"<td>{e(s.title)}</td><td><code>{e(s.path)}</code></td></tr>"
+        f"<td>{_linked(s.url, e(s.title))}</td><td><code>{e(s.path)}</code></td></tr>"
         for s in report.downvoted_sources
     )
     head = (

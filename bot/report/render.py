@@ -48,7 +48,9 @@ def render_report_text(report: Report) -> str:
     if report.surfaces:
         out.append("Surfaces:     " + ", ".join(f"{k} {v}" for k, v in report.surfaces.items()))
     out += ["", "Most-asked topics (best source of answered questions):"]
-    out += [f"  {t.count:5d}  {t.title} ({t.path})" for t in report.topics] or ["  (none)"]
+    out += [
+        f"  {t.count:5d}  {t.title} ({t.path}){' ' + t.url if t.url else ''}" for t in report.topics
+    ] or ["  (none)"]
     out += ["", f"Questions to write docs for ({report.needs_docs} declined or 👎):"]
     if not report.questions_stored:
         out.append("  " + NOT_STORED)
@@ -61,6 +63,7 @@ def render_report_text(report: Report) -> str:
         out += [f"        - {example}" for example in group.examples]
     out += ["", "Sources with the most 👎:"]
     out += [
-        f"  {s.down:3d} 👎 {s.up:3d} 👍  {s.title} ({s.path})" for s in report.downvoted_sources
+        f"  {s.down:3d} 👎 {s.up:3d} 👍  {s.title} ({s.path}){' ' + s.url if s.url else ''}"
+        for s in report.downvoted_sources
     ] or ["  (none)"]
     return "\n".join(out) + "\n"

@@ -7,6 +7,7 @@ relative to that source, as it always was.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,6 +19,7 @@ from bot.sources.folder import FolderSource
 from bot.sources.git import GitSource
 from bot.sources.spec import SourceSpec, check_names
 
+log = logging.getLogger(__name__)
 Opener = Callable[[SourceSpec, Settings, Sequence[SourceSpec]], Source]
 KINDS: dict[str, Opener] = {
     "folder": FolderSource,
@@ -76,6 +78,13 @@ def gather(sources: Sequence[Source], *, sync: bool = True) -> Gathered:
         listing = source.listing()
         if state.error and not state.synced_at:
             raise SourceError(f"source {source.spec.name!r}: {state.error}")
+        if state.error:
+            log.warning(
+                "source %r: %s; using its last good copy (%s)",
+                source.spec.name,
+                state.error,
+                state.revision[:12] or "none",
+            )
         prefix = source.spec.name + "/" if several else ""
         files += [replace(f, path=prefix + f.path) for f in listing.files]
         skipped += [replace(s, path=prefix + s.path) for s in listing.skipped]
