@@ -334,6 +334,7 @@ def report(ctx: click.Context, since: str, fmt: str, output: Path | None) -> Non
         )
     finally:
         store.close()
+    data.knowledge = _knowledge_status(settings)
     text = render_report(data, fmt)
     if output is None:
         click.echo(text, nl=False)
@@ -343,6 +344,17 @@ def report(ctx: click.Context, since: str, fmt: str, output: Path | None) -> Non
     except OSError as exc:
         raise ConfigError(f"--output {str(output)!r}: {exc.strerror or exc}") from None
     click.echo(f"Wrote the {fmt} report to {output}", err=True)
+
+
+def _knowledge_status(settings: Settings) -> list[dict[str, Any]]:
+    """The sources as `opsbot sources` shows them, for the report ([] if none is usable)."""
+    from bot.sources.registry import declared_specs
+    from bot.sources.status import health_entries, source_status
+
+    try:
+        return health_entries(source_status(settings, declared_specs(settings)))
+    except ConfigError:
+        return []
 
 
 def _lazy_embed(model: str) -> Callable[[Sequence[str]], Any]:

@@ -15,7 +15,7 @@ from bot.index import builds
 from bot.sources.base import SourceState
 from bot.sources.spec import parse_source
 from bot.sources.state import save_state
-from bot.sources.status import empty_warning, source_status
+from bot.sources.status import empty_warning, health_entries, source_status
 
 SCRIPT = """
 import sys
@@ -118,5 +118,10 @@ def test_the_report_links_documents_with_the_url_answers_used(tmp_path):
     finally:
         store.close()
     assert report.topics[0].url == url and report.downvoted_sources[0].url == url
+    state = SourceState("docs", "git", "https://example.com/r.git", time.time(), "b" * 40, 3)
+    report.knowledge = health_entries([state])
+    assert "<h2>Knowledge sources</h2>" in render_report(report, "html")
+    text = render_report(report, "text")
+    assert "Knowledge sources:" in text and "bbbbbbbbbbbb" in text
     assert f'<a href="{url}">Restart</a>' in render_report(report, "html")
     assert f"Restart (restart.md) {url}" in render_report(report, "text")

@@ -80,6 +80,8 @@ class Report:
     needs_docs: int = 0  # interactions declined or voted 👎
     groups: list[QuestionGroup] = field(default_factory=list)
     downvoted_sources: list[SourceVotes] = field(default_factory=list)
+    # each knowledge source as `opsbot sources` shows it (bot.sources.status.health_entries)
+    knowledge: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def answer_rate(self) -> float | None:

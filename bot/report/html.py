@@ -65,6 +65,7 @@ def render_html(report: Report) -> str:
         f'<div class="panel">{_groups(report)}</div>',
         "<h2>Sources voted not helpful most</h2>",
         f'<div class="panel">{_sources(report)}</div>',
+        *_knowledge(report),
         "</main></body></html>",
     ]
     return "\n".join(parts) + "\n"
@@ -156,6 +157,24 @@ def _groups(report: Report) -> str:
             f"{g.downvoted} 👎{closest})</span><ul>{examples}</ul>{answers}</li>"
         )
     return f'<ol class="groups">{"".join(items)}</ol>'
+
+
+def _knowledge(report: Report) -> list[str]:
+    """Each knowledge source: kind, name, last sync, revision, documents, error."""
+    if not report.knowledge:
+        return []
+    rows = "".join(
+        f"<tr><td>{e(s['kind'])}</td><td>{e(s['name'])}</td>"
+        f"<td>{e(day(s['synced_at'])) if s.get('synced_at') else 'never'}</td>"
+        f"<td><code>{e(str(s.get('revision', ''))[:12] or '-')}</code></td>"
+        f'<td class="n">{e(s["documents"])}</td><td>{e(s.get("error", ""))}</td></tr>'
+        for s in report.knowledge
+    )
+    head = (
+        "<tr><th>Kind</th><th>Source</th><th>Last sync</th><th>Revision</th>"
+        '<th class="n">Documents</th><th>Error</th></tr>'
+    )
+    return ["<h2>Knowledge sources</h2>", f'<div class="panel"><table>{head}{rows}</table></div>']
 
 
 def _linked(url: str, html: str) -> str:

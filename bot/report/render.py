@@ -66,4 +66,12 @@ def render_report_text(report: Report) -> str:
         f"  {s.down:3d} 👎 {s.up:3d} 👍  {s.title} ({s.path}){' ' + s.url if s.url else ''}"
         for s in report.downvoted_sources
     ] or ["  (none)"]
+    if report.knowledge:
+        from bot.sources.base import SourceState
+        from bot.sources.status import status_lines
+
+        states = [
+            SourceState(**{k: v for k, v in s.items() if k != "healthy"}) for s in report.knowledge
+        ]
+        out += ["", "Knowledge sources:"] + [f"  {line}" for line in status_lines(states)]
     return "\n".join(out) + "\n"
