@@ -183,12 +183,16 @@ class GitSource:
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
+        given = env.get("GIT_CONFIG_COUNT", "0")
+        n = int(given) if given.isdigit() else 0  # keep the operator's own GIT_CONFIG_* entries
         env.update(
-            GIT_TERMINAL_PROMPT="0",  # a missing password fails, never waits on a prompt
-            GCM_INTERACTIVE="never",
-            GIT_CONFIG_COUNT="1",
-            GIT_CONFIG_KEY_0="remote.origin.url",
-            GIT_CONFIG_VALUE_0=self.spec.location,
+            {
+                "GIT_TERMINAL_PROMPT": "0",  # a missing password fails, never waits on a prompt
+                "GCM_INTERACTIVE": "never",
+                "GIT_CONFIG_COUNT": str(n + 1),
+                f"GIT_CONFIG_KEY_{n}": "remote.origin.url",
+                f"GIT_CONFIG_VALUE_{n}": self.spec.location,
+            }
         )
         return env
 
