@@ -18,13 +18,32 @@ from bot.errors import OpsbotError
 EXIT_USAGE = 2
 
 
-def _settings(ctx: click.Context, **overrides) -> Settings:
+def _settings(ctx: click.Context, sources: Sequence[str] = (), **overrides) -> Settings:
     """The environment's settings plus flags; a bad variable is raised here, not earlier,
-    so `TOP_K=many opsbot ask --help` still shows the help."""
+    so `TOP_K=many opsbot ask --help` still shows the help. `--knowledge-dir` and
+    `--source` together name the sources, replacing KNOWLEDGE_DIR and KNOWLEDGE_SOURCES."""
+    from dataclasses import replace
+
+    from bot.sources.spec import parse_source
+
     base = ctx.find_root().obj
     if isinstance(base, ConfigError):
         raise base
-    return base.with_overrides(**overrides)
+    settings = base.with_overrides(**overrides)
+    if sources or overrides.get("knowledge_dirs"):
+        settings = replace(
+            settings,
+            knowledge_dirs=tuple(Path(p) for p in overrides.get("knowledge_dirs") or ()),
+            knowledge_sources=tuple(parse_source(raw) for raw in sources),
+        )
+    return settings
+
+
+def _require_sources(settings: Settings) -> tuple:
+    """The declared sources, checked before the model loads (one-line error otherwise)."""
+    from bot.sources.registry import declared_specs
+
+    return declared_specs(settings)
 
 
 knowledge_option = click.option(
@@ -33,6 +52,14 @@ knowledge_option = click.option(
     multiple=True,
     type=click.Path(path_type=Path),
     help="Knowledge folder; repeat for several (KNOWLEDGE_DIR, os.pathsep-separated).",
+)
+source_option = click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    metavar="SPEC",
+    help="A knowledge source: folder, git+URL[@ref][#subdirectory=dir] or https:// docs "
+    "site; NAME=SPEC names it. Repeat for several (KNOWLEDGE_SOURCES).",
 )
 index_option = click.option(
     "--index-dir", type=click.Path(path_type=Path), help="Where the index lives (INDEX_DIR)."
@@ -62,16 +89,21 @@ def cli(ctx: click.Context) -> None:
 
 @cli.command()
 @knowledge_option
+@source_option
 @index_option
 @click.option("--force", is_flag=True, help="Rebuild even if nothing changed (cache still used).")
 @click.pass_context
 def ingest(
-    ctx: click.Context, knowledge_dirs: tuple[Path, ...], index_dir: Path | None, force
+    ctx: click.Context,
+    knowledge_dirs: tuple[Path, ...],
+    sources: tuple[str, ...],
+    index_dir: Path | None,
+    force,
 ) -> None:
     """Build or refresh the index from the knowledge dir (only changed files are embedded)."""
     from bot.ingest.pipeline import ingest as run_ingest
 
-    settings = _settings(ctx, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
+    settings = _settings(ctx, sources, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
     tty = sys.stderr.isatty()  # a bar on a terminal, a line every few seconds otherwise
     notify = None if tty else (lambda line: click.echo(line, err=True))
     summary = run_ingest(settings, show_progress=tty, force=force, notify=notify)
@@ -95,17 +127,18 @@ def _open_writer(settings: Settings):
 
 @cli.command()
 @knowledge_option
+@source_option
 @index_option
 @k_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.argument("question")
 @click.pass_context
-def ask(ctx, knowledge_dirs, index_dir, k: int | None, as_json, question) -> None:
+def ask(ctx, knowledge_dirs, sources, index_dir, k: int | None, as_json, question) -> None:
     """Answer QUESTION. Use - to read one question per line from stdin (JSON lines out)."""
     from bot.terminal import render_answer_text
 
-    settings = _settings(ctx, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
-    settings.require_knowledge_dirs()
+    settings = _settings(ctx, sources, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
+    _require_sources(settings)
     writer = _open_writer(settings)
     engine = _open_engine(settings)
     from bot.access import Access, Asker
@@ -114,17 +147,48 @@ def ask(ctx, knowledge_dirs, index_dir, k: int | None, as_json, question) -> Non
     answerer = Answerer(engine, Access(settings), None, writer)
     asker = Asker(surface="cli", local=True)  # the server's own terminal sees every source
     if question == "-":
+        _warn_if_empty(settings)
         for number, line in enumerate(sys.stdin, start=1):
             if line.strip():
                 text, history = _stdin_question(line, number)
                 answer = answerer.answer(text, asker, history=history, k=k, record=False).answer
                 click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
         return
+    _warn_if_empty(settings)
     answer = answerer.answer(question, asker, k=k, record=False).answer
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
         click.echo(render_answer_text(answer), nl=False)
+
+
+def _warn_if_empty(settings: Settings) -> None:
+    """Say so on stderr when a source (or all knowledge) has no documents, instead of
+    declining every question in silence."""
+    from bot.sources.status import empty_warning, source_status
+
+    warning = empty_warning(source_status(settings))
+    if warning:
+        click.echo(warning, err=True)
+
+
+@cli.command()
+@knowledge_option
+@source_option
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_context
+def sources(ctx, knowledge_dirs, sources, index_dir, as_json) -> None:
+    """List each knowledge source: kind, name, last sync, commit or page count, documents,
+    errors (as the last ingest or reload recorded them; nothing is fetched)."""
+    from bot.sources.status import health_entries, source_status, status_lines
+
+    settings = _settings(ctx, sources, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
+    states = source_status(settings, _require_sources(settings))
+    if as_json:
+        click.echo(json.dumps(health_entries(states), indent=2))
+    else:
+        click.echo("\n".join(status_lines(states)))
 
 
 def _stdin_question(line: str, number: int) -> tuple[str, list[str]]:
@@ -144,16 +208,17 @@ def _stdin_question(line: str, number: int) -> tuple[str, list[str]]:
 
 @cli.command()
 @knowledge_option
+@source_option
 @index_option
 @click.pass_context
-def chat(ctx, knowledge_dirs, index_dir) -> None:
+def chat(ctx, knowledge_dirs, sources, index_dir) -> None:
     """Chat with the bot in the terminal (same engine as Slack)."""
     from bot.chat import run_chat
     from bot.reload import KnowledgeWatcher
     from bot.store import open_store
 
-    settings = _settings(ctx, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
-    settings.require_knowledge_dirs()
+    settings = _settings(ctx, sources, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
+    _require_sources(settings)
     writer = _open_writer(settings)
     store = open_store(settings)
     try:
@@ -173,6 +238,7 @@ def chat(ctx, knowledge_dirs, index_dir) -> None:
 @cli.command(name="eval")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @knowledge_option
+@source_option
 @index_option
 @k_option
 @click.option(
@@ -193,15 +259,15 @@ def chat(ctx, knowledge_dirs, index_dir) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
 def eval_command(
-    ctx, files, knowledge_dirs, index_dir, k: int | None, mode, without, table, as_json
+    ctx, files, knowledge_dirs, sources, index_dir, k: int | None, mode, without, table, as_json
 ) -> None:
     """Score answers on question files: hit@k, MRR, lead, declines, misses."""
     from bot.engine.rerank import Weights
     from bot.evaluation import evaluate, load_questions
 
     k = k or 5
-    settings = _settings(ctx, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
-    roots = settings.require_knowledge_dirs()
+    settings = _settings(ctx, sources, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
+    roots = _require_sources(settings)
     try:
         weights = Weights().without(*[s.strip() for s in without.split(",") if s.strip()])
     except ValueError as exc:
@@ -226,6 +292,7 @@ def eval_command(
 
 
 @cli.command()
+@source_option
 @click.option("--http", is_flag=True, help="HTTP mode (POST /slack/events) instead of Socket Mode.")
 @click.option("--port", type=PORT, default=3000, help="HTTP port (with --http).")
 @click.option(
@@ -235,11 +302,11 @@ def eval_command(
     help="Serve /metrics and /healthz on this port [env: METRICS_PORT].",
 )
 @click.pass_context
-def serve(ctx, http: bool, port: int, metrics_port: int | None) -> None:
+def serve(ctx, sources, http: bool, port: int, metrics_port: int | None) -> None:
     """Connect to Slack (Socket Mode by default; tokens from the environment or .env)."""
     from bot.slack.serve import run
 
-    settings = _settings(ctx)
+    settings = _settings(ctx, sources)
     sys.exit(run(settings, http=http, port=port, metrics_port=metrics_port))
 
 
@@ -277,6 +344,7 @@ def report(ctx: click.Context, since: str, fmt: str, output: Path | None) -> Non
         )
     finally:
         store.close()
+    data.knowledge = _knowledge_status(settings)
     text = render_report(data, fmt)
     if output is None:
         click.echo(text, nl=False)
@@ -286,6 +354,17 @@ def report(ctx: click.Context, since: str, fmt: str, output: Path | None) -> Non
     except OSError as exc:
         raise ConfigError(f"--output {str(output)!r}: {exc.strerror or exc}") from None
     click.echo(f"Wrote the {fmt} report to {output}", err=True)
+
+
+def _knowledge_status(settings: Settings) -> list[dict[str, Any]]:
+    """The sources as `opsbot sources` shows them, for the report ([] if none is usable)."""
+    from bot.sources.registry import declared_specs
+    from bot.sources.status import health_entries, source_status
+
+    try:
+        return health_entries(source_status(settings, declared_specs(settings)))
+    except ConfigError:
+        return []
 
 
 def _lazy_embed(model: str) -> Callable[[Sequence[str]], Any]:
@@ -307,7 +386,7 @@ def start(ctx: click.Context) -> None:
 
     have = [v for v in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN") if os.environ.get(v, "").strip()]
     if len(have) == 2:
-        ctx.invoke(serve, http=False, port=3000, metrics_port=None)
+        ctx.invoke(serve, sources=(), http=False, port=3000, metrics_port=None)
         return
     if have:  # half configured: say exactly what is missing
         missing = "SLACK_APP_TOKEN" if have == ["SLACK_BOT_TOKEN"] else "SLACK_BOT_TOKEN"
@@ -318,7 +397,7 @@ def start(ctx: click.Context) -> None:
         f"{why}: starting the terminal chat. To connect Slack, see README 'Connect to Slack'.",
         err=True,
     )
-    ctx.invoke(chat, knowledge_dirs=(), index_dir=None)
+    ctx.invoke(chat, knowledge_dirs=(), sources=(), index_dir=None)
 
 
 def _fail(message: str) -> None:

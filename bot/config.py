@@ -116,6 +116,7 @@ class Settings:
     max_question_chars: int = env_field(4000, minimum=16)
     exact_index_limit: int = env_field(20_000, minimum=1)
     reload_interval: int = env_field(30, minimum=0)
+    source_timeout: float = env_field(120.0, minimum=1)  # one git command of a source sync
     shutdown_timeout: float = env_field(20.0, minimum=0)
     log_format: str = env_field("text", choices=("text", "json"))
     store_questions: bool = True

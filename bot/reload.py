@@ -1,7 +1,8 @@
-"""Live knowledge: notice changes to the knowledge dir and swap in a fresh index, and
+"""Live knowledge: notice changes to the knowledge sources and swap in a fresh index, and
 re-read opsbot.toml when it changed (bot/settings_file.py).
 
-A watcher thread polls every RELOAD_INTERVAL seconds (and reloads at once on SIGHUP).
+A watcher thread polls every RELOAD_INTERVAL seconds (and reloads at once on SIGHUP);
+each poll syncs the sources (lists folders, fetches git repositories).
 Re-ingest uses the embedding cache, so only changed files are embedded; the new index
 is swapped in with one reference assignment, so a question in flight finishes on the
 index it started with. A failed reload keeps the old index and logs why.

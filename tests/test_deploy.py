@@ -57,6 +57,7 @@ def test_systemd_unit_reloads_with_sighup():
 ENV_EXAMPLE = REPO / ".env.example"
 NOT_SETTINGS = {"PYTHONPATH", "PATH_INFO", "REQUEST_METHOD", "CONTENT_LENGTH", "CONTENT_TYPE"}
 NOT_SETTINGS |= {"QUERY_STRING"}  # WSGI request keys and the parse worker's own
+NOT_SETTINGS |= {"GIT_CONFIG_COUNT"}  # git's own, passed through to the git binary
 
 
 def variables_the_code_reads() -> set[str]:
@@ -157,3 +158,20 @@ def test_compose_waits_for_postgres_itself():
     """podman-compose 1.0.3 ignores `condition: service_healthy`."""
     compose = yaml.safe_load((REPO / "compose.yaml").read_text())
     assert compose["services"]["opsbot"]["environment"]["DATABASE_WAIT"] == "60"
+
+
+def test_kubernetes_knowledge_examples_declare_their_sources():
+    from bot.sources.spec import parse_sources
+
+    for name, kind in (("knowledge-configmap.yaml", "folder"), ("knowledge-git.yaml", "git")):
+        (deployment,) = yaml.safe_load_all((REPO / "deploy/kubernetes" / name).read_text())
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e["value"] for e in container["env"]}
+        assert env["KNOWLEDGE_DIR"] == ""  # the image's sample folder is not indexed
+        if kind == "folder":
+            (spec,) = parse_sources(env["KNOWLEDGE_SOURCES"])
+            mounts = {m["mountPath"] for m in container["volumeMounts"]}
+            assert spec.kind == "folder" and spec.location in mounts
+        else:
+            secrets = [s["secretRef"]["name"] for s in container["envFrom"]]
+            assert "opsbot-git" in secrets and "SOURCE_TIMEOUT" in env

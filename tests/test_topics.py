@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bot.config import ConfigError, Settings, from_env
 from bot.engine.engine import Engine
 from bot.engine.topics import group_name, topic_label
-from bot.ingest.urls import parse_knowledge_urls, url_resolver
+from bot.ingest.urls import parse_knowledge_urls
+from bot.sources.links import Links
 
 DOCS = {
     "runbooks/alpha.md": "# Alpha Runbook\n\n## How to restart alpha\n\nRun `alpha restart`.\n",
@@ -62,9 +61,21 @@ def test_catalogue_groups_folders_and_uses_real_headings(engine):
 def test_knowledge_urls_per_root_and_errors():
     pairs = parse_knowledge_urls("docs=https://a.example/d, handbook=https://b.example/h/")
     assert pairs == (("docs", "https://a.example/d/"), ("handbook", "https://b.example/h/"))
-    resolve = url_resolver((Path("/x/docs"), Path("/y/handbook")), pairs)
-    assert resolve("docs/a b.md") == "https://a.example/d/a%20b.md"
-    assert resolve("other/c.md") is None
+    settings = Settings(knowledge_urls=pairs)
+    records = [
+        {"name": "docs", "kind": "folder", "location": "/x/docs"},
+        {"name": "handbook", "kind": "folder", "location": "/y/handbook"},
+    ]
+    links = Links(settings, records)
+    assert links.url("docs/a b.md", "Roll back (v2)") == "https://a.example/d/a%20b.md"
+    assert links.url("other/c.md") is None
+    on_github = Settings(knowledge_urls=(("", "https://github.com/o/r/blob/main/docs/"),))
+    one = Links(on_github, records[:1])
+    assert one.url("a.md", "Roll back (v2)!") == (
+        "https://github.com/o/r/blob/main/docs/a.md#roll-back-v2"
+    )
+    assert one.url("a.md") == "https://github.com/o/r/blob/main/docs/a.md"
+    assert one.url("a.txt", "Roll back") == "https://github.com/o/r/blob/main/docs/a.txt"
     with pytest.raises(ConfigError, match="KNOWLEDGE_URLS entry 'docs=ftp://x'"):
         from_env({"KNOWLEDGE_URLS": "docs=ftp://x"})
 

@@ -27,7 +27,7 @@ from bot.engine.topics import Catalogue, Topic, catalogue, nearest_topics, sampl
 from bot.engine.types import Answer, Source
 from bot.index import builds
 from bot.index.embedder import Embedder
-from bot.ingest.urls import url_resolver
+from bot.sources.links import Links
 
 DEFAULT_THRESHOLD = 0.34  # an index too small to calibrate
 OWN_PHRASING = 0.75  # a follow-up read alone has this much say in passage scores
@@ -65,7 +65,7 @@ class Engine:
         self._topics = _titles(index)
         self.weights = Weights()
         self._calibration = self._calibrated(self._retriever, self._reader)
-        self._url_for = url_resolver(settings.folder_roots(), settings.knowledge_urls)
+        self._links = Links(settings, index.manifest.sources)
 
     @classmethod
     def open(
@@ -111,11 +111,13 @@ class Engine:
             reader.warm_up()
             retriever = HybridRetriever(index, self.embedder)
             found = self._calibrated(retriever, reader)
-            self._retriever, self._reader, self._topics, self._calibration = (
+            links = Links(self.settings, index.manifest.sources)
+            self._retriever, self._reader, self._topics, self._calibration, self._links = (
                 retriever,
                 reader,
                 topics,
                 found,
+                links,
             )
 
     @property
@@ -138,7 +140,7 @@ class Engine:
             n,
             allowed=retriever.masks.of(scope),
         )
-        return [Topic(t.label, t.path, t.url or self._url_for(t.path) or "") for t in found]
+        return [Topic(t.label, t.path, t.url or self._links.url(t.path) or "") for t in found]
 
     def catalogue(self, scope: Scope | None = None) -> Catalogue:
         """Documents grouped by folder, example questions, index size and age (Home tab);
@@ -189,7 +191,8 @@ class Engine:
             own_vector,
         )
         shown = select(retriever.index, ranked, k, weights)
-        result.sources = [_source(ev, self._url_for) for ev in shown]
+        links = self._links
+        result.sources = [_source(ev, links) for ev in shown]
         result.top_score = verdict.confidence
         result.signals = verdict.signals()
         result.unknown = list(read.names)
@@ -280,17 +283,19 @@ def _reader(index: builds.LoadedIndex, settings: Settings) -> Reader:
     )
 
 
-def _source(ev: Evidence, url_for: Callable[[str], str | None]) -> Source:
-    """A shown passage: labelled by its own section when it was packed with a neighbour."""
+def _source(ev: Evidence, links: Links) -> Source:
+    """A shown passage: labelled by its own section when it was packed with a neighbour,
+    and linked to that section."""
     heading = ev.chunk.heading
     own = label(ev)
     if ev.section and not heading.endswith(own):
         heading = f"{heading} › {own}"
+    section = own if ev.section or " › " in ev.chunk.heading else ""
     return Source(
         path=ev.chunk.path,
         title=ev.chunk.title,
         heading=heading,
         score=round(ev.score, 4),
         text=ev.chunk.text,
-        url=ev.chunk.url or url_for(ev.chunk.path),
+        url=ev.chunk.url or links.url(ev.chunk.path, section),
     )

@@ -50,7 +50,5 @@ class Answer:
             "generated": self.generated,
             "model": self.model,
             "unknown": self.unknown,
-            "sources": [
-                {k: v for k, v in asdict(s).items() if k != "url" or v} for s in self.sources
-            ],
+            "sources": [asdict(s) for s in self.sources],  # "url" is null when none
         }

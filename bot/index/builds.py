@@ -58,6 +58,9 @@ class Manifest:
     index: dict = field(default_factory=dict)
     documents: dict[str, list] = field(default_factory=dict)  # path -> [title, chunks]
     checksums: dict[str, str] = field(default_factory=dict)  # file in build -> "size:crc32"
+    # the sources indexed, in order: {name, kind, location (no credentials), ref,
+    # subdirectory, base_url, revision}; paths map to them with bot.sources.spec.source_of
+    sources: list[dict] = field(default_factory=list)
     opsbot_version: str = __version__
     created_at: float = field(default_factory=time.time)
 

@@ -3,6 +3,9 @@
 Anyone who can commit to a knowledge repository controls its symlinks, so a link is
 followed only when its real path stays inside one of the knowledge roots (unless
 KNOWLEDGE_OUTSIDE_LINKS=true), and never to a hidden file or folder (`.env`, `.git/`).
+The one hidden folder a link may pass through is the kubelet's timestamped
+`..2024_01_01_00_00_00.123/` of a ConfigMap or Secret volume, whose files appear as
+`name -> ..data/name` with `..data` linking to it.
 A file name that is not valid UTF-8 cannot be stored in the index, so it is skipped
 and reported with its bytes escaped. Document titles are shown to anyone who asks (in
 declines and source lists), so a first line that looks like `KEY=value` or a token is
@@ -19,6 +22,7 @@ from pathlib import Path
 OUTSIDE = "link to a path outside the knowledge folders (see KNOWLEDGE_OUTSIDE_LINKS)"
 HIDDEN = "link to a hidden file or folder"
 NOT_UTF8 = "file name is not valid UTF-8"
+_KUBELET_DATA = re.compile(r"^\.\.\d{4}(?:_\d\d){5}\.\d+$")  # atomic-writer payload folder
 _ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*=\s*\S")
 
 
@@ -44,10 +48,14 @@ def link_problem(path: str | os.PathLike[str], roots: Sequence[Path], outside_ok
     for root in roots:
         if real == root or root in real.parents:
             parts = real.relative_to(root).parts
-            return HIDDEN if any(p.startswith(".") for p in parts) else ""
+            return HIDDEN if any(_hidden(p) for p in parts) else ""
     if outside_ok:
         return HIDDEN if real.name.startswith(".") else ""
     return OUTSIDE
+
+
+def _hidden(part: str) -> bool:
+    return part.startswith(".") and not _KUBELET_DATA.match(part)
 
 
 def resolved_roots(roots: Sequence[str | os.PathLike[str]]) -> list[Path]:

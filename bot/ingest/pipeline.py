@@ -20,11 +20,13 @@ from bot.index.cache import EmbeddingCache, content_key
 from bot.index.embedder import Embedder
 from bot.ingest.budget import Budget, LoadError
 from bot.ingest.chunker import chunk_document
-from bot.ingest.loaders import SkippedFile, SourceFile, discover_roots
+from bot.ingest.loaders import SkippedFile, SourceFile
 from bot.ingest.progress import Notify, Progress
 from bot.ingest.units import split_units
 from bot.ingest.worker import FileParser
 from bot.observability.logs import escape_controls
+from bot.sources.base import Source, SourceState
+from bot.sources.registry import Gathered, gather, open_sources
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +82,35 @@ def cache_path(settings: Settings) -> Path:
     return settings.index_dir / "embeddings.sqlite"
 
 
+def described(sources: list[Source], states: list[SourceState]) -> list[dict]:
+    """The manifest's record of the sources: enough to map paths and build links later."""
+    return [
+        {
+            "name": source.spec.name,
+            "kind": source.spec.kind,
+            "location": source.spec.display,
+            "ref": source.spec.ref,
+            "subdirectory": source.spec.subdirectory,
+            "base_url": source.spec.base_url,
+            "revision": state.revision,
+        }
+        for source, state in zip(sources, states, strict=True)
+    ]
+
+
+def _same_sources(old: list[dict], new: list[dict] | None) -> bool:
+    if new is None:
+        return True
+    return [(s.get("name"), s.get("kind")) for s in old] == [(s["name"], s["kind"]) for s in new]
+
+
 def is_up_to_date(
-    settings: Settings, files: list[SourceFile], model_name: str, *, full_check: bool = False
+    settings: Settings,
+    files: list[SourceFile],
+    model_name: str,
+    *,
+    full_check: bool = False,
+    sources: list[dict] | None = None,
 ) -> bool:
     """True when the live manifest already describes exactly these files and settings, and
     the build's files are as written (sizes; every byte with `full_check`, as ingest does)."""
@@ -96,6 +125,7 @@ def is_up_to_date(
         and manifest.chunker == builds.Manifest.chunker_settings(settings.chunk_tokens)
         and manifest.files == {f.path: f.sha256 for f in files}
         and manifest.opsbot_version == builds.__version__
+        and _same_sources(manifest.sources, sources)
         and (current / "vectors.faiss").exists()
     ):
         return False
@@ -105,14 +135,20 @@ def is_up_to_date(
     return not problems
 
 
+def synced(settings: Settings) -> tuple[list[Source], Gathered]:
+    """Every declared source, synced (git fetches, folders listed), and their files."""
+    sources = open_sources(settings)
+    return sources, gather(sources)
+
+
 def check_fresh(settings: Settings, embedder: Embedder | None = None) -> bool:
-    """Cheap staleness check (hashes only, no model) for `ask`, `chat` and reloads."""
-    roots = settings.require_knowledge_dirs()
+    """Staleness check for `ask`, `chat` and reloads: syncs the sources (a git fetch, no
+    model), then compares content hashes with the live build."""
     embedder = embedder or Embedder(settings.embedding_model)
-    files, _ = discover_roots(
-        roots, settings.max_file_bytes, outside_links=settings.knowledge_outside_links
+    sources, found = synced(settings)
+    return is_up_to_date(
+        settings, found.files, embedder.name, sources=described(sources, found.states)
     )
-    return is_up_to_date(settings, files, embedder.name)
 
 
 def build_chunks(
@@ -226,14 +262,13 @@ def ingest(
     from bot.index.vocabulary import learn
 
     started = time.perf_counter()
-    roots = settings.require_knowledge_dirs()
     embedder = embedder or Embedder(settings.embedding_model)
     with index_lock(settings.index_dir):
-        files, skipped = discover_roots(
-            roots, settings.max_file_bytes, outside_links=settings.knowledge_outside_links
-        )
-        summary = IngestSummary(files=len(files), skipped=list(skipped))
-        if not force and is_up_to_date(settings, files, embedder.name, full_check=True):
+        sources, found = synced(settings)
+        files, record = found.files, described(sources, found.states)
+        summary = IngestSummary(files=len(files), skipped=list(found.skipped))
+        fresh = is_up_to_date(settings, files, embedder.name, full_check=True, sources=record)
+        if not force and fresh:
             manifest = builds.read_manifest(settings.index_dir)
             summary.chunks = manifest.chunk_count if manifest else 0
             summary.up_to_date = True
@@ -272,6 +307,7 @@ def ingest(
             chunk_count=len(chunks),
             index=describe_index(vectors),
             documents=documents_of(chunks),
+            sources=record,
         )
         builds.write_build(
             settings.index_dir,

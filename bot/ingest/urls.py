@@ -1,4 +1,4 @@
-"""Where a source can be read on the web: front matter `url:`, else a per-root base URL.
+"""KNOWLEDGE_URLS: base URLs for folder sources (bot/sources/folder.py builds the links).
 
 KNOWLEDGE_URLS maps knowledge roots to base URLs, so a docs folder checked out from a
 git repository links to its pages:
@@ -13,9 +13,6 @@ is that folder name. Derived at answer time, so changing the setting needs no re
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from urllib.parse import quote
 
 from bot.config import ConfigError
 
@@ -33,22 +30,3 @@ def parse_knowledge_urls(raw: str) -> tuple[tuple[str, str], ...]:
             raise ConfigError(f"KNOWLEDGE_URLS entry {item!r} is not [root=]http(s)://base-url")
         pairs.append((root, base if base.endswith("/") else base + "/"))
     return tuple(pairs)
-
-
-def url_resolver(
-    roots: Sequence[Path], urls: Sequence[tuple[str, str]]
-) -> Callable[[str], str | None]:
-    """path (as stored in the index) → URL, or None when no base URL covers its root."""
-    bases = dict(urls)
-    several = len(roots) > 1
-    single = roots[0].resolve().name if roots else ""
-
-    def resolve(path: str) -> str | None:
-        if several:
-            root, _, inner = path.partition("/")
-        else:
-            root, inner = single, path
-        base = bases.get(root) or (bases.get("") if not several else None)
-        return base + quote(inner) if base and inner else None
-
-    return resolve

@@ -41,6 +41,7 @@ class TopicCount:
     title: str
     path: str
     count: int
+    url: str = ""  # the document's web URL, as the answer linked it (section anchor dropped)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class SourceVotes:
     path: str
     down: int
     up: int
+    url: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,8 @@ class Report:
     groups: list[QuestionGroup] = field(default_factory=list)
     downvoted_sources: list[SourceVotes] = field(default_factory=list)
     escalations: list[Escalated] = field(default_factory=list)  # "Ask a person" clicks
+    # each knowledge source as `opsbot sources` shows it (bot.sources.status.health_entries)
+    knowledge: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def answer_rate(self) -> float | None:
@@ -199,14 +203,26 @@ def _per_day(rows: list[Interaction], since: float, until: float) -> list[DayCou
     return [DayCount(d.isoformat(), answered[d.isoformat()], declined[d.isoformat()]) for d in days]
 
 
+def _document_url(source: dict[str, Any]) -> str:
+    """The URL answers linked for this source, without the section: a report row counts
+    the whole document."""
+    return str(source.get("url") or "").partition("#")[0]
+
+
 def _topics(rows: list[Interaction]) -> list[TopicCount]:
     """Most-asked topics: the document behind each answered question's best source."""
     counts: Counter[tuple[str, str]] = Counter()
+    urls: dict[str, str] = {}
     for i in rows:
         if i.answered and i.sources:
             top = i.sources[0]
-            counts[(_title(top), str(top.get("path", "")))] += 1
-    return [TopicCount(title, path, n) for (title, path), n in counts.most_common(TOP)]
+            path = str(top.get("path", ""))
+            counts[(_title(top), path)] += 1
+            urls[path] = urls.get(path) or _document_url(top)
+    return [
+        TopicCount(title, path, n, urls.get(path, ""))
+        for (title, path), n in counts.most_common(TOP)
+    ]
 
 
 def _downvoted_sources(rows: list[Interaction], votes: list[Feedback]) -> list[SourceVotes]:
@@ -215,6 +231,7 @@ def _downvoted_sources(rows: list[Interaction], votes: list[Feedback]) -> list[S
     down: Counter[str] = Counter()
     up: Counter[str] = Counter()
     titles: dict[str, str] = {}
+    urls: dict[str, str] = {}
     for vote in votes:
         seen: set[str] = set()
         for source in sources.get(vote.interaction_id) or vote.sources:
@@ -223,9 +240,10 @@ def _downvoted_sources(rows: list[Interaction], votes: list[Feedback]) -> list[S
                 continue
             seen.add(path)
             titles.setdefault(path, _title(source))
+            urls[path] = urls.get(path) or _document_url(source)
             (down if vote.vote == "down" else up)[path] += 1
     ranked = sorted(down, key=lambda p: (-down[p], up[p], p))[:TOP]
-    return [SourceVotes(titles[p], p, down[p], up[p]) for p in ranked]
+    return [SourceVotes(titles[p], p, down[p], up[p], urls.get(p, "")) for p in ranked]
 
 
 def _needs_docs(rows: list[Interaction], votes: list[Feedback]) -> list[Asked]:

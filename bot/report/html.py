@@ -67,6 +67,7 @@ def render_html(report: Report) -> str:
         f'<div class="panel">{_escalations(report)}</div>',
         "<h2>Sources voted not helpful most</h2>",
         f'<div class="panel">{_sources(report)}</div>',
+        *_knowledge(report),
         "</main></body></html>",
     ]
     return "\n".join(parts) + "\n"
@@ -139,8 +140,9 @@ def _topics_chart(topics: list[TopicCount]) -> str:
     for t in topics:
         label = t.title if len(t.title) <= 60 else t.title[:59] + "…"
         width = max(1.0, 100 * t.count / peak)
+        shown = _linked(t.url, e(label))
         rows.append(
-            f'<span title="{e(t.path)}">{e(label)}</span>'
+            f'<span title="{e(t.path)}">{shown}</span>'
             f'<span><span class="bar" style="display:block;width:{width:.1f}%"></span></span>'
             f"<span>{t.count}</span>"
         )
@@ -171,12 +173,37 @@ def _groups(report: Report) -> str:
     return f'<ol class="groups">{"".join(items)}</ol>'
 
 
+def _knowledge(report: Report) -> list[str]:
+    """Each knowledge source: kind, name, last sync, revision, documents, error."""
+    if not report.knowledge:
+        return []
+    rows = "".join(
+        f"<tr><td>{e(s['kind'])}</td><td>{e(s['name'])}</td>"
+        f"<td>{e(day(s['synced_at'])) if s.get('synced_at') else 'never'}</td>"
+        f"<td><code>{e(str(s.get('revision', ''))[:12] or '-')}</code></td>"
+        f'<td class="n">{e(s["documents"])}</td><td>{e(s.get("error", ""))}</td></tr>'
+        for s in report.knowledge
+    )
+    head = (
+        "<tr><th>Kind</th><th>Source</th><th>Last sync</th><th>Revision</th>"
+        '<th class="n">Documents</th><th>Error</th></tr>'
+    )
+    return ["<h2>Knowledge sources</h2>", f'<div class="panel"><table>{head}{rows}</table></div>']
+
+
+def _linked(url: str, html: str) -> str:
+    """`html` as a link to `url` when it is an http(s) URL (the one answers linked)."""
+    if not url.lower().startswith(("https://", "http://")):
+        return html
+    return f'<a href="{e(url)}">{html}</a>'
+
+
 def _sources(report: Report) -> str:
     if not report.downvoted_sources:
         return '<p class="muted">No 👎 votes in this window.</p>'
     rows = "".join(
         f'<tr><td class="n">{s.down}</td><td class="n">{s.up}</td>'
-        f"<td>{e(s.title)}</td><td><code>{e(s.path)}</code></td></tr>"
+        f"<td>{_linked(s.url, e(s.title))}</td><td><code>{e(s.path)}</code></td></tr>"
         for s in report.downvoted_sources
     )
     head = (

@@ -48,7 +48,9 @@ def render_report_text(report: Report) -> str:
     if report.surfaces:
         out.append("Surfaces:     " + ", ".join(f"{k} {v}" for k, v in report.surfaces.items()))
     out += ["", "Most-asked topics (best source of answered questions):"]
-    out += [f"  {t.count:5d}  {t.title} ({t.path})" for t in report.topics] or ["  (none)"]
+    out += [
+        f"  {t.count:5d}  {t.title} ({t.path}){' ' + t.url if t.url else ''}" for t in report.topics
+    ] or ["  (none)"]
     out += ["", f"Questions to write docs for ({report.needs_docs} declined or 👎):"]
     if not report.questions_stored:
         out.append("  " + NOT_STORED)
@@ -68,6 +70,15 @@ def render_report_text(report: Report) -> str:
         out.append(f"  - {asked}  [{said}; #{escalated.channel} → {escalated.group}]")
     out += ["", "Sources with the most 👎:"]
     out += [
-        f"  {s.down:3d} 👎 {s.up:3d} 👍  {s.title} ({s.path})" for s in report.downvoted_sources
+        f"  {s.down:3d} 👎 {s.up:3d} 👍  {s.title} ({s.path}){' ' + s.url if s.url else ''}"
+        for s in report.downvoted_sources
     ] or ["  (none)"]
+    if report.knowledge:
+        from bot.sources.base import SourceState
+        from bot.sources.status import status_lines
+
+        states = [
+            SourceState(**{k: v for k, v in s.items() if k != "healthy"}) for s in report.knowledge
+        ]
+        out += ["", "Knowledge sources:"] + [f"  {line}" for line in status_lines(states)]
     return "\n".join(out) + "\n"

@@ -259,9 +259,11 @@ def health(
     store: MonitoredStore | None = None,
     services: Any = None,
 ) -> Callable[[], dict]:
-    """GET /healthz: alive, plus what the index holds, how the last reload went, and
-    whether the database answers. "failing" (HTTP 503) once FAILING_AFTER answers in a
-    row failed; "degraded" (200) while only the database is down, as answers still go out."""
+    """GET /healthz: alive, plus what the index holds, how the last reload went, each
+    knowledge source, and whether the database answers. "failing" (HTTP 503) once
+    FAILING_AFTER answers in a row failed; "degraded" (200) while the database is down or a
+    source failed its last sync or has no documents, as answers still go out."""
+    from bot.sources.status import health_entries, source_status
 
     def body() -> dict:
         last = watcher.last
@@ -270,7 +272,9 @@ def health(
         database = store.health() if store is not None else {"ok": True}
         failures = getattr(services, "failures", 0)
         writer = getattr(services, "writer", None)  # generated answers (LLM_BASE_URL)
-        status = "failing" if failures >= FAILING_AFTER else "ok" if database["ok"] else "degraded"
+        sources = source_status(engine.settings, manifest=index.manifest)
+        fine = database["ok"] and all(state.healthy for state in sources)
+        status = "failing" if failures >= FAILING_AFTER else "ok" if fine else "degraded"
         return {
             "status": status,
             "chunks": len(index.chunks),
@@ -279,6 +283,7 @@ def health(
             "database": database,
             "failed_answers_in_a_row": failures,
             "llm": writer.health() if writer is not None else None,
+            "sources": health_entries(sources),  # a failed sync or 0 documents: degraded
         }
 
     return body
