@@ -257,7 +257,7 @@ def _reader(index: builds.LoadedIndex, settings: Settings) -> Reader:
     )
 
 
-def _source(ev: Evidence, url_for: Callable[[str], str | None]) -> Source:
+def _source(ev: Evidence, url_for: Callable[[str, str | None], str | None]) -> Source:
     """A shown passage: labelled by its own section when it was packed with a neighbour."""
     heading = ev.chunk.heading
     own = label(ev)
@@ -269,5 +269,5 @@ def _source(ev: Evidence, url_for: Callable[[str], str | None]) -> Source:
         heading=heading,
         score=round(ev.score, 4),
         text=ev.chunk.text,
-        url=ev.chunk.url or url_for(ev.chunk.path),
+        url=url_for(ev.chunk.path, ev.chunk.url),
     )

@@ -23,8 +23,8 @@ from bot.ingest.clean import clean_text, normalize_chars, remove_web_junk
 from bot.ingest.html import parse_html
 from bot.ingest.markdown import SectionBuilder, parse_markdown
 
-SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf"}
-_MARKDOWN = {".md", ".markdown"}
+SUPPORTED_SUFFIXES = {".md", ".markdown", ".mdx", ".txt", ".html", ".htm", ".pdf"}
+_MARKDOWN = {".md", ".markdown", ".mdx"}
 _HTML = {".html", ".htm"}
 
 
@@ -166,7 +166,8 @@ def load_document(file: SourceFile) -> Document:
         except UnicodeDecodeError:
             raise LoadError("not UTF-8 text") from None
         if suffix in _MARKDOWN:
-            title, url, sections = parse_markdown(remove_web_junk(normalize_chars(text)))
+            text = remove_web_junk(normalize_chars(text))
+            title, url, sections = parse_markdown(text, file.path, mdx=suffix == ".mdx")
         elif suffix in _HTML:
             title, url, sections = parse_html(normalize_chars(text))
         else:

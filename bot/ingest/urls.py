@@ -8,6 +8,10 @@ git repository links to its pages:
 
 With several roots a source path is `<root folder name>/<path inside it>`, and the key
 is that folder name. Derived at answer time, so changing the setting needs no re-ingest.
+
+A docs-as-code page may name its own route (front matter `slug`, `id`, a relative `url`;
+bot/ingest/docs_as_code.py). Against a docs-site base URL the link follows that route;
+against a repository's file view (`/blob/`, `/src/`) the file's path is what exists.
 """
 
 from __future__ import annotations
@@ -15,11 +19,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urljoin
 
 from bot.config import ConfigError
 
 _URL_RE = re.compile(r"^https?://\S+$", re.IGNORECASE)
+_FILE_VIEW = re.compile(r"/(?:-/)?(?:blob|tree|src|raw)/")  # GitHub, GitLab, Gitea, Bitbucket
 
 
 def parse_knowledge_urls(raw: str) -> tuple[tuple[str, str], ...]:
@@ -35,20 +40,38 @@ def parse_knowledge_urls(raw: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def document_url(base: str, inner: str, own: str | None = None) -> str | None:
+    """A document's web URL: its own absolute URL, else its route or its path under `base`
+    (`inner` is the path inside the root; `own` may carry a `#heading-id`)."""
+    if own and "://" in own:
+        return own
+    route, _, anchor = (own or "").partition("#")
+    if not base or not (inner or route):
+        return None
+    if route and not _FILE_VIEW.search(base):
+        url = urljoin(base, quote(route, safe="/:.~"))
+    else:
+        url = base + quote(inner)
+    return f"{url}#{anchor}" if anchor else url
+
+
 def url_resolver(
     roots: Sequence[Path], urls: Sequence[tuple[str, str]]
-) -> Callable[[str], str | None]:
-    """path (as stored in the index) → URL, or None when no base URL covers its root."""
+) -> Callable[[str, str | None], str | None]:
+    """(path as stored in the index, the chunk's own url) → URL, or None when the chunk has
+    no absolute URL and no base URL covers its root."""
     bases = dict(urls)
     several = len(roots) > 1
     single = roots[0].resolve().name if roots else ""
 
-    def resolve(path: str) -> str | None:
+    def resolve(path: str, own: str | None = None) -> str | None:
         if several:
             root, _, inner = path.partition("/")
+            if own and "://" not in own and own.startswith(root + "/"):
+                own = own[len(root) + 1 :]  # routes were made from the prefixed path
         else:
             root, inner = single, path
         base = bases.get(root) or (bases.get("") if not several else None)
-        return base + quote(inner) if base and inner else None
+        return document_url(base or "", inner, own)
 
     return resolve
