@@ -357,3 +357,13 @@ def test_trafilatura_stays_off_the_import_path() -> None:
     code = "import sys, bot.sources.site, bot.ingest.loaders; print('trafilatura' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_sitemap_naming_another_host_falls_back_to_links(
+    site: tuple[str, Control], tmp_path: Path
+) -> None:
+    base, control = site
+    source = source_for(base.replace("127.0.0.1", "localhost"), tmp_path)
+    assert source.sync().error == ""
+    assert paths(source) == EXPECTED  # the sitemap's 127.0.0.1 URLs are not this host's
+    assert control.count("/private/secret/") == 0

@@ -189,14 +189,14 @@ def robots_for(fetcher: Fetcher, root: str) -> urllib.robotparser.RobotFileParse
 def sitemap_urls(
     fetcher: Fetcher, candidates: list[str], in_scope: Callable[[str], bool], limit: int
 ) -> list[str] | None:
-    """Page URLs from the first sitemap that exists (following a sitemap index), in scope,
-    at most `limit`. None when the site has no sitemap: the crawl then follows links."""
+    """Page URLs from the first sitemap that lists pages in scope (following a sitemap
+    index), at most `limit`. None when there is none: the crawl then follows links."""
     for candidate in dict.fromkeys(candidates):
         try:
             found = _read_sitemap(fetcher, candidate, in_scope, limit, depth=0)
         except FetchError:
             continue
-        if found is not None:
+        if found:  # a sitemap listing nothing in scope (another host name?): try the next
             return found
     return None
 

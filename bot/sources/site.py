@@ -67,6 +67,7 @@ class SiteSource:
         self.pages_dir = self.home / "pages"
         self.report = SyncReport()
         self._state = self._read_state()
+        self._urls = self._urls_by_path()
 
     # ---- the Source protocol ------------------------------------------------------------
 
@@ -113,6 +114,7 @@ class SiteSource:
             revision=f"{len(pages)} pages",
         )
         self._write_state()
+        self._urls = self._urls_by_path()
         self.report = report
         log.info(
             "site %s: %d pages (%d changed, %d unchanged, %d removed, %d failed), "
@@ -136,10 +138,8 @@ class SiteSource:
         return Listing(tuple(files), (), urls)
 
     def url_for(self, path: str, anchor: str = "") -> str | None:
-        for url, record in self._state["pages"].items():
-            if record["path"] == path:
-                return f"{url}#{anchor}" if anchor else url
-        return None
+        url = self._urls.get(path)
+        return f"{url}#{anchor}" if url and anchor else url
 
     def state(self) -> SourceState:
         return SourceState(
@@ -177,6 +177,9 @@ class SiteSource:
                 parent.rmdir()
             except OSError:
                 break
+
+    def _urls_by_path(self) -> dict[str, str]:
+        return {record["path"]: url for url, record in self._state["pages"].items()}
 
     def _read_state(self) -> dict:
         empty: dict = {"pages": {}, "synced_at": None, "error": "", "revision": ""}
