@@ -16,7 +16,9 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 from urllib.parse import urldefrag, urljoin
 
-from bs4 import BeautifulSoup, Tag
+import lxml.html
+from lxml import etree
+from lxml.html import HtmlElement
 
 _HEADINGS = [f"h{n}" for n in range(1, 7)]
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -35,52 +37,56 @@ def _norm(text: str) -> str:
     return " ".join(_PERMALINK.sub("", text).split()).casefold()
 
 
-def _heading_id(tag: Tag) -> str:
+def _heading_id(tag: HtmlElement) -> str:
     """The id a reader's browser jumps to for this heading: its own, a permalink's target,
     an anchor inside it, or its section's (Sphinx puts the id on the enclosing section)."""
-    own = tag.get("id")
-    if isinstance(own, str) and own:
+    if own := tag.get("id"):
         return own
-    for link in tag.find_all("a"):
-        href, name = link.get("href"), link.get("id") or link.get("name")
-        if isinstance(href, str) and href.startswith("#") and len(href) > 1:
+    for link in tag.iter("a"):
+        href, name = link.get("href") or "", link.get("id") or link.get("name")
+        if href.startswith("#") and len(href) > 1:
             return href[1:]
-        if isinstance(name, str) and name:
+        if name:
             return name
-    parent = tag.parent
-    if isinstance(parent, Tag) and parent.name in ("section", "div"):
-        first = parent.find(_HEADINGS)
-        section_id = parent.get("id")
-        if first is tag and isinstance(section_id, str):
-            return section_id
+    parent = tag.getparent()
+    if parent is not None and parent.tag in ("section", "div") and parent.get("id"):
+        first = next(iter(parent.iterdescendants(*_HEADINGS)), None)
+        if first is tag:
+            return parent.get("id") or ""
     return ""
 
 
-def _title(soup: BeautifulSoup) -> str:
-    h1 = soup.find("h1")
-    if isinstance(h1, Tag) and h1.get_text(strip=True):
-        return " ".join(_PERMALINK.sub("", h1.get_text(" ")).split())
-    meta = soup.find("meta", attrs={"property": "og:title"})
-    if isinstance(meta, Tag) and isinstance(meta.get("content"), str):
-        return " ".join(str(meta["content"]).split())
-    title = soup.find("title")
-    return " ".join(title.get_text(" ").split()) if isinstance(title, Tag) else ""
+def _text(tag: HtmlElement) -> str:
+    return " ".join(_PERMALINK.sub("", " ".join(tag.itertext())).split())
 
 
-def _noindex(soup: BeautifulSoup) -> bool:
-    for meta in soup.find_all("meta", attrs={"name": re.compile(r"^(robots|opsbot)$", re.I)}):
-        if "noindex" in str(meta.get("content", "")).lower():
-            return True
-    return False
+def _title(tree: HtmlElement) -> str:
+    for h1 in tree.iter("h1"):
+        if text := _text(h1):
+            return text
+        break
+    for meta in tree.iter("meta"):
+        if meta.get("property") == "og:title" and meta.get("content"):
+            return " ".join((meta.get("content") or "").split())
+    title = next(tree.iter("title"), None)
+    return " ".join(" ".join(title.itertext()).split()) if title is not None else ""
 
 
-def links_of(soup: BeautifulSoup, base: str) -> tuple[str, ...]:
+def _noindex(tree: HtmlElement) -> bool:
+    return any(
+        (meta.get("name") or "").lower() in ("robots", "opsbot")
+        and "noindex" in (meta.get("content") or "").lower()
+        for meta in tree.iter("meta")
+    )
+
+
+def links_of(tree: HtmlElement, base: str) -> tuple[str, ...]:
     found: list[str] = []
-    for link in soup.find_all("a", href=True):
-        href = str(link["href"]).strip()
+    for link in tree.iter("a"):
+        href = (link.get("href") or "").strip()
         if not href or href.startswith(("#", "mailto:", "javascript:", "tel:")):
             continue
-        if "nofollow" in str(link.get("rel") or ""):
+        if "nofollow" in (link.get("rel") or ""):
             continue
         found.append(urldefrag(urljoin(base, href))[0])
     return tuple(dict.fromkeys(found))
@@ -90,14 +96,24 @@ def extract_page(html: str, url: str) -> Page:
     """The page's main content as Markdown with heading ids, its links and robots flags."""
     import trafilatura  # ~0.4 s of imports: only when a site is synced
 
-    soup = BeautifulSoup(html, "lxml")
-    base_tag = soup.find("base", href=True)
-    base = urljoin(url, str(base_tag["href"])) if isinstance(base_tag, Tag) else url
-    canonical_tag = soup.find("link", rel="canonical", href=True)
-    canonical = urljoin(url, str(canonical_tag["href"])) if isinstance(canonical_tag, Tag) else ""
-    links, noindex = links_of(soup, base), _noindex(soup)
+    try:
+        tree = lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        return Page("", (), False, "")
+    base_tag = next((b for b in tree.iter("base") if b.get("href")), None)
+    base = urljoin(url, base_tag.get("href") or "") if base_tag is not None else url
+    canonical = next(
+        (urljoin(url, link.get("href") or "") for link in tree.iter("link")
+         if "canonical" in (link.get("rel") or "").split() and link.get("href")),
+        "",
+    )  # fmt: skip
+    links, noindex, title = links_of(tree, base), _noindex(tree), _title(tree)
+    ids: dict[str, deque[str]] = defaultdict(deque)
+    for tag in tree.iter(*_HEADINGS):
+        if anchor := _heading_id(tag):
+            ids[_text(tag).casefold()].append(anchor)
     content = trafilatura.extract(
-        html,
+        tree,  # parsed once; trafilatura may change it, so it goes last
         url=url,
         output_format="markdown",
         include_formatting=True,
@@ -110,10 +126,6 @@ def extract_page(html: str, url: str) -> Page:
     )
     if not content or not content.strip():
         return Page("", links, noindex, canonical)
-    ids: dict[str, deque[str]] = defaultdict(deque)
-    for tag in soup.find_all(_HEADINGS):
-        if anchor := _heading_id(tag):
-            ids[_norm(tag.get_text(" "))].append(anchor)
     lines = []
     for line in content.strip().split("\n"):
         match = _MD_HEADING.match(line)
@@ -123,5 +135,5 @@ def extract_page(html: str, url: str) -> Page:
             anchor = queue.popleft() if queue else ""
             line = f"{match.group(1)} {text}" + (f" {{#{anchor}}}" if anchor else "")
         lines.append(line)
-    front = f"---\ntitle: {json.dumps(_title(soup))}\nurl: {json.dumps(url)}\n---\n\n"
+    front = f"---\ntitle: {json.dumps(title)}\nurl: {json.dumps(url)}\n---\n\n"
     return Page(front + "\n".join(lines) + "\n", links, noindex, canonical)
