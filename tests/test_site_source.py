@@ -367,3 +367,19 @@ def test_a_sitemap_naming_another_host_falls_back_to_links(
     assert source.sync().error == ""
     assert paths(source) == EXPECTED  # the sitemap's 127.0.0.1 URLs are not this host's
     assert control.count("/private/secret/") == 0
+
+
+def test_a_sync_out_of_budget_keeps_what_it_could_not_check(
+    site: tuple[str, Control], tmp_path: Path
+) -> None:
+    base, control = site
+    source_for(base, tmp_path).sync()
+    control.slow.add("/alerting/")
+    page = control.root / "alerting/index.html"  # changed, so it is sent (slowly), not a 304
+    page.write_text(page.read_text().replace("</h1>", "</h1><p>PAGER-ROTATION-NOTE</p>", 1))
+    source = source_for(base, tmp_path, site_budget=1.0, site_timeout=1.5, site_concurrency=1)
+    started = time.monotonic()
+    state = source.sync()
+    assert time.monotonic() - started < 4
+    assert state.error == "stopped after SITE_BUDGET=1s"
+    assert paths(source) == EXPECTED

@@ -145,6 +145,8 @@ class Crawl:
         failed: list[str] = []
         visited = answered = 0
         out_of_time = False
+        taken: set[str] = set()  # page paths in use: two URLs never share one file
+        gone: set[str] = set()  # answered that the page does not exist (any more)
         with ThreadPoolExecutor(self.settings.site_concurrency, "site-crawl") as pool:
             running: set[Future[_Visit]] = set()
             while queue or running:
@@ -164,9 +166,11 @@ class Crawl:
                     else:
                         answered += 1
                     seen.add(visit.url)
-                    taken = {r.path for r in pages.values()}
-                    if visit.record is not None and visit.record.path not in taken:
+                    if visit.record is None and not visit.failure:
+                        gone.add(visit.url)
+                    elif visit.record is not None and visit.record.path not in taken:
                         pages[visit.url] = visit.record
+                        taken.add(visit.record.path)
                     for link in visit.links if follow else ():
                         if link not in seen and self.in_scope(link):
                             seen.add(link)
@@ -174,15 +178,20 @@ class Crawl:
         error = ""
         if out_of_time or time.monotonic() > deadline:
             error = f"stopped after SITE_BUDGET={self.settings.site_budget:g}s"
-            for url, record in self.known.items():  # not visited: may well still exist
-                pages.setdefault(url, record)
+            self._keep_known(pages, taken, gone)  # not visited: may well still exist
         elif queue:
             log.warning("site %s: SITE_MAX_PAGES=%d reached", self.root, cap)
         if failed and not answered:  # the site is down, not its pages gone: keep them all
             error = error or f"every page failed (first: {failed[0]})"
-            for url, record in self.known.items():
-                pages.setdefault(url, record)
+            self._keep_known(pages, taken, gone)
         return CrawlResult(pages, failed, error)
+
+    def _keep_known(self, pages: dict[str, PageRecord], taken: set[str], gone: set[str]) -> None:
+        """Keep the last sync's pages that this one could not check."""
+        for url, record in self.known.items():
+            if url not in pages and url not in gone and record.path not in taken:
+                pages[url] = record
+                taken.add(record.path)
 
     def _visit(self, url: str) -> _Visit:
         old = self.known.get(url)
