@@ -383,3 +383,15 @@ def test_a_sync_out_of_budget_keeps_what_it_could_not_check(
     assert time.monotonic() - started < 4
     assert state.error == "stopped after SITE_BUDGET=1s"
     assert paths(source) == EXPECTED
+
+
+def test_crawl_delay_is_honoured(site: tuple[str, Control], tmp_path: Path) -> None:
+    base, control = site
+    robots = control.root / "robots.txt"  # urllib.robotparser reads whole seconds only
+    robots.write_text(robots.read_text().replace("Disallow:", "Crawl-delay: 1\nDisallow:"))
+    source = source_for(base, tmp_path, site_max_pages=3)
+    control.requests.clear()
+    started = time.monotonic()
+    assert source.sync().error == ""
+    assert time.monotonic() - started >= 2.0  # three pages, one at a time, a second apart
+    assert len(paths(source)) == 3

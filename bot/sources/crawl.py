@@ -25,6 +25,7 @@ from bot.sources.extract import extract_page
 from bot.sources.fetch import USER_AGENT, Fetcher, FetchError, robots_for, sitemap_urls
 
 log = logging.getLogger(__name__)
+MAX_CRAWL_DELAY = 10.0  # seconds; a larger Crawl-delay would let SITE_BUDGET cover few pages
 
 # Links to these are files, not pages: never fetched.
 # fmt: off
@@ -147,13 +148,18 @@ class Crawl:
         out_of_time = False
         taken: set[str] = set()  # page paths in use: two URLs never share one file
         gone: set[str] = set()  # answered that the page does not exist (any more)
-        with ThreadPoolExecutor(self.settings.site_concurrency, "site-crawl") as pool:
+        delay = self._crawl_delay()
+        workers = 1 if delay else self.settings.site_concurrency
+        next_at = 0.0
+        with ThreadPoolExecutor(workers, "site-crawl") as pool:
             running: set[Future[_Visit]] = set()
             while queue or running:
-                while queue and len(running) < self.settings.site_concurrency and visited < cap:
+                while queue and len(running) < workers and visited < cap:
+                    time.sleep(max(0.0, min(next_at, deadline) - time.monotonic()))
                     if time.monotonic() > deadline:
                         out_of_time = True
                         break
+                    next_at = time.monotonic() + delay
                     running.add(pool.submit(self._visit, queue.popleft()))
                     visited += 1
                 if not running:
@@ -192,6 +198,14 @@ class Crawl:
             if url not in pages and url not in gone and record.path not in taken:
                 pages[url] = record
                 taken.add(record.path)
+
+    def _crawl_delay(self) -> float:
+        """robots.txt's Crawl-delay for us (one request at a time, at most MAX_CRAWL_DELAY)."""
+        try:
+            value = float(self._robots.crawl_delay(USER_AGENT) or 0) if self._robots else 0.0
+        except (TypeError, ValueError):
+            return 0.0
+        return min(max(value, 0.0), MAX_CRAWL_DELAY)
 
     def _visit(self, url: str) -> _Visit:
         old = self.known.get(url)
