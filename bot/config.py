@@ -126,6 +126,12 @@ class Settings:
     database_wait: float = env_field(0.0, minimum=0)
     # (root folder name or '', base URL) pairs
     knowledge_urls: tuple[tuple[str, str], ...] = env_field((), parse=_knowledge_urls)
+    # docs-site sources (bot/sources/site.py): pages per sync, parallel requests, seconds
+    # per request and per sync
+    site_max_pages: int = env_field(2000, minimum=1)
+    site_concurrency: int = env_field(4, minimum=1, maximum=32)
+    site_timeout: float = env_field(20.0, minimum=0.1)
+    site_budget: float = env_field(900.0, minimum=1)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def with_overrides(self, **overrides: Any) -> Settings:

@@ -14,6 +14,7 @@ class Section:
 
     headings: tuple[str, ...]
     blocks: tuple[str, ...]
+    anchor: str = ""  # the last heading's own id on its web page, '' when unknown
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,7 @@ class Engine:
             n,
             allowed=retriever.masks.of(scope),
         )
-        return [Topic(t.label, t.path, t.url or self._links.url(t.path) or "") for t in found]
+        return [Topic(t.label, t.path, self._links.url(t.path, own=t.url) or "") for t in found]
 
     def catalogue(self, scope: Scope | None = None) -> Catalogue:
         """Documents grouped by folder, example questions, index size and age (Home tab);
@@ -297,5 +297,5 @@ def _source(ev: Evidence, links: Links) -> Source:
         heading=heading,
         score=round(ev.score, 4),
         text=ev.chunk.text,
-        url=ev.chunk.url or links.url(ev.chunk.path, section),
+        url=links.url(ev.chunk.path, section, own=ev.chunk.url),
     )

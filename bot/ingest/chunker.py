@@ -74,24 +74,26 @@ def chunk_document(
         return cache[text]
 
     chunks: list[Chunk] = []
-    for base, text_blocks in _groups(doc, limit, cost):
+    for base, anchor, text_blocks in _groups(doc, limit, cost):
+        url = f"{doc.url}#{anchor}" if doc.url and anchor and "#" not in doc.url else doc.url
         heading = _fit_heading(SEPARATOR.join((doc.title, *base)), limit, cost)
         budget = _Budget(heading, limit, count_tokens, cache=cache)
         # a block too big to fit is split; its last piece may share a chunk with the next block
         pieces = _pack(text_blocks, "\n\n", budget, partial(_split_block, budget=budget))
-        chunks.extend(Chunk(doc.path, doc.title, heading, text, doc.url) for text in pieces)
+        chunks.extend(Chunk(doc.path, doc.title, heading, text, url) for text in pieces)
     return chunks
 
 
 def _groups(
     doc: Document, limit: int, cost: Callable[[str], int]
-) -> list[tuple[tuple[str, ...], list[str]]]:
-    """(shared heading path, blocks) per chunk group; small sections join following siblings.
+) -> list[tuple[tuple[str, ...], str, list[str]]]:
+    """(shared heading path, anchor, blocks) per chunk group; small sections join following
+    siblings. The anchor is the first section's heading id: where the passage starts.
 
     Token sums are estimates (additive counts); the packer checks every chunk exactly.
     """
     sections = [s for s in doc.sections if s.blocks]
-    groups: list[tuple[tuple[str, ...], list[str]]] = []
+    groups: list[tuple[tuple[str, ...], str, list[str]]] = []
     i = 0
     while i < len(sections):
         first = sections[i]
@@ -114,7 +116,7 @@ def _groups(
                 break
             base, blocks, size = new_base, head + blocks + added[len(head) :], new_size
             j += 1
-        groups.append((base, blocks))
+        groups.append((base, first.anchor, blocks))
         i = j
     return groups
 

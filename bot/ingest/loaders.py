@@ -22,8 +22,8 @@ from bot.ingest.html import parse_html
 from bot.ingest.markdown import SectionBuilder, parse_markdown
 from bot.ingest.pdf import pdf_text
 
-SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf"}
-_MARKDOWN = {".md", ".markdown"}
+SUPPORTED_SUFFIXES = {".md", ".markdown", ".mdx", ".txt", ".html", ".htm", ".pdf"}
+_MARKDOWN = {".md", ".markdown", ".mdx"}
 _HTML = {".html", ".htm"}
 
 
@@ -163,8 +163,9 @@ def load_document(file: SourceFile, budget: Budget | None = None) -> Document:
         except UnicodeDecodeError:
             raise LoadError("not UTF-8 text") from None
         if suffix in _MARKDOWN:
+            text = remove_web_junk(normalize_chars(text))
             title, url, sections = parse_markdown(
-                remove_web_junk(normalize_chars(text)), budget.nesting
+                text, file.path, mdx=suffix == ".mdx", max_nesting=budget.nesting
             )
         elif suffix in _HTML:
             title, url, sections = parse_html(normalize_chars(text), budget.nesting)

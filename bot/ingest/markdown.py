@@ -20,15 +20,17 @@ from markdown_it.tree import SyntaxTreeNode
 
 from bot.documents import Section
 from bot.ingest.budget import Budget, check_nesting
+from bot.ingest.docs_as_code import rewrite, route_of
 
 _MD = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+_MDX = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).disable("code")
 # markdown-it silently drops what lies deeper than maxNesting (20) block levels, where its
 # last tokens sit at level 19: anything that deep is over budget instead. (Raising it slows
 # inline parsing; real docs stay under 10 levels, the corpus at 9.)
 MAX_NESTING = _MD.options["maxNesting"] - 2
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)^(?:---|\.\.\.)[ \t]*$\n?", re.S | re.M)
-_ANCHOR = re.compile(r"\s*\{#[^}]*\}\s*$")
+_ANCHOR = re.compile(r"\s*\{#([^}\s]*)[^}]*\}\s*$")  # `## Install {#install}`: an explicit id
 _TAG = re.compile(r"<\s*/?\s*([A-Za-z][\w:-]*)")
 # Tags whose markup we drop (inner text stays). Anything else that looks like a tag,
 # e.g. `<path>` or `<Customer/Partner Name>`, is a placeholder and kept literally.
@@ -53,15 +55,16 @@ class SectionBuilder:
     """Collects blocks under the current heading path into `Section`s."""
 
     def __init__(self) -> None:
-        self._stack: list[tuple[int, str]] = []
+        self._stack: list[tuple[int, str, str]] = []  # level, text, anchor
         self._blocks: list[str] = []
         self._sections: list[Section] = []
 
-    def heading(self, level: int, text: str) -> None:
+    def heading(self, level: int, text: str, anchor: str = "") -> None:
+        """Open a section; `anchor` is the heading's own id on its web page, if known."""
         self._flush()
         while self._stack and self._stack[-1][0] >= level:
             self._stack.pop()
-        self._stack.append((level, text))
+        self._stack.append((level, text, anchor))
 
     def block(self, text: str) -> None:
         text = text.strip("\n").rstrip()
@@ -78,11 +81,12 @@ class SectionBuilder:
     def _flush(self) -> None:
         if not self._blocks:
             return
-        headings = tuple(text for _, text in self._stack)
+        headings = tuple(text for _, text, _ in self._stack)
+        anchor = self._stack[-1][2] if self._stack else ""
         if self._sections and self._sections[-1].headings == headings:
             prev = self._sections.pop()
             self._blocks = [*prev.blocks, *self._blocks]
-        self._sections.append(Section(headings, tuple(self._blocks)))
+        self._sections.append(Section(headings, tuple(self._blocks), anchor))
         self._blocks = []
 
     def sections(self) -> tuple[Section, ...]:
@@ -111,36 +115,47 @@ def meta_str(meta: dict[str, Any], *keys: str) -> str | None:
 
 
 def parse_markdown(
-    text: str, max_nesting: int = MAX_NESTING
+    text: str, path: str = "", *, mdx: bool = False, max_nesting: int = MAX_NESTING
 ) -> tuple[str | None, str | None, tuple[Section, ...]]:
-    """(title or None, url or None, sections) of a markdown document."""
+    """(title or None, url or None, sections) of a markdown (or MDX) document at `path`.
+
+    The url is absolute (front matter `url`), or the page's route on its docs site relative
+    to the docs root (front matter `slug`/`id`, bot/ingest/docs_as_code.py), or None."""
     meta, body = split_front_matter(text)
-    tree = SyntaxTreeNode(_parse(body, max_nesting))
+    md = _MDX if mdx else _MD  # MDX has no indented code: JSX children are indented text
+    body = rewrite(body, mdx=mdx)
+    tree = SyntaxTreeNode(_parse(body, max_nesting, md))
     if not any(node.type != "heading" for node in tree.children):
         # glossary-style files keep their text in the front matter
         for key in ("description", "tooltip", "summary"):
             extra = meta.get(key)
             if isinstance(extra, str) and extra.strip():
-                tree = SyntaxTreeNode(_parse(f"{body}\n\n{extra}", max_nesting))
+                tree = SyntaxTreeNode(_parse(f"{body}\n\n{extra}", max_nesting, md))
                 break
     headings = [node for node in tree.children if node.type == "heading"]
     h1s = [node for node in headings if node.tag == "h1"]
     title_node = h1s[0] if h1s and (len(h1s) == 1 or headings[0] is h1s[0]) else None
-    title = meta_str(meta, "title", "name") or (heading_text(title_node) if title_node else None)
+    title = (
+        meta_str(meta, "title", "name")
+        or (heading_text(title_node) if title_node else None)
+        or meta_str(meta, "sidebar_label")
+    )
     url = meta_str(meta, "url", "canonical_url", "source")
+    if not url or not re.match(r"^https?://", url, re.I):
+        url = route_of(meta, path) or (url if url and "://" in url else None)
     builder = SectionBuilder()
     for node in tree.children:
         if node.type == "heading":
             if node is not title_node:
-                builder.heading(int(node.tag[1]), heading_text(node))
+                builder.heading(int(node.tag[1]), heading_text(node), heading_anchor(node))
             continue
         for block in render_block(node):
             builder.block(block)
     return title, url, builder.sections()
 
 
-def _parse(text: str, max_nesting: int) -> list[Token]:
-    tokens = _MD.parse(text)
+def _parse(text: str, max_nesting: int, md: MarkdownIt = _MD) -> list[Token]:
+    tokens = md.parse(text)
     deepest = max((t.level for t in tokens), default=0)
     check_nesting(deepest, Budget(nesting=min(max_nesting, MAX_NESTING)))
     return tokens
@@ -149,6 +164,13 @@ def _parse(text: str, max_nesting: int) -> list[Token]:
 def heading_text(node: SyntaxTreeNode) -> str:
     text = render_inline(node.children[0], plain=True) if node.children else ""
     return " ".join(_ANCHOR.sub("", text).split())
+
+
+def heading_anchor(node: SyntaxTreeNode) -> str:
+    """The id a heading gives itself (`## Install {#install}`), '' when it gives none."""
+    text = node.children[0].content if node.children else ""
+    match = _ANCHOR.search(text)
+    return match.group(1) if match else ""
 
 
 def render_block(node: SyntaxTreeNode, depth: int = 0) -> list[str]:

@@ -8,15 +8,21 @@ git repository links to its pages:
 
 With several roots a source path is `<root folder name>/<path inside it>`, and the key
 is that folder name. Derived at answer time, so changing the setting needs no re-ingest.
+
+A docs-as-code page may name its own route (front matter `slug`, `id`, a relative `url`;
+bot/ingest/docs_as_code.py). Against a docs-site base URL the link follows that route;
+against a repository's file view (`/blob/`, `/src/`) the file's path is what exists.
 """
 
 from __future__ import annotations
 
 import re
+from urllib.parse import quote, urljoin
 
 from bot.config import ConfigError
 
 _URL_RE = re.compile(r"^https?://\S+$", re.IGNORECASE)
+_FILE_VIEW = re.compile(r"/(?:-/)?(?:blob|tree|src|raw)/")  # GitHub, GitLab, Gitea, Bitbucket
 
 
 def parse_knowledge_urls(raw: str) -> tuple[tuple[str, str], ...]:
@@ -30,3 +36,18 @@ def parse_knowledge_urls(raw: str) -> tuple[tuple[str, str], ...]:
             raise ConfigError(f"KNOWLEDGE_URLS entry {item!r} is not [root=]http(s)://base-url")
         pairs.append((root, base if base.endswith("/") else base + "/"))
     return tuple(pairs)
+
+
+def document_url(base: str, inner: str, own: str | None = None) -> str | None:
+    """A document's web URL: its own absolute URL, else its route or its path under `base`
+    (`inner` is the path inside the root; `own` may carry a `#heading-id`)."""
+    if own and "://" in own:
+        return own
+    route, _, anchor = (own or "").partition("#")
+    if not base or not (inner or route):
+        return None
+    if route and not _FILE_VIEW.search(base):
+        url = urljoin(base, quote(route, safe="/:.~"))
+    else:
+        url = base + quote(inner)
+    return f"{url}#{anchor}" if anchor else url

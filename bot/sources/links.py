@@ -11,8 +11,10 @@ import logging
 from collections.abc import Sequence
 
 from bot.config import ConfigError, Settings
+from bot.ingest.urls import document_url
 from bot.sources.anchors import github_slug
 from bot.sources.base import Source
+from bot.sources.folder import FolderSource
 from bot.sources.registry import open_source
 from bot.sources.spec import SourceSpec, source_of
 
@@ -45,11 +47,23 @@ class Links:
             self._sources = {}
         self._names = list(self._sources)
 
-    def url(self, path: str, heading: str = "") -> str | None:
-        """`heading` is the section's own heading ('' for the document's top)."""
+    def url(self, path: str, heading: str = "", own: str | None = None) -> str | None:
+        """`heading` is the section's own heading ('' for the document's top); `own` is the
+        chunk's URL as the document gave it: absolute (a site page, front matter `url`), or
+        a route on its docs site (front matter `slug`), either with the page's heading id."""
+        if own and "://" in own:
+            return own
         name = source_of(path, self._names) if self._names else ""
         source = self._sources.get(name)
         if source is None:
             return None
         inner = path if len(self._names) == 1 else path.partition("/")[2]
-        return source.url_for(inner, github_slug(heading) if heading else "")
+        route, _, anchor = (own or "").partition("#")
+        if len(self._names) > 1 and route.startswith(name + "/"):
+            route = route[len(name) + 1 :]  # made from the stored, prefixed path
+        anchor = anchor or (github_slug(heading) if heading else "")
+        if route and isinstance(source, FolderSource):  # a docs-as-code route under its base
+            routed = document_url(source.base_url() or "", inner, f"{route}#{anchor}".rstrip("#"))
+            if routed:
+                return routed
+        return source.url_for(inner, anchor)

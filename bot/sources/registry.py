@@ -17,6 +17,7 @@ from bot.ingest.loaders import SkippedFile, SourceFile
 from bot.sources.base import Source, SourceError, SourceState
 from bot.sources.folder import FolderSource
 from bot.sources.git import GitSource
+from bot.sources.site import SiteSource
 from bot.sources.spec import SourceSpec, check_names
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ Opener = Callable[[SourceSpec, Settings, Sequence[SourceSpec]], Source]
 KINDS: dict[str, Opener] = {
     "folder": FolderSource,
     "git": GitSource,
+    "site": lambda spec, settings, _peers: SiteSource(spec, settings),
 }
 
 
