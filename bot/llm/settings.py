@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from bot.config import ConfigError
+from bot.ingest.urls import parse_knowledge_urls
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class LLMSettings:
     timeout: float = 20.0
     max_tokens: int = 400
     concurrency: int = 2
+    link_bases: tuple[str, ...] = ()  # KNOWLEDGE_URLS bases: hosts generated links may use
 
     @property
     def host(self) -> str:
@@ -52,6 +54,7 @@ def from_env(env: dict[str, str] | None = None) -> LLMSettings | None:
         timeout=timeout,
         max_tokens=int(_number("LLM_MAX_TOKENS", get("LLM_MAX_TOKENS"), 400, integer=True)),
         concurrency=int(_number("LLM_CONCURRENCY", get("LLM_CONCURRENCY"), 2, integer=True)),
+        link_bases=tuple(base for _root, base in parse_knowledge_urls(get("KNOWLEDGE_URLS"))),
     )
 
 
