@@ -8,6 +8,7 @@ from urllib.parse import urlparse
 
 from bot.config import ConfigError
 from bot.ingest.urls import parse_knowledge_urls
+from bot.observability.urls import safe_url
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,8 @@ class LLMSettings:
 
     @property
     def host(self) -> str:
-        """The server's host, for logs and /healthz (never the key)."""
-        return urlparse(self.base_url).netloc
+        """The server's scheme, host and port, for logs and /healthz (never a password)."""
+        return safe_url(self.base_url)
 
 
 def from_env(env: dict[str, str] | None = None) -> LLMSettings | None:
@@ -40,7 +41,7 @@ def from_env(env: dict[str, str] | None = None) -> LLMSettings | None:
         return None
     parsed = urlparse(base_url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ConfigError(f"LLM_BASE_URL must be an http(s) URL, got {base_url!r}")
+        raise ConfigError(f"LLM_BASE_URL must be an http(s) URL, got {safe_url(base_url)!r}")
     model = get("LLM_MODEL")
     if not model:
         raise ConfigError("LLM_MODEL is required when LLM_BASE_URL is set (e.g. llama3.2)")

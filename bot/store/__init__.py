@@ -12,6 +12,8 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from bot.config import ConfigError, Settings
+from bot.observability.logs import Redactor
+from bot.observability.urls import safe_url
 from bot.store.records import Feedback, Interaction, PruneResult
 from bot.store.sqlite import SchemaError, SQLiteStore
 
@@ -69,7 +71,7 @@ def open_store(settings: Settings) -> Store:
             "use sqlite:///PATH or postgresql://USER@HOST/DB"
         )
     path = Path(url.removeprefix("sqlite:///")) if url else settings.data_dir / DB_FILENAME
-    where = f"DATABASE_URL {url!r}" if url else f"DATA_DIR {str(settings.data_dir)!r}"
+    where = f"DATABASE_URL file {str(path)!r}" if url else f"DATA_DIR {str(settings.data_dir)!r}"
     try:
         return SQLiteStore(path, **options)
     except (OSError, SchemaError) as exc:  # e.g. DATA_DIR not writable
@@ -87,7 +89,8 @@ def _open_postgres(url: str, options: dict[str, Any]) -> Store:
         return PostgresStore(url, **options)
     except Exception as exc:  # psycopg errors: bad URL, unreachable, auth, permissions
         message = _one_line(exc, secret=_password(url))
-        raise ConfigError(f"DATABASE_URL is not usable: {message}") from None
+        where = safe_url(url)
+        raise ConfigError(f"DATABASE_URL {where} is not usable: {message}") from None
 
 
 def _password(url: str) -> str:
@@ -102,4 +105,4 @@ def _one_line(exc: BaseException, secret: str = "") -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     if secret:
         text = text.replace(secret, "***")
-    return text[:300]
+    return Redactor()(text)[:300]  # and any user:password@ the driver echoed
