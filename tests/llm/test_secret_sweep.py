@@ -31,6 +31,9 @@ PLANTED = {  # setting → the secret inside it
 }
 
 
+PASTED_SECRET = "pasted-pass-6f0e"  # a user pastes a URL: kept out of logs and the report
+
+
 def planted_env(llm_url: str) -> dict[str, str]:
     """Every URL setting with credentials (the running ones still work)."""
     host = llm_url.removeprefix("http://")
@@ -63,7 +66,7 @@ def test_serve_healthz_logs_slack_and_report(fake_llm, tmp_path, article_engine)
         health = sim.get("/healthz").body
         assert json.loads(health)["llm"]["server"] == f"http://{fake_llm.url[7:].split('/')[0]}"
         channel = "C" + uuid.uuid4().hex[:8].upper()
-        pasted = f"why does postgresql://bob:{PLANTED['DATABASE_URL']}@db.internal/x say zebra?"
+        pasted = f"why does postgresql://bob:{PASTED_SECRET}@db.internal/x say zebra?"
         sim.mention(pasted, channel)
         _wait(lambda: fake.find("chat.postMessage", channel=channel))
         sim.mention("what is mlops?", channel)
@@ -80,6 +83,7 @@ def test_serve_healthz_logs_slack_and_report(fake_llm, tmp_path, article_engine)
     assert "generated answers from" in text  # the INFO line that showed user:pass@host
     for where, body in (("/healthz", health), ("the text log", text)):
         assert_clean(body, where)
+    assert PASTED_SECRET not in text
     slack = json.dumps([c.params for c in fake.calls])
     assert "docs.example.com/kb/" in slack  # source links kept their host
     assert_clean(slack, "Slack")
@@ -108,6 +112,7 @@ def _report_is_clean(data_dir, env, engine) -> None:
         rendered = render_report(report, fmt)
         assert "db.internal" in rendered or fmt != "text"  # the host may show
         assert_clean(rendered, f"the {fmt} report")
+        assert PASTED_SECRET not in rendered, fmt
 
 
 @pytest.mark.parametrize("log_format", ["text", "json"])

@@ -107,18 +107,24 @@ def record_vote(
     if not services.store.record_vote(interaction_id, user, channel, vote):
         log.warning("feedback for unknown interaction id %s", interaction_id)
     message = _obj(body, "message")
-    original = message.get("blocks") or rebuilt_blocks(services, interaction_id)
+    original = message.get("blocks")  # a payload's fields may hold anything: check types
+    if not (isinstance(original, list) and all(isinstance(b, dict) for b in original)):
+        original = rebuilt_blocks(services, interaction_id)
     thanks = blocks.render_thanks(original, vote)
-    text = message.get("text") or "Thanks for the feedback"
-    ts = message.get("ts") or container.get("message_ts")
+    text = _str(message.get("text")) or "Thanks for the feedback"
+    ts = _str(message.get("ts")) or _str(container.get("message_ts"))
     if not container.get("is_ephemeral") and channel and ts:
         try:
             client.chat_update(channel=channel, ts=ts, text=text, blocks=thanks)
             return
         except SlackApiError as exc:  # e.g. posted via response_url: fall back to it
             log.info("chat.update failed (%s); using response_url", exc.response.get("error"))
-    if body.get("response_url"):
+    if _str(body.get("response_url")).startswith(("https://", "http://")):
         respond(replace_original=True, text=text, blocks=thanks)
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def _obj(body: dict[str, Any], key: str) -> dict[str, Any]:
