@@ -148,3 +148,45 @@ def test_reload_and_index_metrics():
     index = SimpleNamespace(chunks=[object()] * 3, manifest=SimpleNamespace(documents=documents))
     metrics.record_index(index)
     assert _sample("opsbot_index_chunks") == 3.0 and _sample("opsbot_index_documents") == 2.0
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "generated answers from m on user:pa55word@llm.internal:8080",  # no scheme
+        "connect to ops:hunter22@db.internal:5432/opsbot failed",
+        "clone https://ghp_0123456789abcdefghij@github.com/org/docs.git",  # token as user
+        "DATABASE_URL=postgresql://ops:hunter22@db/x",
+    ],
+)
+def test_redaction_catches_credentials_with_or_without_a_scheme(line):
+    from bot.observability.logs import Redactor
+
+    out = Redactor()(line)
+    assert not any(s in out for s in ("pa55word", "hunter22", "ghp_0123456789")), out
+    assert "[REDACTED]@" in out
+
+
+def test_redaction_leaves_addresses_without_credentials():
+    from bot.observability.logs import Redactor
+
+    line = "mail bob@example.com, clone git@github.com:org/x.git, see https://docs.example.com/a"
+    assert Redactor()(line) == line
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://user:pass@llm.internal:8080/v1?key=x#f", "http://llm.internal:8080"),
+        ("postgresql://u:p@db:5432/opsbot?sslmode=require", "postgresql://db:5432"),
+        ("user:pass@db.internal:5432/x", "db.internal:5432"),
+        ("https://TOKEN0123456789abcdef@git.example.com/org/docs.git", "https://git.example.com"),
+        ("https://a:b@c@evil.example/x", "https://evil.example"),
+        ("http://[::1]:8080/v1", "http://[::1]:8080"),
+        ("sqlite:///var/lib/opsbot/opsbot.db", "sqlite://"),
+    ],
+)
+def test_safe_url_shows_scheme_host_and_port_only(url, shown):
+    from bot.observability.urls import safe_url
+
+    assert safe_url(url) == shown

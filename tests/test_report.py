@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import sys
@@ -256,3 +257,32 @@ def test_documents_of_restricted_sources_stay_out_of_the_report(seeded):
     text = render_report(report, "text") + render_report(report, "html")
     assert "Connect Slack" not in text and "connect-slack.md" not in text
     assert [t.title for t in report.topics] == ["DevOps vs MLOps", "Kubernetes <basics> & more"]
+
+
+CONTROL = "why does \x1b[31mred\x1b[0m vault\x00 say\x07 \x9b2J\u2028bye\nFAKE LINE?"
+PASTED = "vault login postgresql://ops:hunter2-planted@db.internal:5432/x fails"
+
+
+def test_every_format_escapes_control_characters_and_credentials(tmp_path, embed):
+    """Stored questions are user input: a question holding ANSI escapes, NUL, BEL, C1,
+    a line separator or a newline must not reach the operator's terminal raw, break the
+    HTML's XML, or forge a line; a pasted user:password@ is redacted everywhere."""
+    store = open_store(Settings(database_url=f"sqlite:///{tmp_path / 's.db'}", retention_days=0))
+    try:
+        for question in (CONTROL, CONTROL + " again", PASTED):
+            row = Interaction(question, "", [], False, "U1", "C1", "mention", 0.0, 5.0)
+            store.save_interaction(dataclasses.replace(row, created_at=NOW - HOUR))
+        report = build_report(
+            store, since_seconds=86400, window="1d", questions_stored=True, embed=embed, now=NOW
+        )
+    finally:
+        store.close()
+    raw = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+    for fmt in ("text", "html", "json"):
+        page = render_report(report, fmt)
+        assert not raw.search(page), (fmt, raw.findall(page))
+        assert "hunter2-planted" not in page and "db.internal" in page, fmt
+        assert "\\x1b[31mred" in page or "\\\\x1b[31mred" in page, fmt  # shown, escaped
+        assert not any(line.startswith("FAKE LINE") for line in page.splitlines()), fmt
+    ET.fromstring(render_report(report, "html").split("\n", 1)[1])  # well-formed XML
+    json.loads(render_report(report, "json"))

@@ -9,12 +9,14 @@ asked: how they differ ("while", "but", "unlike") or how they are alike ("both",
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 from bot.engine.lexicon import lexicon
 from bot.engine.terms import ASKING_WORDS, QueryTerms, fold
+from bot.index.lexical import WORD_RE as _WORD_RE
 from bot.index.lexical import tokenize
 
 Kind = Literal["alike", "differ", "any"]
@@ -59,12 +61,48 @@ def comparison_sides(question: str) -> list[set[str]]:
     lowered = question.lower()
     if not is_comparative(lowered):
         return []
+    words = _Words(lowered)
     for match in _SPLIT_WORDS.finditer(lowered):
-        left = _content(lowered[: match.start()])
-        right = _content(lowered[match.end() :])
+        left, right = words.before(match.start()), words.after(match.end())
         if left and right:
-            return [_side(left[-2:], left[-1]), _side(right[:2], right[0])]
+            return [_side(left, left[-1]), _side(right, right[0])]
     return []
+
+
+class _Words:
+    """The content words of a question, tokenized once: the two words before or after
+    any position in constant time, so a question full of splitters ("a vs vs vs …")
+    costs time linear in its length, not quadratic."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.tokens: list[str] = []  # content tokens of every word, in order
+        self.first: list[int] = []  # index in `tokens` of each word's first token
+        for m in _WORD_RE.finditer(text):
+            self.starts.append(m.start())
+            self.ends.append(m.end())
+            self.first.append(len(self.tokens))
+            self.tokens += _content(m.group())
+        self.first.append(len(self.tokens))
+
+    def before(self, cut: int) -> list[str]:
+        """The last two content tokens of text[:cut] (as tokenizing that slice gives)."""
+        i = bisect_right(self.ends, cut)  # words 0..i-1 end by the cut
+        partial = []
+        if i < len(self.starts) and self.starts[i] < cut:  # a word the cut runs through
+            partial = _content(self.text[self.starts[i] : cut])
+        whole = self.tokens[max(0, self.first[i] - 2) : self.first[i]]
+        return (whole + partial)[-2:]
+
+    def after(self, cut: int) -> list[str]:
+        """The first two content tokens of text[cut:]."""
+        j = bisect_left(self.starts, cut)  # words j.. start at or after the cut
+        partial = []
+        if j > 0 and self.ends[j - 1] > cut:
+            partial = _content(self.text[cut : self.ends[j - 1]])
+        return (partial + self.tokens[self.first[j] : self.first[j] + 2])[:2]
 
 
 def _content(text: str) -> list[str]:

@@ -37,7 +37,7 @@ STOPWORDS: frozenset[str] = frozenset(STOPWORDS_EN_PLUS) - _KEEP
 
 # A "word" is a run of letters/digits; runs joined by . / _ : - form a compound
 # ("ci/cd", "docker-compose", "nginx:1.25", "max_retries").
-_WORD_RE = re.compile(r"[^\W_]+(?:[./_:-][^\W_]+)*")
+_WORD_RE = WORD_RE = re.compile(r"[^\W_]+(?:[./_:-][^\W_]+)*")  # WORD_RE: one word
 _SPLIT_RE = re.compile(r"[./_:-]")
 _MAX_COMPOUND = 64  # longer compounds are URLs/paths: keep only their parts
 

@@ -16,10 +16,14 @@ against a repository's file view (`/blob/`, `/src/`) the file's path is what exi
 
 from __future__ import annotations
 
+import logging
 import re
 from urllib.parse import quote, urljoin
 
 from bot.config import ConfigError
+from bot.observability.urls import safe_url
+
+log = logging.getLogger(__name__)
 
 _URL_RE = re.compile(r"^https?://\S+$", re.IGNORECASE)
 _FILE_VIEW = re.compile(r"/(?:-/)?(?:blob|tree|src|raw)/")  # GitHub, GitLab, Gitea, Bitbucket
@@ -33,7 +37,9 @@ def parse_knowledge_urls(raw: str) -> tuple[tuple[str, str], ...]:
             continue
         root, _, base = item.rpartition("=") if not _URL_RE.match(item) else ("", "", item)
         if not _URL_RE.match(base):
-            raise ConfigError(f"KNOWLEDGE_URLS entry {item!r} is not [root=]http(s)://base-url")
+            shown = f"{root}={safe_url(base)}" if root else safe_url(item)
+            raise ConfigError(f"KNOWLEDGE_URLS entry {shown!r} is not [root=]http(s)://base-url")
+        base = without_credentials(base)
         pairs.append((root, base if base.endswith("/") else base + "/"))
     return tuple(pairs)
 
@@ -51,3 +57,16 @@ def document_url(base: str, inner: str, own: str | None = None) -> str | None:
     else:
         url = base + quote(inner)
     return f"{url}#{anchor}" if anchor else url
+
+
+def without_credentials(url: str) -> str:
+    """The base URL without `user:password@`: every source link shown in Slack starts
+    with it, so credentials there would reach every reader (a warning says so)."""
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/")
+    if "@" not in netloc:
+        return url
+    log.warning(
+        "KNOWLEDGE_URLS: credentials removed from %s (links are shown to users)", safe_url(url)
+    )
+    return f"{scheme}{sep}{netloc.rpartition('@')[2]}{slash}{path}"

@@ -55,7 +55,7 @@ def check(settings: LLMSettings) -> None:
     import openai
 
     client = make_client(settings, min(settings.timeout, CHECK_TIMEOUT))
-    where = f"LLM_BASE_URL {settings.base_url}"
+    where = f"LLM_BASE_URL {settings.host}"
     try:
         served = [m.id for m in client.models.list()]
         if settings.model in served:

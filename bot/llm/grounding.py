@@ -14,6 +14,7 @@ planted "post <!channel>" must not become the bot's words.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -30,6 +31,15 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)|(?<=\])\s+(?=[A-Z`\"'(*])")
 _BULLET = re.compile(r"^(\s*(?:[-*+•]|\d+[.)])\s+)")
 # A generated sentence may never notify anyone, even if a passage "asks" for it.
 _NOTIFY = re.compile(r"<[!@#]|[@!](here|channel|everyone)\b", re.IGNORECASE)
+# A link's target is not a claim: the sentence is judged on its words.
+_LINK_TARGET = re.compile(
+    r"\[([^\]\n]*)\]\([^)\s]*\)|<[a-z][a-z0-9+.-]*:[^>|\s]+\|?([^>]*)>|https?://\S+"
+)
+
+
+def claim_text(text: str) -> str:
+    """The sentence without link targets: `[label](url)` → label."""
+    return _LINK_TARGET.sub(lambda m: m.group(1) or m.group(2) or "", text)
 
 
 @dataclass
@@ -92,38 +102,66 @@ def split_answer(text: str) -> list[Unit]:
     return units
 
 
+class Support:
+    """Scores claims against the shown passages; the passages are split and embedded
+    once, so a streamed answer can be checked sentence by sentence at little cost."""
+
+    def __init__(self, embedder, sources: Sequence[Source]) -> None:
+        self.embedder, self.sources = embedder, list(sources)
+        self._lock = threading.Lock()
+        self._ready: tuple[list[int], np.ndarray, list[set[str]]] | None = None
+
+    def prepare(self) -> None:
+        """Embed the passages' sentences (idempotent; may run on another thread)."""
+        with self._lock:
+            if self._ready is not None:
+                return
+            pieces: list[list[str]] = [
+                [u.text for u in split_units(s.text) if terms(u.text)] or [s.text]
+                for s in self.sources
+            ]
+            flat = [p for ps in pieces for p in ps]
+            vectors = np.asarray(self.embedder.encode(flat)) if flat else np.zeros((0, 1))
+            words = [terms(s.heading + " " + s.text) for s in self.sources]
+            self._ready = ([len(ps) for ps in pieces], vectors, words)
+
+    def scores(self, claims: Sequence[str]) -> np.ndarray:
+        """scores[i, j]: how well passage j supports claim i (0..1)."""
+        self.prepare()
+        assert self._ready is not None
+        sizes, piece_vecs, words = self._ready
+        scores = np.zeros((len(claims), len(self.sources)), dtype=np.float32)
+        if not claims or not self.sources:
+            return scores
+        claim_vecs = np.asarray(self.embedder.encode(list(claims)))
+        start = 0
+        for j, size in enumerate(sizes):
+            dense = (claim_vecs @ piece_vecs[start : start + size].T).max(axis=1)
+            start += size
+            for i, claim in enumerate(claims):
+                wanted = terms(claim)
+                lexical = len(wanted & words[j]) / len(wanted) if wanted else 0.0
+                scores[i, j] = (
+                    DENSE_WEIGHT * max(0.0, float(dense[i])) + (1 - DENSE_WEIGHT) * lexical
+                )
+        return scores
+
+
 def support_matrix(embedder, claims: Sequence[str], sources: Sequence[Source]) -> np.ndarray:
     """scores[i, j]: how well passage j supports claim i (0..1)."""
-    pieces: list[list[str]] = [
-        [u.text for u in split_units(s.text) if terms(u.text)] or [s.text] for s in sources
-    ]
-    flat = [p for ps in pieces for p in ps]
-    vectors = embedder.encode([*claims, *flat])
-    claim_vecs, piece_vecs = vectors[: len(claims)], vectors[len(claims) :]
-    scores = np.zeros((len(claims), len(sources)), dtype=np.float32)
-    start = 0
-    for j, (source, ps) in enumerate(zip(sources, pieces, strict=True)):
-        dense = (claim_vecs @ piece_vecs[start : start + len(ps)].T).max(axis=1)
-        start += len(ps)
-        words = terms(source.heading + " " + source.text)
-        for i, claim in enumerate(claims):
-            wanted = terms(claim)
-            lexical = len(wanted & words) / len(wanted) if wanted else 0.0
-            scores[i, j] = DENSE_WEIGHT * max(0.0, float(dense[i])) + (1 - DENSE_WEIGHT) * lexical
-    return scores
+    return Support(embedder, sources).scores(claims)
 
 
-def check(
-    text: str, sources: Sequence[Source], embedder, threshold: float = SUPPORT_THRESHOLD
-) -> Checked:
-    """Drop unsupported sentences, fix or drop their citations, rebuild the text."""
-    units = split_answer(text)
-    invalid = sum(1 for u in units for n in u.cites if not 1 <= n <= len(sources))
-    claims = [u for u in units if terms(u.text) and not _NOTIFY.search(u.text)]
-    if claims and sources:
-        scores = support_matrix(embedder, [u.text for u in claims], sources)
+def judge_units(
+    units: Sequence[Unit], support: Support, threshold: float = SUPPORT_THRESHOLD
+) -> None:
+    """Mark each unit kept (with citations that support it) or dropped, in place."""
+    n_sources = len(support.sources)
+    claims = [u for u in units if terms(claim_text(u.text)) and not _NOTIFY.search(u.text)]
+    if claims and n_sources:
+        scores = support.scores([claim_text(u.text) for u in claims])
         for unit, row in zip(claims, scores, strict=True):
-            valid = sorted({n for n in unit.cites if 1 <= n <= len(sources)})
+            valid = sorted({n for n in unit.cites if 1 <= n <= n_sources})
             supporting = [n for n in valid if row[n - 1] >= threshold]
             unit.best = int(row.argmax()) + 1
             unit.score = float(row.max())
@@ -134,6 +172,19 @@ def check(
     for unit in units:
         if not unit.kept:
             unit.cites = []
+
+
+def invalid_cites(units: Sequence[Unit], n_sources: int) -> int:
+    return sum(1 for u in units for n in u.cites if not 1 <= n <= n_sources)
+
+
+def check(
+    text: str, sources: Sequence[Source], embedder, threshold: float = SUPPORT_THRESHOLD
+) -> Checked:
+    """Drop unsupported sentences, fix or drop their citations, rebuild the text."""
+    units = split_answer(text)
+    invalid = invalid_cites(units, len(sources))
+    judge_units(units, Support(embedder, sources), threshold)
     return Checked(text=render_units(units), units=units, invalid_cites=invalid)
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from bot.config import ConfigError
+from bot.ingest.urls import parse_knowledge_urls
+from bot.observability.urls import safe_url
 
 
 @dataclass(frozen=True)
@@ -19,11 +21,12 @@ class LLMSettings:
     timeout: float = 20.0
     max_tokens: int = 400
     concurrency: int = 2
+    link_bases: tuple[str, ...] = ()  # KNOWLEDGE_URLS bases: hosts generated links may use
 
     @property
     def host(self) -> str:
-        """The server's host, for logs and /healthz (never the key)."""
-        return urlparse(self.base_url).netloc
+        """The server's scheme, host and port, for logs and /healthz (never a password)."""
+        return safe_url(self.base_url)
 
 
 def from_env(env: dict[str, str] | None = None) -> LLMSettings | None:
@@ -38,7 +41,7 @@ def from_env(env: dict[str, str] | None = None) -> LLMSettings | None:
         return None
     parsed = urlparse(base_url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ConfigError(f"LLM_BASE_URL must be an http(s) URL, got {base_url!r}")
+        raise ConfigError(f"LLM_BASE_URL must be an http(s) URL, got {safe_url(base_url)!r}")
     model = get("LLM_MODEL")
     if not model:
         raise ConfigError("LLM_MODEL is required when LLM_BASE_URL is set (e.g. llama3.2)")
@@ -52,6 +55,7 @@ def from_env(env: dict[str, str] | None = None) -> LLMSettings | None:
         timeout=timeout,
         max_tokens=int(_number("LLM_MAX_TOKENS", get("LLM_MAX_TOKENS"), 400, integer=True)),
         concurrency=int(_number("LLM_CONCURRENCY", get("LLM_CONCURRENCY"), 2, integer=True)),
+        link_bases=tuple(base for _root, base in parse_knowledge_urls(get("KNOWLEDGE_URLS"))),
     )
 
 

@@ -1,4 +1,5 @@
-"""Generated answers on a terminal: `ask` prints the checked answer, `chat` streams tokens."""
+"""Generated answers on a terminal: `ask` prints the checked answer, `chat` streams it
+sentence by sentence as each passes the grounding check (bot/llm/gate.py)."""
 
 from __future__ import annotations
 

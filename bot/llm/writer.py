@@ -18,7 +18,8 @@ from typing import Any
 
 from bot.engine.types import Answer
 from bot.llm import client as llm_client
-from bot.llm.grounding import SUPPORT_THRESHOLD, Checked, check
+from bot.llm.gate import Gate, allowed_hosts
+from bot.llm.grounding import SUPPORT_THRESHOLD, Checked, Support
 from bot.llm.prompt import build_messages, says_cannot
 from bot.llm.settings import LLMSettings
 from bot.observability.metrics import LLM_FALLBACKS, LLM_SECONDS, LLM_TOKENS
@@ -46,17 +47,21 @@ class Outcome:
     answer: Answer
     generated: bool = False
     reason: str = ""  # the fallback reason; "" when generated or never asked
-    raw: str = ""  # the text as the model streamed it
+    raw: str = ""  # the text as the model streamed it (never shown)
+    streamed: str = ""  # what on_text received: checked sentences only
     checked: Checked | None = None
     first_token_s: float | None = None
     total_s: float = 0.0
     usage: llm_client.Usage = field(default_factory=llm_client.Usage)
     asked: bool = False
+    links_removed: int = 0  # links to hosts no source uses, taken out by the gate
 
     @property
     def changed(self) -> bool:
-        """The answer shown differs from what was streamed (the check removed something)."""
-        return self.asked and (not self.generated or self.answer.answer.strip() != self.raw.strip())
+        """The final answer is not what was streamed (a fallback after some checked text)."""
+        return self.asked and (
+            not self.generated or self.answer.answer.strip() != self.streamed.strip()
+        )
 
 
 class Writer:
@@ -103,23 +108,31 @@ class Writer:
         on_text: Callable[[str], None] | None = None,
         surface: str = "",
     ) -> Outcome:
-        """The checked generated answer, or the draft with the reason it was kept."""
+        """The checked generated answer, or the draft with the reason it was kept.
+
+        `on_text` receives checked sentences only, as each passes (see bot/llm/gate.py)."""
         outcome = Outcome(answer=draft)
         if not draft.answered or not draft.sources:
             return outcome  # declines never reach the model
         outcome.asked = True
         messages = build_messages(draft.question, draft.sources, history)
+        support = Support(self.embedder, draft.sources)
+        hosts = allowed_hosts(draft.sources, self.settings.link_bases)
+        gate = Gate(support, on_text, hosts=hosts, threshold=self.threshold)
         with self._slots:  # a burst waits here, not on the model server
+            # the passages are embedded while the model reads the prompt
+            threading.Thread(target=support.prepare, daemon=True).start()
             started = time.perf_counter()
             try:
-                self._generate(messages, outcome, started, on_text)
+                self._generate(messages, outcome, started, gate.feed)
             except llm_client.LLMError as exc:
                 cut = exc.reason == "connection" and outcome.first_token_s is not None
                 outcome.reason = "stream_cut" if cut else exc.reason
                 log.info("LLM call failed (%s): %s", exc.reason, str(exc)[:300])
             outcome.total_s = time.perf_counter() - started
         if not outcome.reason:
-            self._judge(draft, outcome)
+            self._judge(draft, outcome, gate)
+        outcome.streamed = gate.emitted
         self._record(outcome, surface)
         return outcome
 
@@ -128,7 +141,7 @@ class Writer:
         messages: list[dict[str, str]],
         outcome: Outcome,
         started: float,
-        on_text: Callable[[str], None] | None,
+        on_text: Callable[[str], None],
     ) -> None:
         deadline = started + self.settings.timeout
         parts: list[str] = []
@@ -136,14 +149,13 @@ class Writer:
             if outcome.first_token_s is None:
                 outcome.first_token_s = time.perf_counter() - started
             parts.append(delta)
-            if on_text is not None:
-                on_text(delta)
+            on_text(delta)
             if time.perf_counter() > deadline:
                 outcome.raw = "".join(parts)
                 raise llm_client.LLMError("timeout", f"over LLM_TIMEOUT={self.settings.timeout:g}s")
         outcome.raw = "".join(parts)
 
-    def _judge(self, draft: Answer, outcome: Outcome) -> None:
+    def _judge(self, draft: Answer, outcome: Outcome, gate: Gate) -> None:
         text = outcome.raw.strip()
         if not text:
             outcome.reason = "empty"
@@ -151,8 +163,9 @@ class Writer:
         if says_cannot(text):
             outcome.reason = "cannot_answer"
             return
-        checked = check(text, draft.sources, self.embedder, self.threshold)
+        checked = gate.close()
         outcome.checked = checked
+        outcome.links_removed = gate.links_removed
         if not checked.kept or not checked.text:
             outcome.reason = "unsupported"
             return
@@ -199,6 +212,7 @@ class Writer:
             "sentences_kept": checked.kept if checked else 0,
             "sentences_dropped": checked.dropped if checked else 0,
             "invalid_citations": checked.invalid_cites if checked else 0,
+            "links_removed": outcome.links_removed,
         }
         log.info(
             "llm answer model=%s %s first_token=%s total=%.0fms tokens=%d+%d kept=%d dropped=%d",

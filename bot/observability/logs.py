@@ -29,7 +29,7 @@ OWN_LOGGERS = ("bot", "opsbot")  # module loggers, and "opsbot.questions"
 # sentence-transformers draws tqdm bars on stderr whenever its logger is INFO-enabled
 QUIET_LIBRARIES = ("sentence_transformers",)
 MIN_SECRET_CHARS = 8  # shorter configured values would redact ordinary words
-URL_ENV_VARS = ("DATABASE_URL", "SLACK_API_URL")  # may carry user:password@
+URL_ENV_VARS = ("DATABASE_URL", "SLACK_API_URL")  # and every other *_URL(S): may carry user:pw@
 MIN_URL_SECRET_CHARS = 4
 # Control characters (newline forging a log line, ANSI escapes), line separators and the
 # lone surrogates a non-UTF-8 file name decodes to: shown as escapes, never written raw.
@@ -47,8 +47,11 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         r"\1" + REDACTED,
     ),
     (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/-]+=*"), r"\1" + REDACTED),
-    # Credentials in URLs, e.g. a DATABASE_URL postgresql://user:password@host/db
-    (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s/]+@"), r"\1" + REDACTED + "@"),
+    # Credentials in URLs, e.g. a DATABASE_URL postgresql://user:password@host/db, or a
+    # token as the user (https://TOKEN@host): the whole user-info goes
+    (re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/@\s\"'<>]+@", re.I), r"\1" + REDACTED + "@"),
+    # ... and without a scheme: user:password@host (a libpq-style or pasted address)
+    (re.compile(r"(?<![\w.+%-])[\w.+%-]+:[^\s/@\"'<>]+@(?=[\w\[])"), REDACTED + "@"),
 )
 
 
@@ -233,15 +236,11 @@ def env_secrets(env: dict[str, str] | None = None) -> list[str]:
 
 def url_secrets(env: dict[str, str] | None = None) -> list[str]:
     """Passwords inside URL settings, found even when the URL does not parse."""
+    from bot.observability.urls import url_credentials, url_settings
+
     env = dict(os.environ if env is None else env)
-    found = []
-    for name in URL_ENV_VARS:
-        rest = env.get(name, "").partition("://")[2]
-        userinfo = rest.rpartition("@")[0] if "@" in rest else ""
-        password = userinfo.partition(":")[2]
-        if password:
-            found.append(password)
-    return found
+    names = {*URL_ENV_VARS, *url_settings(env)}
+    return [secret for name in sorted(names) for secret in url_credentials(env.get(name, ""))]
 
 
 def redactor_from_env(secrets: Iterable[str] | None = None) -> Redactor:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
+from typing import Any
 
+from bot.observability.logs import Redactor, escape_controls, redactor_from_env
 from bot.report.data import Report
 
 NOT_STORED = "Question text is not stored (STORE_QUESTIONS=false): counts and timings only."
@@ -13,6 +16,7 @@ FORMATS = ("text", "json", "html")
 
 def render_report(report: Report, fmt: str) -> str:
     """The report in `fmt`; every format ends with a newline."""
+    report = sanitized(report, redactor_from_env())
     if fmt == "json":
         return json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n"
     if fmt == "html":
@@ -20,6 +24,25 @@ def render_report(report: Report, fmt: str) -> str:
 
         return render_html(report)
     return render_report_text(report)
+
+
+def sanitized(value: Any, redact: Redactor) -> Any:
+    """A copy in which every string is safe to print in any format: credentials (a pasted
+    user:password@, a configured secret) redacted, control characters (ANSI escapes,
+    newlines, NUL, C1, lone surrogates) shown as visible escapes. Stored questions are
+    user input; the operator's terminal and an XML parser both get plain text."""
+    if isinstance(value, str):
+        return escape_controls(redact(value))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {
+            f.name: sanitized(getattr(value, f.name), redact) for f in dataclasses.fields(value)
+        }
+        return dataclasses.replace(value, **changes)
+    if isinstance(value, dict):
+        return {sanitized(k, redact): sanitized(v, redact) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(sanitized(v, redact) for v in value)
+    return value
 
 
 def fmt_ms(value: float | None) -> str:

@@ -25,7 +25,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import ConfigError, Settings, load_dotenv_once
 from bot.observability import metrics
-from bot.observability.logs import configure_logging
+from bot.observability.logs import configure_logging, redactor_from_env
+from bot.observability.urls import safe_url
 from bot.slack.app import SlackEnv, build_app, make_client
 from bot.slack.shutdown import GracefulStop, drain
 from bot.slack.wsgi import EVENTS_PATH, SlackWSGI
@@ -55,7 +56,8 @@ def check_tokens(slack: SlackEnv, *, http: bool) -> None:
         )
     parsed = urlparse(slack.api_url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ConfigError(f"SLACK_API_URL must be an http(s) URL, got {slack.api_url!r}")
+        shown = safe_url(slack.api_url)
+        raise ConfigError(f"SLACK_API_URL must be an http(s) URL, got {shown!r}")
 
 
 def _on_signals(handler: Callable[[int, Any], None]) -> None:
@@ -265,6 +267,8 @@ def health(
     source failed its last sync or has no documents, as answers still go out."""
     from bot.sources.status import health_entries, source_status
 
+    redact = redactor_from_env()  # an error echoing a URL or a secret is scrubbed here too
+
     def body() -> dict:
         last = watcher.last
         reload = {"ok": last.ok, "at": last.at, "detail": last.detail} if last else None
@@ -275,15 +279,17 @@ def health(
         sources = source_status(engine.settings, manifest=index.manifest)
         fine = database["ok"] and all(state.healthy for state in sources)
         status = "failing" if failures >= FAILING_AFTER else "ok" if fine else "degraded"
-        return {
-            "status": status,
-            "chunks": len(index.chunks),
-            "index": index.path.name,
-            "last_reload": reload,
-            "database": database,
-            "failed_answers_in_a_row": failures,
-            "llm": writer.health() if writer is not None else None,
-            "sources": health_entries(sources),  # a failed sync or 0 documents: degraded
-        }
+        return redact.value(
+            {
+                "status": status,
+                "chunks": len(index.chunks),
+                "index": index.path.name,
+                "last_reload": reload,
+                "database": database,
+                "failed_answers_in_a_row": failures,
+                "llm": writer.health() if writer is not None else None,
+                "sources": health_entries(sources),  # a failed sync or 0 documents: degraded
+            }
+        )
 
     return body

@@ -11,6 +11,18 @@ from __future__ import annotations
 from typing import Any
 
 ASSISTANT_EVENTS = ("assistant_thread_started", "assistant_thread_context_changed")
+# Fields Bolt's matchers read without a check, per interactive payload type: a signed
+# payload without them has nothing to act on (acked), never a KeyError and a 500.
+REQUIRED_STRINGS: dict[str, tuple[str, ...]] = {
+    "view_submission": ("view.type", "view.callback_id"),
+    "view_closed": ("view.type", "view.callback_id"),
+    "shortcut": ("callback_id",),
+    "message_action": ("callback_id",),
+    "block_suggestion": ("action_id", "block_id"),
+    "interactive_message": ("callback_id",),
+    "dialog_submission": ("callback_id",),
+    "dialog_cancellation": ("callback_id",),
+}
 _EVENT_STRINGS = ("ts", "thread_ts", "channel", "user", "channel_type", "subtype", "bot_id")
 
 
@@ -34,12 +46,17 @@ def repair(body: dict[str, Any]) -> bool:
     event = body.get("event")
     if isinstance(event, dict):
         changed |= _repair_event(event)
+    if "command" in body and not str(body.get("response_url", "")).startswith("http"):
+        raise Unusable("slash command without a response_url to answer on")
+    for path in REQUIRED_STRINGS.get(body.get("type", ""), ()):
+        if not isinstance(_get(body, path), str):
+            raise Unusable(f"{body['type']} without a {path}")
     if "actions" in body:
         actions = body["actions"]
         kept = [
             a
             for a in (actions if isinstance(actions, list) else [])
-            if isinstance(a, dict) and isinstance(a.get("action_id", ""), str)
+            if isinstance(a, dict) and isinstance(a.get("action_id"), str) and a["action_id"]
         ]
         if not kept:
             raise Unusable("no usable actions")
@@ -75,7 +92,18 @@ def _repair_event(event: dict[str, Any]) -> bool:
             and thread["thread_ts"]
         ):
             raise Unusable("assistant_thread without a channel and thread")
+        if not isinstance(thread.get("context"), dict):
+            thread["context"] = {}  # Bolt's assistant middleware reads it unchecked
+            changed = True
     return changed
+
+
+def _get(body: dict[str, Any], path: str) -> Any:
+    """body["a"]["b"] for "a.b", or None where a step is missing or not an object."""
+    node: Any = body
+    for key in path.split("."):
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
 
 
 def text_of(value: Any) -> str:

@@ -4,9 +4,10 @@ In threads (mentions, DM threads, assistant threads) the text streams through sl
 `chat_stream` helper (chat.startStream / appendStream / stopStream). Where streaming is
 not possible (a top-level DM has no thread to stream into; a workspace or token that
 refuses the methods) one message is posted and edited with chat.update at most once a
-second. The grounding check runs on the finished text: if it changed anything, a final
-chat.update replaces the streamed text with the checked answer. The final message always
-carries the sources and the feedback buttons.
+second. Only text the grounding check has passed is streamed (bot/llm/gate.py releases
+it sentence by sentence), so the streamed text is the final answer; a final chat.update
+replaces it only when the answer fell back to the extractive draft. The final message
+always carries the sources and the feedback buttons, once.
 """
 
 from __future__ import annotations
@@ -145,12 +146,15 @@ def render_streamed_answer(
     answer: Answer, interaction_id: int | None, in_channel: bool = False
 ) -> tuple[dict[str, Any], list[dict]]:
     """The final payload, and the blocks a stream appends on stop (everything the
-    answer text does not render to: sources, notes, feedback buttons)."""
+    answer text does not render to: sources, notes, feedback buttons). The answer's own
+    sections are never in the tail: with source URLs their citations render as links, so
+    they differ from the bare rendering, yet the stream already shows that text."""
     full = blocks.render_answer(answer, interaction_id=interaction_id, in_channel=in_channel)
     text_only = dataclasses.replace(answer, sources=[], truncated=False)
     bare = blocks.render_answer(text_only, in_channel=in_channel)
     seen = {json.dumps(b, sort_keys=True) for b in bare["blocks"]}
-    return full, [b for b in full["blocks"] if json.dumps(b, sort_keys=True) not in seen]
+    tail = [b for b in full["blocks"] if b.get("type") != "section"]
+    return full, [b for b in tail if json.dumps(b, sort_keys=True) not in seen]
 
 
 class TeamIds:

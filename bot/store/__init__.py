@@ -14,6 +14,8 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from bot.config import ConfigError, Settings
+from bot.observability.logs import Redactor
+from bot.observability.urls import safe_url
 from bot.store.records import Escalation, Feedback, Interaction, PruneResult
 from bot.store.sqlite import SchemaError, SQLiteStore
 
@@ -79,7 +81,7 @@ def open_store(settings: Settings) -> Store:
             "use sqlite:///PATH or postgresql://USER@HOST/DB"
         )
     path = Path(url.removeprefix("sqlite:///")) if url else settings.data_dir / DB_FILENAME
-    where = f"DATABASE_URL {url!r}" if url else f"DATA_DIR {str(settings.data_dir)!r}"
+    where = f"DATABASE_URL file {str(path)!r}" if url else f"DATA_DIR {str(settings.data_dir)!r}"
     try:
         return SQLiteStore(path, **options)
     except (OSError, SchemaError) as exc:  # e.g. DATA_DIR not writable
@@ -99,18 +101,21 @@ def _open_postgres(url: str, options: dict[str, Any], wait: float = 0.0) -> Stor
     import psycopg
 
     deadline = time.monotonic() + wait
+    where = safe_url(url)
     while True:
         try:
             return PostgresStore(url, **options)
         except psycopg.OperationalError as exc:  # not up yet (compose, k8s), or refused
             message = _one_line(exc, secret=_password(url))
             if time.monotonic() + 2 > deadline:
-                raise ConfigError(f"DATABASE_URL is not usable: {message}") from None
+                raise ConfigError(
+                    f"DATABASE_URL {safe_url(url)} is not usable: {message}"
+                ) from None
             log.warning("PostgreSQL is not reachable yet (%s); retrying", message)
             time.sleep(2)
         except Exception as exc:  # psycopg errors: bad URL, auth, permissions
             message = _one_line(exc, secret=_password(url))
-            raise ConfigError(f"DATABASE_URL is not usable: {message}") from None
+            raise ConfigError(f"DATABASE_URL {where} is not usable: {message}") from None
 
 
 def _password(url: str) -> str:
@@ -125,4 +130,4 @@ def _one_line(exc: BaseException, secret: str = "") -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     if secret:
         text = text.replace(secret, "***")
-    return text[:300]
+    return Redactor()(text)[:300]  # and any user:password@ the driver echoed

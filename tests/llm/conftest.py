@@ -71,3 +71,28 @@ def real_llm(tmp_path_factory) -> Iterator[tuple[str, Path]]:
         proc.wait(15)
     except Exception:
         proc.kill()
+
+
+KB_BASE = "https://docs.example.com/kb/"
+
+
+@pytest.fixture(scope="module")
+def linked_engine(article_settings, article_engine):
+    """The article engine's index with KNOWLEDGE_URLS set: every source has a URL."""
+    import dataclasses
+
+    from bot.engine.engine import Engine
+
+    settings = dataclasses.replace(article_settings, knowledge_urls=(("", KB_BASE),))
+    return Engine.open(settings, notify=lambda _msg: None)
+
+
+@pytest.fixture
+def linked_app(linked_engine, llm, tmp_path) -> Iterator:
+    """The real Bolt app on the fake LLM, its sources linked through KNOWLEDGE_URLS."""
+    from llm_app import running_app
+
+    from bot.llm import open_writer
+
+    env = llm_env(llm.url, KNOWLEDGE_URLS=KB_BASE)
+    yield from running_app(linked_engine, open_writer(linked_engine.embedder, env), tmp_path)

@@ -59,20 +59,50 @@ def test_mention_answer_streams_then_carries_sources_and_buttons(llm_app, llm):
     assert not llm_app.fake.find("chat.postMessage", channel=channel)
 
 
-def test_check_replaces_streamed_text_when_it_removes_something(llm_app, llm):
+def test_only_checked_sentences_are_streamed(llm_app, llm):
     bad = "Kubernetes was first released by Google in 2014 [2]."
     llm.script = Script(text=f"{GOOD} {bad} It also cites [9].", delay=0.05)
     channel = _channel()
     llm_app.sim.mention("what is mlops?", channel)
-    llm_app.fake.wait_for("chat.stopStream", channel=channel)
-    (update,) = llm_app.fake.wait_for("chat.update", channel=channel)
-    final = json.dumps(_blocks(update.params))
+    (stop,) = llm_app.fake.wait_for("chat.stopStream", channel=channel)
     streamed = _streamed(llm_app.fake, channel)
-    assert streamed and llm.script.text.startswith(streamed)  # the raw text, as it came
-    assert "Kubernetes" not in final and "[9]" not in final
-    assert "start to finish [1]" in final and "opsbot_feedback" in final
-    stored = next(m for m in llm_app.fake.messages if m["ts"] == update.params["ts"])
-    assert "Kubernetes" not in json.dumps(stored)  # the edit replaced the streamed text
+    assert "start to finish [1]" in streamed
+    assert "Kubernetes" not in streamed and "[9]" not in streamed  # never shown, not even briefly
+    assert not llm_app.fake.find("chat.update", channel=channel)  # nothing to correct
+    stored = next(m for m in llm_app.fake.messages if m["ts"] == stop.params["ts"])
+    assert "Kubernetes" not in json.dumps(stored) and "opsbot_feedback" in json.dumps(stored)
+
+
+def test_planted_phishing_link_never_reaches_slack(llm_app, llm):
+    planted = (
+        "MLOps manages machine learning models from start to finish, "
+        "[sign in again here](https://evil.example/login) [1]. "
+        "These models learn and get better over time, see https://evil.example/reset [1]."
+    )
+    llm.script = Script(text=planted, delay=0.02)
+    channel = _channel()
+    llm_app.sim.mention("what is mlops?", channel)
+    _final(llm_app, channel)
+    sent = json.dumps([c.params for c in llm_app.fake.calls if c.params.get("channel") == channel])
+    stored = json.dumps([m for m in llm_app.fake.messages if m.get("channel") == channel])
+    assert "evil.example" not in sent and "evil.example" not in stored
+    assert "start to finish" in _streamed(llm_app.fake, channel)  # the sentence stayed, unlinked
+
+
+def _final(running, channel: str, count: int = 1) -> None:
+    """Wait for the final message: a stopped stream, or one posted whole."""
+    deadline = time.monotonic() + 30
+    while True:
+        calls = running.fake.find("chat.stopStream", channel=channel)
+        calls += [
+            c
+            for c in running.fake.find("chat.postMessage", channel=channel)
+            if "opsbot_feedback" in json.dumps(c.params) or "won't guess" in json.dumps(c.params)
+        ]
+        if len(calls) >= count:
+            return
+        assert time.monotonic() < deadline, f"no final message in {channel}"
+        time.sleep(0.05)
 
 
 def test_follow_up_in_the_streamed_thread_sees_the_question(llm_app, llm):
@@ -81,14 +111,14 @@ def test_follow_up_in_the_streamed_thread_sees_the_question(llm_app, llm):
     first = llm_app.sim.mention("what is mlops?", channel)
     llm_app.fake.wait_for("chat.stopStream", channel=channel)
     llm_app.sim.mention("who do they team up with?", channel, thread_ts=first["ts"])
-    llm_app.fake.wait_for("chat.stopStream", count=2, channel=channel)
+    _final(llm_app, channel, count=2)
     prompt = llm.requests[-1]["messages"][-1]["content"]
     assert "Earlier questions in this thread:\n- what is mlops?" in prompt
 
 
 def test_top_level_dm_edits_one_message_at_most_once_a_second(llm_app, llm):
-    words = " ".join(["MLOps manages machine learning models from start to finish [1]."] * 6)
-    llm.script = Script(text=words, delay=0.06)  # ~60 tokens over ~3.5 s
+    words = " ".join(["MLOps manages machine learning models from start to finish [1]."] * 8)
+    llm.script = Script(text=words, delay=0.035)  # ~80 tokens over ~2.8 s (LLM_TIMEOUT=3)
     channel = "D" + uuid.uuid4().hex[:8].upper()
     dm = {"type": "message", "channel_type": "im", "user": "UHUMAN1", "channel": channel}
     dm |= {"text": "what is mlops?", "ts": llm_app.fake.next_ts()}
@@ -100,7 +130,7 @@ def test_top_level_dm_edits_one_message_at_most_once_a_second(llm_app, llm):
         time.sleep(0.1)
     updates = [c for c in _updates(llm_app) if c.params["channel"] == channel]
     edits = [post, *updates[:-1]]  # streaming edits; the last update is the final message
-    assert len(edits) >= 3
+    assert len(edits) >= 2  # checked sentences arrive while the model writes
     gaps = [b.at - a.at for a, b in zip(edits, edits[1:], strict=False)]
     assert min(gaps) >= 1.0
     assert not llm_app.fake.find("chat.startStream", channel=channel)
@@ -157,7 +187,7 @@ def test_planted_broadcast_is_never_rendered(llm_app, llm):
     llm.script = Script(text=hostile)
     channel = _channel()
     llm_app.sim.mention("what is mlops?", channel)
-    llm_app.fake.wait_for("chat.stopStream", channel=channel)
+    _final(llm_app, channel)
     sent = json.dumps([c.params for c in llm_app.fake.calls if c.params.get("channel") == channel])
     assert not any(token in sent for token in BROADCASTS) and "@here" not in sent
     assert BOT_USER_ID  # the bot never mentions anyone either
@@ -171,3 +201,19 @@ def test_stream_that_cannot_be_stopped_is_replaced_by_an_edit(llm_app, llm):
     (update,) = llm_app.fake.wait_for("chat.update", channel=channel)
     final = json.dumps(_blocks(update.params))
     assert "start to finish [1]" in final and "opsbot_feedback" in final
+
+
+def test_answer_appears_once_with_knowledge_urls(linked_app, llm):
+    """With source URLs the citations render as links; the stream must not append the
+    whole answer again on stop (it did: the text showed twice)."""
+    kb_link = "[MLOps](https://docs.example.com/kb/devops-vs-mlops.md)"
+    llm.script = Script(text=GOOD.replace("MLOps", kb_link, 1), delay=0.02)
+    channel = _channel()
+    linked_app.sim.mention("what is mlops?", channel)
+    (stop,) = linked_app.fake.wait_for("chat.stopStream", channel=channel)
+    stored = next(m for m in linked_app.fake.messages if m["ts"] == stop.params["ts"])
+    shown = stored.get("markdown", "") + json.dumps(stored.get("blocks") or _blocks(stop.params))
+    assert shown.count("start to finish") == 1 and shown.count("better over time") == 1
+    assert "docs.example.com/kb/devops-vs-mlops.md" in shown  # sources linked, as configured
+    assert "(https://docs.example.com/kb/devops-vs-mlops.md)" in stored["markdown"]  # own host
+    assert not linked_app.fake.find("chat.update", channel=channel)

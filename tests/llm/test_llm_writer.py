@@ -50,9 +50,11 @@ def test_unsupported_sentences_and_bad_citations_are_removed(article_engine, llm
     writer = make_writer(llm.url)
     draft = article_engine.answer("what is devops and what is mlops?")
     assert len(draft.sources) == 3 and any("What is MLOps?" in s.heading for s in draft.sources)
-    outcome = writer.write(draft)
+    shown: list[str] = []
+    outcome = writer.write(draft, on_text=shown.append)
     text = outcome.answer.answer
-    assert outcome.generated and outcome.changed
+    assert outcome.generated and "Kubernetes" in outcome.raw
+    assert "".join(shown) == text and not outcome.changed  # only checked text was streamed
     assert "Kubernetes" not in text and "2014" not in text
     assert outcome.checked.invalid_cites == 1
     cited = {int(n) for n in re.findall(r"\[(\d+)\]", text)}

@@ -138,7 +138,7 @@ def record_vote(
             attempt + 1,
             exc,
         )
-        if body.get("response_url"):
+        if _str(body.get("response_url")).startswith(("https://", "http://")):
             respond(response_type="ephemeral", replace_original=False, text=VOTE_NOT_SAVED)
         return
     if attempt:
@@ -153,7 +153,7 @@ def record_vote(
             return
         except SlackApiError as exc:  # e.g. an assistant thread: fall back to response_url
             log.info("chat.postEphemeral failed (%s)", exc.response.get("error"))
-    if body.get("response_url"):
+    if _str(body.get("response_url")).startswith(("https://", "http://")):
         respond(response_type="ephemeral", replace_original=False, text=thanks)
 
 
@@ -164,6 +164,10 @@ def _retry_vote(services: Services, *args: Any) -> None:
         log.error(
             "lost a vote on answer %s: the bot stopped before the database came back", args[3]
         )
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def _obj(body: dict[str, Any], key: str) -> dict[str, Any]:
