@@ -138,3 +138,25 @@ def test_the_knowledge_watcher_rereads_the_config_file(tmp_path):
     os.utime(path, (2, 2))
     watcher.reload_if_changed()
     assert live.current.channel("C0HELP").respond == "off"
+
+
+def test_a_source_declared_only_in_the_config_file_is_ingested(tmp_path, monkeypatch):
+    """Issue 16: `[[source]]` entries add to the flags' sources, for ingest too."""
+    from bot.config import Settings
+    from bot.sources.registry import declared_specs
+
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "security").mkdir()
+    config = tmp_path / "opsbot.toml"
+    config.write_text(
+        f'[[source]]\nname = "sec"\npath = "{tmp_path / "security"}"\nallow = ["C0SEC"]\n'
+    )
+    monkeypatch.setenv("OPSBOT_CONFIG", str(config))
+    specs = declared_specs(Settings(knowledge_dirs=(tmp_path / "kb",)))
+    assert [(s.name, s.kind, s.allow) for s in specs] == [
+        ("kb", "folder", ()),
+        ("sec", "folder", ("C0SEC",)),
+    ]
+    config.write_text('[[source]]\nname = "sec"\nwhere = "x"\n')
+    with pytest.raises(ConfigError, match="opsbot.toml"):
+        declared_specs(Settings(knowledge_dirs=(tmp_path / "kb",)))

@@ -38,11 +38,19 @@ def open_source(spec: SourceSpec, settings: Settings, peers: Sequence[SourceSpec
     return opener(spec, settings, tuple(peers) or (spec,))
 
 
+def file_sources() -> tuple[SourceSpec, ...]:
+    """The `[[source]]` entries of opsbot.toml (OPSBOT_CONFIG); none without the file."""
+    from bot.settings_file import load
+
+    return tuple(load().sources)
+
+
 def declared_specs(
-    settings: Settings, from_file: Sequence[SourceSpec] = ()
+    settings: Settings, from_file: Sequence[SourceSpec] | None = None
 ) -> tuple[SourceSpec, ...]:
-    """Every declared source, checked: at least one, folders exist, names usable as
-    path prefixes. A problem is a one-line ConfigError."""
+    """Every declared source (flags, environment and opsbot.toml), checked: at least one,
+    folders exist, names usable as path prefixes. A problem is a one-line ConfigError."""
+    from_file = file_sources() if from_file is None else from_file
     specs = check_names(settings.source_specs(from_file))
     if not specs:
         raise ConfigError(

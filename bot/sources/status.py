@@ -31,7 +31,14 @@ def source_status(
 ) -> list[SourceState]:
     """Each declared source's last sync, with `documents` counted in the live build (what
     answers can actually cite), so a source whose files all failed to parse shows 0."""
-    specs = specs if specs is not None else tuple(settings.source_specs())
+    if specs is None:
+        from bot.config import ConfigError
+        from bot.sources.registry import file_sources
+
+        try:
+            specs = tuple(settings.source_specs(file_sources()))
+        except ConfigError:  # a bad opsbot.toml is reported where it is read, not here
+            specs = tuple(settings.source_specs())
     manifest = manifest if manifest is not None else live_manifest(settings)
     names = [spec.name for spec in specs]
     indexed: Counter[str] = Counter()
