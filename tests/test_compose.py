@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from bot.documents import Chunk
 from bot.engine.comparison import comparison
-from bot.engine.compose import choose_lead, compose, lead_text
+from bot.engine.compose import compose
+from bot.engine.lead import choose_lead, lead_text
 from bot.engine.question import Question
 from bot.engine.rerank import Evidence, ScoredUnit
 from bot.engine.shape import pasted_error, question_shape
