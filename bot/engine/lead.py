@@ -6,7 +6,10 @@ covers both sides. The kind of question (bot/engine/shape.py) shapes the lead: a
 leads with the command or steps, a pasted error with a cause or fix rather than the error's
 own words, a definition, reason or verdict with a sentence (not a label or a code line).
 A lead unit that introduces something ("…as follows:") brings what follows it, a code block
-intact or a list, or is left out.
+intact or a list, or is left out; one that refers back ("The second is…") comes after what
+it refers to; a pointer ("For details, see X.") never leads (bot/engine/context.py). A
+how-to's command or steps come before further prose, and a code block counts against its
+own room, not the sentences'.
 """
 
 from __future__ import annotations
@@ -17,6 +20,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from bot.engine.comparison import NO_COMPARISON, Comparison
+from bot.engine.context import (
+    BLOCK_CHARS,
+    completion,
+    introduces,
+    referred_to,
+    says_something,
+)
 from bot.engine.question import Question
 from bot.engine.rerank import Evidence, ScoredUnit
 from bot.engine.shape import (
@@ -35,7 +45,6 @@ NEIGHBOUR_BONUS = 0.06  # the sentence after a chosen one often finishes its tho
 SIBLING_BONUS = 0.06  # so does another item of the same list or paragraph
 COMPARING_BONUS = 0.06  # for "X vs Y": a sentence that sets X against Y, not one naming both
 SOURCE_WEIGHT = 0.5  # how much a unit's passage rank counts when choosing lead units
-BLOCK_CHARS = 600  # a code block or list that a lead unit introduces, shown whole
 SHAPE_BONUS = 0.04  # a unit of the kind the question asks for (a command, a fix, a definition)
 ECHO_PENALTY = 0.15  # a unit that repeats the pasted error instead of explaining it
 ECHO_SHARE = 0.5  # … holds at least this share of the error's words
@@ -66,7 +75,7 @@ class _Asked:
     def bonus(self, unit: ScoredUnit) -> float:
         text, kind = unit.unit.text, unit.unit.kind
         if self.shape == "howto":  # a command, a step, or what introduces them
-            return SHAPE_BONUS if kind == "code" or _introduces(unit) else 0.0
+            return SHAPE_BONUS if kind == "code" or introduces(unit) else 0.0
         if self.shape == "error":
             echo = self.echo(text)
             if echo >= ECHO_SHARE:
@@ -75,10 +84,6 @@ class _Asked:
         said = {"definition": defines, "why": gives_reason, "yesno": gives_verdict}
         check = said.get(self.shape)
         return SHAPE_BONUS if check and kind != "code" and check(text) else 0.0
-
-
-def _introduces(unit: ScoredUnit) -> bool:
-    return unit.unit.text.rstrip().rstrip("*_").endswith(":")
 
 
 def _value(ev: Evidence, unit: ScoredUnit, top: float, cmp: Comparison = NO_COMPARISON) -> float:
@@ -101,34 +106,20 @@ def _lead_text(unit: ScoredUnit) -> str:
     return text
 
 
-def _says_something(unit: ScoredUnit) -> bool:
-    """A bare label ("Advantages:", "**Steps:**") introduces an answer but isn't one."""
-    text = unit.unit.text.strip().strip("*_ ")
-    return not (text.endswith(":") and len(text.split()) < 5)
+def _brings_block(pick: Pick) -> bool:
+    """A code block, or an introduction to a code block or list."""
+    if pick.unit.unit.kind == "code":
+        return True
+    follows = completion(pick.evidence, pick.unit) if introduces(pick.unit) else None
+    return follows is not None and follows[0].unit.kind in ("code", "item")
 
 
-def _completion(ev: Evidence, unit: ScoredUnit) -> tuple[ScoredUnit, ...] | None:
-    """What an introduction ("…as follows:") needs after it: the code block or list that
-    follows in its section, or the next sentence. None when that is missing or too long."""
-    after = [u for u in ev.units[unit.index + 1 :] if u.unit.section == unit.unit.section]
-    if not after:
-        return None
-    nxt = after[0]
-    if nxt.unit.kind == "code":
-        return (nxt,) if len(nxt.unit.text) <= BLOCK_CHARS else None
-    if nxt.unit.kind == "item" and nxt.unit.block != unit.unit.block:
-        items: list[ScoredUnit] = []
-        for u in after:
-            if (
-                u.unit.block != nxt.unit.block
-                or sum(len(i.unit.text) for i in items) + len(u.unit.text) > BLOCK_CHARS
-            ):
-                break
-            items.append(u)
-        return tuple(items) or None
-    if nxt.unit.kind in ("sentence", "item") and not _introduces(nxt):
-        return (nxt,) if len(nxt.unit.text) <= LEAD_CHARS else None
-    return None
+def _prose_length(pick: Pick) -> int:
+    """What a pick adds to the lead's sentences; a code block or list has its own room."""
+    length = 0 if pick.unit.unit.kind == "code" else len(_lead_text(pick.unit))
+    if pick.follows and pick.follows[0].unit.kind == "sentence":
+        length += len(pick.follows[0].unit.text)
+    return length
 
 
 def _with_lead_in(pick: Pick) -> Pick:
@@ -157,16 +148,21 @@ def choose_lead(shown: Sequence[Evidence], question: Question | None = None) -> 
         frozenset(folded_terms(question.error)) if question else frozenset(),
     )
     prose = asked.shape in _PROSE_ONLY
+    code_room = BLOCK_CHARS if asked.shape == "howto" else LEAD_CHARS  # a how-to's command
     pool = [
         Pick(n, ev, u)
         for n, ev in enumerate(shown, start=1)
         for u in ev.units
-        if _says_something(u)
-        and (u.unit.kind != "code" or len(u.unit.text) <= LEAD_CHARS)
+        if says_something(u)
+        and (u.unit.kind != "code" or len(u.unit.text) <= code_room)
         and not (prose and u.unit.kind in ("code", "row"))
     ]
     if not pool:
         return []
+    before: dict[tuple[int, int], int] = {}  # a unit's predecessor, skipping labels and pointers
+    for a, b in zip(pool, pool[1:], strict=False):
+        if a.evidence is b.evidence:
+            before[(id(b.evidence), b.unit.index)] = a.unit.index
     echoes = {
         (id(p.evidence), p.unit.index) for p in pool if asked.echo(p.unit.unit.text) >= ECHO_SHARE
     }
@@ -188,7 +184,7 @@ def choose_lead(shown: Sequence[Evidence], question: Question | None = None) -> 
         def value(p: Pick) -> float:
             v = shaped(p)
             same_passage = [c.unit for c in chosen if c.evidence is p.evidence]
-            if any(c.index == p.unit.index - 1 for c in same_passage):
+            if any(c.index == before.get((id(p.evidence), p.unit.index)) for c in same_passage):
                 v += NEIGHBOUR_BONUS
             if any(c.unit.block == p.unit.unit.block for c in same_passage):
                 v += SIBLING_BONUS
@@ -197,10 +193,10 @@ def choose_lead(shown: Sequence[Evidence], question: Question | None = None) -> 
         pick = max(pool, key=value)
         if chosen and value(pick) < best_value - LEAD_SLACK:
             break
-        length = len(_lead_text(pick.unit))
+        if asked.shape == "howto" and block_room == BLOCK_CHARS:  # the command before more prose
+            near = [p for p in pool if value(p) >= best_value - LEAD_SLACK and _brings_block(p)]
+            pick = max(near, key=value, default=pick)
         pool.remove(pick)
-        if chosen and used + length > LEAD_CHARS:
-            continue
         pick = _with_lead_in(pick)
         key = (id(pick.evidence), pick.unit.index)
         if key in covered:
@@ -213,25 +209,36 @@ def choose_lead(shown: Sequence[Evidence], question: Question | None = None) -> 
                 block_room = 0
                 covered.add((id(pick.evidence), pick.follows[0].index))
             continue
-        length = len(_lead_text(pick.unit))
-        if _introduces(pick.unit) and not pick.follows:
-            follows = _completion(pick.evidence, pick.unit)
+        if introduces(pick.unit) and not pick.follows:
+            follows = completion(pick.evidence, pick.unit)
             if follows is None:
                 continue  # never an introduction without what it introduces
             pick = Pick(pick.source, pick.evidence, pick.unit, follows)
-        if pick.follows and pick.follows[0].unit.kind == "sentence":
-            length += len(pick.follows[0].unit.text)
-        elif pick.follows:
+        context = [
+            Pick(pick.source, pick.evidence, u)
+            for u in referred_to(pick.evidence, pick.unit)
+            if (id(pick.evidence), u.index) not in covered
+        ]
+        length = sum(_prose_length(p) for p in (*context, pick))
+        if chosen and used + length > LEAD_CHARS:
+            continue  # code and lists count against their own room, below
+        if pick.follows and pick.follows[0].unit.kind != "sentence":
             size = sum(len(u.unit.text) for u in pick.follows)
             if block_room < size:
                 continue  # one block or list in a lead, not several
             block_room = 0
+        elif pick.unit.unit.kind == "code":
+            if block_room < len(pick.unit.unit.text):
+                continue
+            block_room = 0
         shown_twice = [c for c in chosen if c.evidence is pick.evidence and c.unit in pick.follows]
         for c in shown_twice:  # chosen alone before: now shown after its introduction
             chosen.remove(c)
-            used -= len(_lead_text(c.unit))
-        chosen.append(pick)
-        covered |= {(id(pick.evidence), u.index) for u in (pick.unit, *pick.follows)}
+            used -= _prose_length(c)
+        chosen.extend([*context, pick])
+        covered |= {
+            (id(p.evidence), u.index) for p in (*context, pick) for u in (p.unit, *p.follows)
+        }
         used += length
     for side in cmp.sides:  # a comparison answers for both sides
         covered_side = any(side & folded_terms(p.unit.unit.text) for p in chosen)
@@ -241,7 +248,7 @@ def choose_lead(shown: Sequence[Evidence], question: Question | None = None) -> 
             Pick(n, ev, u)
             for n, ev in enumerate(shown, start=1)
             for u in ev.units
-            if side & folded_terms(u.unit.text) and u.unit.kind != "code" and not _introduces(u)
+            if side & folded_terms(u.unit.text) and u.unit.kind != "code" and not introduces(u)
         ]
         if others:
             chosen.append(max(others, key=lambda p: _value(p.evidence, p.unit, top)))
