@@ -127,6 +127,18 @@ def test_a_howto_brings_the_command_before_more_prose_and_a_long_block_whole():
     assert lead.startswith("This example logs every query")
 
 
+def test_a_howto_leads_with_the_task_not_its_testing_section():
+    def section(heading: str, text: str, score: float) -> Evidence:
+        ev = evidence(text, {"": 0.8}, score)
+        ev.chunk = Chunk("tls.md", "TLS", f"TLS › {heading}", text)
+        return ev
+
+    testing = section("Testing", "Connect without checking certs with `curl -k`.", 0.8)
+    config = section("Configuration", "Point the server at your cert in `web.yml`.", 0.78)
+    lead = lead_text(choose_lead([testing, config], asked("serve the ui over https, how?")))
+    assert lead == "Point the server at your cert in `web.yml`. [2]"
+
+
 def test_passages_never_repeat_the_lead_and_an_emptied_passage_is_skipped():
     text = "## Remote write\n\nFailures are retried for two hours.\n\nAfter that, data is lost."
     first = evidence(text, {"Failures": 0.9, "After that": 0.85})

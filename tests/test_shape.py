@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.engine.shape import pasted_error, points_elsewhere, question_shape, refers_back
+from bot.engine.shape import (
+    aside_heading,
+    pasted_error,
+    points_elsewhere,
+    question_shape,
+    refers_back,
+)
 
 HOWTO = [
     ("how do I rotate the signing key without downtime?", True),
@@ -106,8 +112,19 @@ BACK_REFERENCES = [
 ]
 
 
+ASIDES = [
+    ("Testing", True),
+    ("Pre-requisites", True),
+    ("**Summary**", True),
+    ("Next steps", True),
+    ("Testing alerts with amtool", False),  # the task itself
+    ("Configuring TLS", False),
+    ("Requirements for the exporter's metric names", False),
+]
+
+
 @pytest.mark.parametrize(("check", "rows"), [
-    (points_elsewhere, POINTERS), (refers_back, BACK_REFERENCES),
+    (points_elsewhere, POINTERS), (refers_back, BACK_REFERENCES), (aside_heading, ASIDES),
 ])  # fmt: skip
 def test_what_a_docs_sentence_does_by_its_table(check, rows):
     assert [text for text, expected in rows if check(text) != expected] == []

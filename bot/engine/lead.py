@@ -31,6 +31,7 @@ from bot.engine.question import Question
 from bot.engine.rerank import Evidence, ScoredUnit
 from bot.engine.shape import (
     Shape,
+    aside_heading,
     defines,
     gives_reason,
     gives_verdict,
@@ -168,6 +169,9 @@ def choose_lead(shown: Sequence[Evidence], question: Question | None = None) -> 
     }
     if len(echoes) < len(pool):  # the error's own words tell the user nothing new
         pool = [p for p in pool if (id(p.evidence), p.unit.index) not in echoes]
+    if asked.shape == "howto":  # a test, summary or prerequisite isn't the task's own steps
+        doing = [p for p in pool if not aside_heading(_heading(p))]
+        pool = doing or pool
 
     def shaped(p: Pick) -> float:
         v = _value(p.evidence, p.unit, top, cmp) + asked.bonus(p.unit)
@@ -253,6 +257,10 @@ def choose_lead(shown: Sequence[Evidence], question: Question | None = None) -> 
         if others:
             chosen.append(max(others, key=lambda p: _value(p.evidence, p.unit, top)))
     return _reading_order(chosen, shaped)
+
+
+def _heading(pick: Pick) -> str:
+    return pick.unit.unit.section or pick.evidence.chunk.heading.split(" › ")[-1]
 
 
 def _reading_order(picks: list[Pick], value: Callable[[Pick], float]) -> list[Pick]:

@@ -41,6 +41,7 @@ VERDICT_OPENINGS = _words_of("verdict_openings")
 POINTER_OPENINGS = _words_of("pointer_openings")
 POINTER_MAX_WORDS = int(lexicon().raw["shape"]["pointer_max_words"])
 BACK_OPENINGS = _words_of("back_openings")
+ASIDE_HEADINGS = frozenset(_words_of("aside_headings"))
 
 _QUOTED = re.compile(r"`([^`]+)`|\"([^\"]{4,})\"|'([^']{4,})'|“([^”]{4,})”|‘([^’]{4,})’")
 _LOG = tuple(re.compile(p, re.IGNORECASE | re.MULTILINE) for p in LOG_MARKERS)
@@ -150,3 +151,8 @@ def points_elsewhere(sentence: str) -> bool:
 def refers_back(sentence: str) -> bool:
     """The sentence leans on the one before it ("The second is…", "This means…")."""
     return _opens(sentence, BACK_OPENINGS)
+
+
+def aside_heading(heading: str) -> bool:
+    """A section that checks, sums up or prepares ("Testing", "Summary", "Prerequisites")."""
+    return _words(heading).strip() in ASIDE_HEADINGS
