@@ -87,7 +87,7 @@ def _scored(weights: Weights) -> list[str]:
         chunks=[reference, guide], units=SimpleNamespace(of=lambda i: unit_vectors[i])
     )
     pool = Pool(
-        [Candidate(0, 0.6, 12.0, 0.03), Candidate(1, 0.6, 3.0, 0.03)],
+        [Candidate(0, 0.6, 12.0, 0.03), Candidate(1, 0.6, 6.0, 0.03)],
         np.ones((1, 2), np.float32),
         np.ones(1, np.float32),
         0.6,
@@ -97,6 +97,6 @@ def _scored(weights: Weights) -> list[str]:
     return [e.chunk.path for e in score_candidates(index, pool, question, weights)]
 
 
-def test_a_keyword_dense_page_does_not_beat_the_guide_on_bm25_density():
+def test_a_guide_whose_title_names_the_task_beats_a_keyword_dense_page():
     assert _scored(Weights()) == ["guide.md", "ref.md"]
     assert _scored(Weights(bm25=0.05, title=0.0)) == ["ref.md", "guide.md"]  # the old weights

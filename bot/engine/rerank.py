@@ -9,8 +9,8 @@ Each candidate passage is scored from
   say more than words scattered over a page or carried by its title),
 - heading coverage: the same, over its section headings,
 - title coverage: the same, over its document's title (what the page is about),
-- not its BM25 score: that rewards a short page dense in the question's words, so BM25
-  only finds candidates (stage 1); the weight stays for ablations.
+- its BM25 score relative to the pool's best, with a small weight: it rewards a short page
+  dense in the question's words, which the title signal balances for the long guide.
 Then near-copies go, near-ties may be broken in favour of a file not yet shown, and
 passages far below the best are left out instead of filling `k`.
 """
@@ -41,17 +41,16 @@ class Weights:
     unit: float = 0.45
     lexical: float = 0.15
     heading: float = 0.1
-    # BM25 finds candidates (stage 1) but doesn't rank them here: its length normalisation
-    # and term-frequency saturation reward a short page dense in the question's words
-    # (a generated reference, a spec) over the guide that answers (ablation in README).
-    bm25: float = 0.0
+    # small: BM25's length normalisation rewards a short page dense in the question's words
+    # (a generated reference, a spec); a thread's follow-up still needs it (README ablation)
+    bm25: float = 0.05
     cutoff: float = 0.12  # show passages within this much of the best one
     tie: float = 0.015  # a new file's passage may jump a same-file one this close
     unit_lexical: float = 0.25  # lexical weight when choosing sentences
     statement: float = 0.1  # one sentence holding the question's words, not just the page
     comparison: float = 0.1  # for "X vs Y": a passage that compares the two throughout
     # what the page is about: its title names the question's words. A long guide keeps this
-    # on every section, so it doesn't lose to a short page for being long.
+    # on every section, so it doesn't lose to a short keyword-dense page for being long.
     title: float = 0.05
 
     @property
