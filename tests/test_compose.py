@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from bot.documents import Chunk
 from bot.engine.comparison import comparison
-from bot.engine.compose import choose_lead, compose, lead_text
+from bot.engine.compose import compose
+from bot.engine.lead import choose_lead, lead_text
 from bot.engine.question import Question
 from bot.engine.rerank import Evidence, ScoredUnit
 from bot.engine.shape import pasted_error, question_shape
@@ -83,6 +84,59 @@ def test_definition_lead_is_a_sentence_not_a_code_line():
     ev = evidence(text, {"```": 0.9, "A sidecar": 0.7})
     lead = lead_text(choose_lead([ev], asked("what is a sidecar?")))
     assert lead == "A sidecar is a helper container that shares the pod's network. [1]"
+
+
+def test_a_sentence_that_refers_back_comes_after_what_it_refers_to():
+    text = (
+        "There are two patterns for failed scrapes.\n\nThe first is to return a 5xx error.\n\n"
+        "The second is to expose an up metric set to 0 or 1."
+    )
+    ev = evidence(text, {"The second": 0.9})
+    lead = lead_text(choose_lead([ev], asked("return an error or expose an up metric?")))
+    assert lead.startswith("There are two patterns for failed scrapes. [1] The first is")
+    assert "The second is to expose" in lead
+
+
+def test_a_pointer_never_leads_and_the_unit_after_it_still_reads_on():
+    text = (
+        "The gateway holds pushed metrics for batch jobs. For details, see Pushing metrics. "
+        "It never forgets a series until it is deleted."
+    )
+    ev = evidence(text, {"The gateway": 0.9, "For details": 0.95, "It never": 0.75})
+    lead = lead_text(choose_lead([ev], asked("any gotchas with the gateway?")))
+    assert "see Pushing" not in lead
+    assert "It never forgets a series" in lead  # the next unit after the skipped pointer
+
+
+LONG_HOWTO = (
+    "This example logs every query to a file called `query.log`, one line per query.\n\n"
+    "We assume that the data directory is writable by the server process at all times.\n\n"
+    "It also keeps the log when the server restarts, and rotates it when it grows.\n\n"
+    "First, adapt the configuration file:\n\n"
+    "```yaml\nglobal:\n  scrape_interval: 15s\n  query_log_file: /data/query.log\n"
+    + "".join(f"  option_{i}: value_{i}\n" for i in range(12))
+    + "```"
+)
+
+
+def test_a_howto_brings_the_command_before_more_prose_and_a_long_block_whole():
+    ev = evidence(LONG_HOWTO, {"This example": 0.95, "We assume": 0.9, "It also": 0.9, "```": 0.86})
+    lead = lead_text(choose_lead([ev], asked("how do I log every query to a file?")))
+    assert "First, adapt the configuration file: [1]\n\n```yaml" in lead
+    assert "query_log_file: /data/query.log" in lead and lead.rstrip().endswith("```")
+    assert lead.startswith("This example logs every query")
+
+
+def test_a_howto_leads_with_the_task_not_its_testing_section():
+    def section(heading: str, text: str, score: float) -> Evidence:
+        ev = evidence(text, {"": 0.8}, score)
+        ev.chunk = Chunk("tls.md", "TLS", f"TLS › {heading}", text)
+        return ev
+
+    testing = section("Testing", "Connect without checking certs with `curl -k`.", 0.8)
+    config = section("Configuration", "Point the server at your cert in `web.yml`.", 0.78)
+    lead = lead_text(choose_lead([testing, config], asked("serve the ui over https, how?")))
+    assert lead == "Point the server at your cert in `web.yml`. [2]"
 
 
 def test_passages_never_repeat_the_lead_and_an_emptied_passage_is_skipped():

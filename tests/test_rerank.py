@@ -63,3 +63,40 @@ def test_unknown_ablation_signal_is_an_error():
 
     with pytest.raises(ValueError, match="unknown ranking signal"):
         Weights().without("magic")
+
+
+def _scored(weights: Weights) -> list[str]:
+    """Two candidates equally near the question in meaning: a short reference page that
+    BM25 loves (every question word, few others) and a section of the guide whose title
+    names the task. Returns their paths, best first."""
+    from bot.engine.question import Question
+    from bot.engine.rerank import score_candidates
+    from bot.engine.retriever import Candidate, Pool
+    from bot.engine.terms import QueryTerms, folded_terms
+
+    reference = Chunk("ref.md", "flags", "flags › Synopsis", "rotate signing key: --rotate-key")
+    guide = Chunk(
+        "guide.md",
+        "Rotating the signing key",
+        "Rotating the signing key › Before you start",
+        "Plan a window first. Old tokens stay valid until they expire, so rotate the signing key "
+        "before the old one is retired.",
+    )
+    unit_vectors = {0: np.ones((1, 2), np.float32) * 0.5, 1: np.ones((2, 2), np.float32) * 0.5}
+    index = SimpleNamespace(
+        chunks=[reference, guide], units=SimpleNamespace(of=lambda i: unit_vectors[i])
+    )
+    pool = Pool(
+        [Candidate(0, 0.6, 12.0, 0.03), Candidate(1, 0.6, 6.0, 0.03)],
+        np.ones((1, 2), np.float32),
+        np.ones(1, np.float32),
+        0.6,
+    )
+    words = folded_terms("rotate the signing key")
+    question = Question("rotate key?", "rotate key?", terms=QueryTerms(dict.fromkeys(words, 1.0)))
+    return [e.chunk.path for e in score_candidates(index, pool, question, weights)]
+
+
+def test_a_guide_whose_title_names_the_task_beats_a_keyword_dense_page():
+    assert _scored(Weights()) == ["guide.md", "ref.md"]
+    assert _scored(Weights(bm25=0.05, title=0.0)) == ["ref.md", "guide.md"]  # the old weights

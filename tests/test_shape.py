@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.engine.shape import pasted_error, question_shape
+from bot.engine.shape import (
+    aside_heading,
+    pasted_error,
+    points_elsewhere,
+    question_shape,
+    refers_back,
+)
 
 HOWTO = [
     ("how do I rotate the signing key without downtime?", True),
@@ -83,3 +89,42 @@ def test_pasted_error_is_the_quoted_or_logged_text_only():
     assert pasted_error("what does `kubectl get pods` print?") == ""  # quoted, but no failure
     assert "level=error" in pasted_error("seeing this:\nts=1 level=error msg=boom")
     assert pasted_error("keep getting errors, fix?") == ""  # no pasted text, only the word
+
+
+POINTERS = [
+    ("For details, see Pushing metrics.", True),
+    ("See the scrape configuration documentation for more information.", True),
+    ("Refer to the upgrade guide.", True),
+    ("**For more information**, read the API reference.", True),
+    ("See how the relabelling works: the `instance` label is set from the address.", False),
+    ("Seeing gaps after a restart is expected, since the WAL is replayed first.", False),
+    ("The hook runs before the sync; see below for the policy that keeps it around longer.", False),
+]
+BACK_REFERENCES = [
+    ("The second is to have a `myexporter_up` variable.", True),
+    ("This is much more suitable to event logging.", True),
+    ("It is disabled by default.", True),
+    ("However, the flag is ignored in agent mode.", True),
+    ("Such a job's metrics should not include an instance label.", True),
+    ("The exporter returns a 5xx error.", False),
+    ("Thisbe is a host name.", False),
+    ("Items are flushed every minute.", False),
+]
+
+
+ASIDES = [
+    ("Testing", True),
+    ("Pre-requisites", True),
+    ("**Summary**", True),
+    ("Next steps", True),
+    ("Testing alerts with amtool", False),  # the task itself
+    ("Configuring TLS", False),
+    ("Requirements for the exporter's metric names", False),
+]
+
+
+@pytest.mark.parametrize(("check", "rows"), [
+    (points_elsewhere, POINTERS), (refers_back, BACK_REFERENCES), (aside_heading, ASIDES),
+])  # fmt: skip
+def test_what_a_docs_sentence_does_by_its_table(check, rows):
+    assert [text for text, expected in rows if check(text) != expected] == []

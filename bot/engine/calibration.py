@@ -19,7 +19,7 @@ import numpy as np
 
 BANK_FILE = Path(__file__).with_name("offtopic.txt")
 CALIBRATION_FILE = "calibration.json"
-VERSION = 4  # bump when the confidence it was measured with changes
+VERSION = 6  # bump when the confidence it was measured with changes
 MARGIN = 0.04  # above the best off-topic question
 FLOOR = 0.25  # never answer below this, however off-topic questions score here
 HEADING_QUANTILE = 0.1  # and keep nine in ten of the docs' own headings answerable

@@ -15,8 +15,9 @@ from bot.config import Settings
 from bot.engine import calibration
 from bot.engine.answerability import judge
 from bot.engine.calibration import Calibration
-from bot.engine.compose import choose_lead, compose, decline_text, label, lead_text
+from bot.engine.compose import compose, decline_text, label
 from bot.engine.glossary import spell_out
+from bot.engine.lead import choose_lead, lead_text
 from bot.engine.names import Spelling, foreign
 from bot.engine.question import Question, Reader
 from bot.engine.rerank import Evidence, Weights, score_candidates, select

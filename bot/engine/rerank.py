@@ -7,8 +7,10 @@ Each candidate passage is scored from
 - lexical coverage: the IDF-weighted share of the question's content words it contains,
   and the same share within its best single statement (words together in one sentence
   say more than words scattered over a page or carried by its title),
-- heading coverage: the same, over its title and section headings,
-- its BM25 score relative to the pool's best.
+- heading coverage: the same, over its section headings,
+- title coverage: the same, over its document's title (what the page is about),
+- its BM25 score relative to the pool's best, with a small weight: it rewards a short page
+  dense in the question's words, which the title signal balances for the long guide.
 Then near-copies go, near-ties may be broken in favour of a file not yet shown, and
 passages far below the best are left out instead of filling `k`.
 """
@@ -39,12 +41,17 @@ class Weights:
     unit: float = 0.45
     lexical: float = 0.15
     heading: float = 0.1
+    # small: BM25's length normalisation rewards a short page dense in the question's words
+    # (a generated reference, a spec); a thread's follow-up still needs it (README ablation)
     bm25: float = 0.05
     cutoff: float = 0.12  # show passages within this much of the best one
     tie: float = 0.015  # a new file's passage may jump a same-file one this close
     unit_lexical: float = 0.25  # lexical weight when choosing sentences
     statement: float = 0.1  # one sentence holding the question's words, not just the page
     comparison: float = 0.1  # for "X vs Y": a passage that compares the two throughout
+    # what the page is about: its title names the question's words. A long guide keeps this
+    # on every section, so it doesn't lose to a short keyword-dense page for being long.
+    title: float = 0.05
 
     @property
     def total(self) -> float:
@@ -57,11 +64,12 @@ class Weights:
             + self.heading
             + self.bm25
             + self.comparison
+            + self.title
         )
 
     def without(self, *signals: str) -> Weights:
         """These weights with the named signals off: unit, lexical, statement, heading,
-        bm25, comparison, cutoff, diversity."""
+        title, bm25, comparison, cutoff, diversity."""
         changes: dict[str, float] = {}
         for signal in signals:
             if signal == "diversity":
@@ -70,7 +78,7 @@ class Weights:
                 changes["cutoff"] = 10.0
             elif signal == "unit":
                 changes["unit"] = 0.0
-            elif signal in ("lexical", "heading", "bm25", "statement", "comparison"):
+            elif signal in ("lexical", "heading", "bm25", "statement", "comparison", "title"):
                 changes[signal] = 0.0
                 if signal == "lexical":
                     changes["unit_lexical"] = 0.0
@@ -141,6 +149,7 @@ def score_candidates(
         vectors = index.units.of(cand.chunk_id)
         cosines = (vectors @ pool.queries.T) @ pool.weights if len(vectors) else np.zeros(0)
         heading_terms = folded_terms(chunk.heading)
+        title_cover = terms.coverage(folded_terms(chunk.heading.split(" › ")[0]))
         section_path = with_kinds(folded_terms(" ".join(chunk.heading.split(" › ")[1:])))
         scored: list[ScoredUnit] = []
         comparing = 0  # units that speak of both sides of a comparison
@@ -177,6 +186,7 @@ def score_candidates(
             + weights.lexical * evidence.coverage
             + weights.heading * heading_cover
             + weights.bm25 * cand.bm25 / best_bm25
+            + weights.title * title_cover
         ) / weights.total
         out.append(evidence)
     out.sort(key=lambda e: (-e.score, e.chunk_id))

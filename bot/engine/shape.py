@@ -38,6 +38,10 @@ CAUSE_WORDS = _words_of("cause_words")
 DEFINING_WORDS = _words_of("defining_words")
 REASON_WORDS = _words_of("reason_words")
 VERDICT_OPENINGS = _words_of("verdict_openings")
+POINTER_OPENINGS = _words_of("pointer_openings")
+POINTER_MAX_WORDS = int(lexicon().raw["shape"]["pointer_max_words"])
+BACK_OPENINGS = _words_of("back_openings")
+ASIDE_HEADINGS = frozenset(_words_of("aside_headings"))
 
 _QUOTED = re.compile(r"`([^`]+)`|\"([^\"]{4,})\"|'([^']{4,})'|“([^”]{4,})”|‘([^’]{4,})’")
 _LOG = tuple(re.compile(p, re.IGNORECASE | re.MULTILINE) for p in LOG_MARKERS)
@@ -137,3 +141,18 @@ def gives_reason(sentence: str) -> bool:
 
 def gives_verdict(sentence: str) -> bool:
     return _opens(sentence, VERDICT_OPENINGS)
+
+
+def points_elsewhere(sentence: str) -> bool:
+    """A short sentence that only sends the reader on ("See the X docs for more.")."""
+    return _opens(sentence, POINTER_OPENINGS) and len(sentence.split()) <= POINTER_MAX_WORDS
+
+
+def refers_back(sentence: str) -> bool:
+    """The sentence leans on the one before it ("The second is…", "This means…")."""
+    return _opens(sentence, BACK_OPENINGS)
+
+
+def aside_heading(heading: str) -> bool:
+    """A section that checks, sums up or prepares ("Testing", "Summary", "Prerequisites")."""
+    return _words(heading).strip() in ASIDE_HEADINGS
