@@ -21,7 +21,7 @@ from bot.index.embedder import Embedder
 from bot.ingest.budget import Budget, LoadError
 from bot.ingest.chunker import chunk_document
 from bot.ingest.loaders import SkippedFile, SourceFile, discover_roots
-from bot.ingest.progress import Notify, Progress
+from bot.ingest.progress import Notify, Progress, stage
 from bot.ingest.units import split_units
 from bot.ingest.worker import FileParser
 from bot.observability.logs import escape_controls
@@ -229,9 +229,10 @@ def ingest(
     roots = settings.require_knowledge_dirs()
     embedder = embedder or Embedder(settings.embedding_model)
     with index_lock(settings.index_dir):
-        files, skipped = discover_roots(
-            roots, settings.max_file_bytes, outside_links=settings.knowledge_outside_links
-        )
+        with stage("Finding files", "walking and hashing", bar=show_progress, notify=notify):
+            files, skipped = discover_roots(
+                roots, settings.max_file_bytes, outside_links=settings.knowledge_outside_links
+            )
         summary = IngestSummary(files=len(files), skipped=list(skipped))
         if not force and is_up_to_date(settings, files, embedder.name, full_check=True):
             manifest = builds.read_manifest(settings.index_dir)
@@ -252,11 +253,13 @@ def ingest(
             )
         finally:
             cache.close()
-        vectors = build_vector_index(matrix, exact_limit=settings.exact_index_limit)
-        texts = [f"{c.heading}\n{c.text}" for c in chunks]
-        lexical = LexicalIndex.build(texts)
-        learning = time.perf_counter()
-        vocabulary = learn(texts)
+        building = f"building the indexes of {len(chunks)} chunks"
+        with stage("Indexing", building, bar=show_progress, notify=notify):
+            vectors = build_vector_index(matrix, exact_limit=settings.exact_index_limit)
+            texts = [f"{c.heading}\n{c.text}" for c in chunks]
+            lexical = LexicalIndex.build(texts)
+            learning = time.perf_counter()
+            vocabulary = learn(texts)
         log.info(
             "learned %d definitions and %d identifiers from %d chunks in %.2fs",
             len(vocabulary.definitions),
@@ -273,17 +276,19 @@ def ingest(
             index=describe_index(vectors),
             documents=documents_of(chunks),
         )
-        builds.write_build(
-            settings.index_dir,
-            manifest,
-            chunks,
-            vectors,
-            lexical,
-            builds.UnitVectors.pack(units),
-            vocabulary,
-        )
-        summary.chunks = len(chunks)
-        calibrate_build(settings, embedder)
+        saving = "saving and calibrating the new build"
+        with stage("Writing", saving, bar=show_progress, notify=notify):
+            builds.write_build(
+                settings.index_dir,
+                manifest,
+                chunks,
+                vectors,
+                lexical,
+                builds.UnitVectors.pack(units),
+                vocabulary,
+            )
+            summary.chunks = len(chunks)
+            calibrate_build(settings, embedder)
     summary.seconds = time.perf_counter() - started
     warn_skipped(summary.skipped, {f.path: f.sha256 for f in files})
     return summary
