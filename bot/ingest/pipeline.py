@@ -21,7 +21,7 @@ from bot.index.embedder import Embedder
 from bot.ingest.budget import Budget, LoadError
 from bot.ingest.chunker import chunk_document
 from bot.ingest.loaders import SkippedFile, SourceFile
-from bot.ingest.progress import Notify, Progress
+from bot.ingest.progress import Notify, Progress, stage
 from bot.ingest.units import split_units
 from bot.ingest.worker import FileParser
 from bot.observability.logs import escape_controls
@@ -264,7 +264,8 @@ def ingest(
     started = time.perf_counter()
     embedder = embedder or Embedder(settings.embedding_model)
     with index_lock(settings.index_dir):
-        sources, found = synced(settings)
+        with stage("Finding files", "syncing and hashing", bar=show_progress, notify=notify):
+            sources, found = synced(settings)
         files, record = found.files, described(sources, found.states)
         summary = IngestSummary(files=len(files), skipped=list(found.skipped))
         fresh = is_up_to_date(settings, files, embedder.name, full_check=True, sources=record)
@@ -287,11 +288,13 @@ def ingest(
             )
         finally:
             cache.close()
-        vectors = build_vector_index(matrix, exact_limit=settings.exact_index_limit)
-        texts = [f"{c.heading}\n{c.text}" for c in chunks]
-        lexical = LexicalIndex.build(texts)
-        learning = time.perf_counter()
-        vocabulary = learn(texts)
+        building = f"building the indexes of {len(chunks)} chunks"
+        with stage("Indexing", building, bar=show_progress, notify=notify):
+            vectors = build_vector_index(matrix, exact_limit=settings.exact_index_limit)
+            texts = [f"{c.heading}\n{c.text}" for c in chunks]
+            lexical = LexicalIndex.build(texts)
+            learning = time.perf_counter()
+            vocabulary = learn(texts)
         log.info(
             "learned %d definitions and %d identifiers from %d chunks in %.2fs",
             len(vocabulary.definitions),
@@ -309,17 +312,19 @@ def ingest(
             documents=documents_of(chunks),
             sources=record,
         )
-        builds.write_build(
-            settings.index_dir,
-            manifest,
-            chunks,
-            vectors,
-            lexical,
-            builds.UnitVectors.pack(units),
-            vocabulary,
-        )
-        summary.chunks = len(chunks)
-        calibrate_build(settings, embedder)
+        saving = "saving and calibrating the new build"
+        with stage("Writing", saving, bar=show_progress, notify=notify):
+            builds.write_build(
+                settings.index_dir,
+                manifest,
+                chunks,
+                vectors,
+                lexical,
+                builds.UnitVectors.pack(units),
+                vocabulary,
+            )
+            summary.chunks = len(chunks)
+            calibrate_build(settings, embedder)
     summary.seconds = time.perf_counter() - started
     warn_skipped(summary.skipped, {f.path: f.sha256 for f in files})
     return summary
