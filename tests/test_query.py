@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from bot.engine.names import Spelling, edit_distance, unknown_names, word_forms
+from bot.engine.names import (
+    Spelling,
+    edit_distance,
+    inflected_english,
+    stems,
+    unknown_names,
+    word_forms,
+)
 from bot.engine.terms import framing_words
 from bot.index.lexical import tokenize
 
@@ -40,6 +47,8 @@ def names(question: str) -> list[str]:
         ("grafana or prometheus?", ["grafana"]),
         ("how do I set up PagerDuty alerts?", ["pagerduty"]),
         ("whats the right ServiceMonitor yaml?", ["servicemonitor"]),
+        ("our ServiceMonitors never ship", ["servicemonitors"]),  # a name's plural stays one
+        ("does the pushgateway work with containerd?", ["containerd"]),  # a name ending in "d"
     ],
 )
 def test_a_name_no_doc_uses_is_reported_wherever_it_sits(question, expected):
@@ -58,6 +67,9 @@ def test_a_name_no_doc_uses_is_reported_wherever_it_sits(question, expected):
         "how do I install dvc locally?",
         "terraform 3 times at 10s",  # numbers and short tokens
         "explain the difference please",  # words that frame the question
+        "the pushgateway clobbers our metrics",  # inflections of dictionary words
+        "metrics get mangled on scrape",
+        "any gotchas with the pushgateway?",
     ],
 )
 def test_everyday_words_known_words_and_typos_are_not_names(question):
@@ -79,6 +91,30 @@ def test_a_compound_with_an_unknown_part_is_a_name():
 )
 def test_word_forms_strip_english_endings(word, stem):
     assert stem in word_forms(word) and word_forms(word)[0] == word
+
+
+@pytest.mark.parametrize(
+    ("word", "english"),
+    [
+        ("mangled", True),
+        ("clobbers", True),
+        ("gotchas", True),
+        ("mapped", True),  # a doubled last letter
+        ("tolerating", True),
+        ("sloth", False),  # a dictionary word, but not inflected: may be a name
+        ("inhibit", False),
+        ("zabbix", False),
+        ("containerd", False),  # "d" alone is no inflection here
+        ("flagger", False),  # nor "er"
+        ("servicemonitors", False),  # the stem is no dictionary word
+    ],
+)
+def test_an_inflected_dictionary_word_is_english(word, english):
+    assert inflected_english(word) is english
+
+
+def test_stems_follow_the_inflections_table():
+    assert "map" in stems("mapped") and "policy" in stems("policies") and stems("cat") == []
 
 
 @pytest.mark.parametrize("word", ["zabbix", "keda", "sloth"])

@@ -58,6 +58,7 @@ class Names:
     relative_prefix: int
     relative_slack: int
     endings: dict[str, list[str]]
+    inflections: dict[str, list[str]]
 
 
 @dataclass(frozen=True, eq=False)

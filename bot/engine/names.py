@@ -5,8 +5,10 @@ No phrase slots: a word of the question counts when
 - the index never uses it, nor every part of it ("dvc-git" is two known words),
 - it is not a typo of a word the index does use ("promethues"), nor another form of one
   ("configure" beside the docs' "configuration"),
-- and it is not everyday English (wordfreq's Zipf frequency, threshold in the lexicon):
-  "metaphor" is a word the docs merely happen not to use; "zabbix" is a name.
+- it is not everyday English (wordfreq's Zipf frequency, threshold in the lexicon):
+  "metaphor" is a word the docs merely happen not to use; "zabbix" is a name,
+- and it is not an inflection of a dictionary word ("mangled", "clobbers"): people
+  inflect verbs and nouns, rarely product names.
 """
 
 from __future__ import annotations
@@ -40,6 +42,37 @@ def word_forms(word: str) -> list[str]:
             stem = word[: -len(ending)]
             forms += [stem + r for r in replacements]
     return list(dict.fromkeys(forms))
+
+
+@lru_cache(maxsize=1)
+def _dictionary() -> frozenset[str]:
+    """English dictionary headwords, lowercased (loaded on first use: about half a second)."""
+    from english_words import get_english_words_set
+
+    return frozenset(get_english_words_set(["web2", "gcide"], lower=True, alpha=True))
+
+
+def stems(word: str) -> list[str]:
+    """What an inflected `word` may be a form of, by the lexicon's inflections table:
+    "gotchas" -> "gotcha", "mapped" -> "mapp", "map"."""
+    found = []
+    for ending, replacements in lexicon().names.inflections.items():
+        stem = word[: -len(ending)]
+        if not word.endswith(ending) or len(stem) < 3:
+            continue
+        for replacement in replacements:
+            if replacement == "-":
+                if stem[-1] == stem[-2]:
+                    found.append(stem[:-1])
+            else:
+                found.append(stem + replacement)
+    return found
+
+
+def inflected_english(word: str) -> bool:
+    """An inflection of an English dictionary word ("mangled", "clobbers", "gotchas")."""
+    candidates = stems(word)
+    return bool(candidates) and any(stem in _dictionary() for stem in candidates)
 
 
 def _deletes(word: str) -> set[str]:
@@ -134,6 +167,8 @@ def unknown_names(
             continue  # a compound of known words
         if max(zipf(form) for form in word_forms(word)) >= rules.everyday_zipf:
             continue  # everyday English the docs happen not to use
+        if word.isalpha() and inflected_english(word):
+            continue  # a verb or plural, not a name
         edits = rules.typo_edits_long if len(word) >= rules.typo_long_from else rules.typo_edits
         if word.isalpha() and len(word) >= 4 and spelling.near(word, edits):
             continue  # a typo of a word the docs use
