@@ -118,8 +118,8 @@ def tune(
         random.Random(seed + epoch).shuffle(order)
         for start in range(0, per_epoch * batch_size, batch_size):
             batch = order[start : start + batch_size]
-            anchors = model.tokenize([p.anchor for p in batch])
-            texts = model.tokenize([p.text for p in batch])
+            anchors = model.preprocess([p.anchor for p in batch])
+            texts = model.preprocess([p.text for p in batch])
             value = loss([anchors, texts], None)
             optimizer.zero_grad()
             value.backward()
