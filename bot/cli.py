@@ -191,42 +191,6 @@ def sources(ctx, knowledge_dirs, sources, index_dir, as_json) -> None:
         click.echo("\n".join(status_lines(states)))
 
 
-@cli.command()
-@knowledge_option
-@source_option
-@index_option
-@click.option(
-    "--out", required=True, type=click.Path(path_type=Path), help="Where to save the model."
-)
-@click.option("--epochs", type=click.IntRange(1, 20), default=1, show_default=True)
-@click.option("--batch-size", type=click.IntRange(2, 256), default=32, show_default=True)
-@click.pass_context
-def tune(ctx, knowledge_dirs, sources, index_dir, out: Path, epochs: int, batch_size: int) -> None:
-    """Adapt the embedding model to your docs (heading → section pairs from the index),
-    on the CPU; then set EMBEDDING_MODEL to --out and re-ingest."""
-    from bot.index import builds
-    from bot.index.embedder import Embedder
-    from bot.tune import check_enough, mine_pairs
-    from bot.tune import tune as run_tune
-
-    settings = _settings(ctx, sources, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
-    embedder = Embedder(settings.embedding_model)
-    index = builds.load(settings.index_dir, expected_model=embedder.name)
-    pairs = mine_pairs(index.chunks)
-    check_enough(pairs, batch_size)
-    click.echo(f"{len(pairs)} pairs mined from {len(index.chunks)} passages; training…", err=True)
-
-    def progress(step: int, total: int, loss: float) -> None:
-        if step == total or step % 10 == 0:
-            click.echo(f"step {step}/{total}, loss {loss:.3f}", err=True)
-
-    report = run_tune(
-        pairs, embedder.source, out, epochs=epochs, batch_size=batch_size, progress=progress
-    )
-    for line in report.lines():
-        click.echo(line)
-
-
 def _stdin_question(line: str, number: int) -> tuple[str, list[str]]:
     """A plain line is a question; a JSON object line carries `question` and `history`."""
     stripped = line.strip()

@@ -83,11 +83,6 @@ class Embedder:
         self._model = None
 
     @property
-    def source(self) -> Path | str:
-        """What the model is loaded from: a local directory, or a hub name in the cache."""
-        return self._source
-
-    @property
     def loaded(self) -> bool:
         return self._model is not None
 
