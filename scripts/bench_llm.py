@@ -100,8 +100,8 @@ def start_app(engine, writer, data_dir: Path):
     env = SlackEnv(fake_slack.BOT_TOKEN, "", SIGNING_SECRET, fake.url)
     client = make_client(env.bot_token, fake.url)
     store = open_store(Settings(data_dir=data_dir))
-    app = build_app(Settings(data_dir=data_dir), engine, store, client=client, slack=env)
-    app.opsbot.writer = writer
+    settings = Settings(data_dir=data_dir)
+    app = build_app(settings, engine, store, client=client, slack=env, writer=writer)
     port = free_port()
     server = waitress.create_server(SlackWSGI(app, SIGNING_SECRET, dict), port=port, threads=8)
     threading.Thread(target=server.run, daemon=True).start()
