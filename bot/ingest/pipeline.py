@@ -17,7 +17,7 @@ from bot.documents import Chunk
 from bot.errors import OpsbotError
 from bot.index import builds
 from bot.index.cache import EmbeddingCache, content_key
-from bot.index.embedder import Embedder
+from bot.index.embedder import BATCH_SIZE, Embedder
 from bot.ingest.budget import Budget, LoadError
 from bot.ingest.chunker import chunk_document
 from bot.ingest.loaders import SkippedFile, SourceFile
@@ -188,6 +188,9 @@ def unit_spans(chunk: Chunk) -> list[tuple[int, int]]:
     return [(base + u.start, base + u.end) for u in split_units(chunk.text)]
 
 
+GROUP = 32 * BATCH_SIZE  # passages embedded, cached and released per step
+
+
 def embed_with_cache(
     chunks: list[Chunk],
     cache: EmbeddingCache,
@@ -195,19 +198,34 @@ def embed_with_cache(
     show_progress: bool,
     notify: Notify | None = None,
 ) -> tuple[np.ndarray, list[np.ndarray], int]:
-    """Passage and unit vectors for all chunks, embedding only those the cache lacks.
+    """Passage vectors (float32) and each chunk's unit vectors (float16, as the build stores
+    them) for all chunks, embedding only those the cache lacks.
 
-    One cache entry per passage holds its vector (row 0) and its units' vectors.
+    One cache entry per passage holds its vector (row 0) and its units' vectors. Work is
+    streamed in groups of GROUP passages: each group is written to the cache (committed, so
+    an interrupted ingest resumes where it stopped) and placed in the result, so memory
+    holds one copy of the vectors, never the per-passage intermediates of the whole run.
     """
     keys = [content_key(f"{UNIT_VECTORS}\n{c.embed_text}") for c in chunks]
-    known = cache.get_many(keys)
-    missing = list(dict.fromkeys(k for k in keys if k not in known))
+    rows_of: dict[str, list[int]] = {}
+    for row, key in enumerate(keys):
+        rows_of.setdefault(key, []).append(row)
+    placed = _Placed(len(chunks))
+    unique = list(rows_of)
+    for start in range(0, len(unique), GROUP):
+        for key, flat in cache.get_many(unique[start : start + GROUP]).items():
+            rows = rows_of[key]  # rows = 1 passage + its units
+            placed.put(rows, flat.reshape(1 + len(split_units(chunks[rows[0]].text)), -1))
+    missing = [k for k in unique if not placed.has(rows_of[k][0])]
     if missing:
-        chunk_by_key = dict(zip(keys, chunks, strict=True))
-        todo = [chunk_by_key[k] for k in missing]
-        # the embedder runs longest first: weigh each passage by its length (capped where
-        # the model truncates), so the ETA holds for the short tail too
-        weights = sorted((min(len(c.embed_text), 1200) + 100 for c in todo), reverse=True)
+        # the embedder's own order (longest first, stable), so batches are exactly as if
+        # every passage went in one call
+        todo = [chunks[rows_of[k][0]] for k in missing]
+        order = np.argsort([-len(c.embed_text) for c in todo], kind="stable")
+        missing, todo = [missing[i] for i in order], [todo[i] for i in order]
+        # weigh each passage by its length (capped where the model truncates), so the ETA
+        # holds for the short tail too
+        weights = [min(len(c.embed_text), 1200) + 100 for c in todo]
         done_work = np.concatenate([[0.0], np.cumsum(weights)])
         with Progress(
             len(missing),
@@ -217,26 +235,52 @@ def embed_with_cache(
             warmup="" if embedder.loaded else "loading model",
             cost=lambda n: float(done_work[n]),
         ) as bar:
-            passages, units = embedder.encode_passages(
-                [c.embed_text for c in todo], [unit_spans(c) for c in todo], progress=bar.update
-            )
-        fresh = [np.vstack([p[None, :], u]) for p, u in zip(passages, units, strict=True)]
-        cache.put_many(zip(missing, fresh, strict=True))
-        known.update(zip(missing, fresh, strict=True))
-    matrix = np.zeros((len(chunks), 0), dtype=np.float32)
-    unit_vectors: list[np.ndarray] = []
-    for row, key in enumerate(keys):
-        flat = known[key]
-        if flat.ndim == 1:  # from the cache: rows = 1 passage + its units
-            flat = flat.reshape(1 + len(split_units(chunks[row].text)), -1)
-        if matrix.shape[1] == 0:
-            matrix = np.zeros((len(chunks), flat.shape[1]), dtype=np.float32)
-        matrix[row] = flat[0]
-        unit_vectors.append(flat[1:])
-    if not chunks:
-        matrix = np.zeros((0, embedder.dimension), dtype=np.float32)
-    cache.prune(set(keys))
-    return matrix, unit_vectors, len(missing)
+            for start in range(0, len(todo), GROUP):
+                group = todo[start : start + GROUP]
+                passages, units = embedder.encode_passages(
+                    [c.embed_text for c in group],
+                    [unit_spans(c) for c in group],
+                    progress=bar.update,
+                )
+                group_keys = missing[start : start + GROUP]
+                cache.put_many(
+                    (key, np.vstack([p[None, :], u]))
+                    for key, p, u in zip(group_keys, passages, units, strict=True)
+                )
+                for key, p, u in zip(group_keys, passages, units, strict=True):
+                    placed.put(rows_of[key], p, u)
+    cache.prune(set(rows_of))
+    matrix = placed.matrix() if chunks else np.zeros((0, embedder.dimension), np.float32)
+    return matrix, placed.units, len(missing)
+
+
+class _Placed:
+    """The result of embed_with_cache, filled as vectors arrive (from the cache or fresh)."""
+
+    def __init__(self, count: int) -> None:
+        self._matrix: np.ndarray | None = None
+        self.count = count
+        self.units: list[np.ndarray] = [np.zeros((0, 0), np.float16)] * count
+        self._done = np.zeros(count, dtype=bool)
+
+    def has(self, row: int) -> bool:
+        return bool(self._done[row])
+
+    def put(self, rows: list[int], passage: np.ndarray, units: np.ndarray | None = None) -> None:
+        """`passage` is the (d,) vector, or with `units` None, the (1 + units, d) cache entry."""
+        if units is None:
+            passage, units = passage[0], passage[1:]
+        if self._matrix is None:
+            self._matrix = np.zeros((self.count, passage.shape[-1]), dtype=np.float32)
+        half = units.astype(np.float16)  # a copy: the cache blob / batch output is released
+        for row in rows:
+            self._matrix[row] = passage
+            self.units[row] = half
+            self._done[row] = True
+
+    def matrix(self) -> np.ndarray:
+        assert self._matrix is not None and self._done.all(), "every row is placed"
+        return self._matrix
 
 
 def documents_of(chunks: list[Chunk]) -> dict[str, list]:
@@ -291,6 +335,8 @@ def ingest(
         building = f"building the indexes of {len(chunks)} chunks"
         with stage("Indexing", building, bar=show_progress, notify=notify):
             vectors = build_vector_index(matrix, exact_limit=settings.exact_index_limit)
+            dimension = int(matrix.shape[1])
+            del matrix  # the index holds its own copy
             texts = [f"{c.heading}\n{c.text}" for c in chunks]
             lexical = LexicalIndex.build(texts)
             learning = time.perf_counter()
@@ -304,7 +350,7 @@ def ingest(
         )
         manifest = builds.Manifest(
             model=embedder.name,
-            dimension=int(matrix.shape[1]),
+            dimension=dimension,
             chunker=builds.Manifest.chunker_settings(settings.chunk_tokens),
             files=hashes,
             chunk_count=len(chunks),
@@ -324,6 +370,8 @@ def ingest(
                 vocabulary,
             )
             summary.chunks = len(chunks)
+            # calibration loads the build just written: release this run's copy first
+            del chunks, units, vectors, lexical, vocabulary, texts
             calibrate_build(settings, embedder)
     summary.seconds = time.perf_counter() - started
     warn_skipped(summary.skipped, {f.path: f.sha256 for f in files})
