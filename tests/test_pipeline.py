@@ -257,3 +257,25 @@ def test_steps_without_parts_say_what_they_do_every_few_seconds():
         time.sleep(0.3)
     assert lines[0].startswith("Indexing: building the indexes of 9 chunks (0s so far)")
     assert len(lines) >= 3 and lines[-1] == "Indexing: done"
+
+
+def test_short_steps_in_a_row_never_add_up_to_a_long_silence():
+    """100k files: one 40 s gap without a line, though every step alone was shorter than
+    the line interval. Steps on one notify stream share when it last got a line."""
+    import time
+
+    from bot.ingest.progress import stage
+
+    every = 0.5
+    stamps: list[float] = []
+    started = time.monotonic()
+    for name in ("Finding files", "Reading", "Indexing", "Writing"):
+        with stage(
+            name, "working", notify=lambda _line: stamps.append(time.monotonic()), every=every
+        ):
+            time.sleep(every * 0.8)  # each step alone is too short for a line of its own
+    ended = time.monotonic()
+    moments = [started, *stamps, ended]
+    gaps = [b - a for a, b in zip(moments, moments[1:], strict=False)]
+    assert stamps, "four steps of 0.4 s each passed without a single line"
+    assert max(gaps) < 2 * every, gaps

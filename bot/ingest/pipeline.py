@@ -310,9 +310,10 @@ def ingest(
     with index_lock(settings.index_dir):
         with stage("Finding files", "syncing and hashing", bar=show_progress, notify=notify):
             sources, found = synced(settings)
-        files, record = found.files, described(sources, found.states)
+            files, record = found.files, described(sources, found.states)
+            # comparing every file with the last build takes long on 100k files: not silent
+            fresh = is_up_to_date(settings, files, embedder.name, full_check=True, sources=record)
         summary = IngestSummary(files=len(files), skipped=list(found.skipped))
-        fresh = is_up_to_date(settings, files, embedder.name, full_check=True, sources=record)
         if not force and fresh:
             manifest = builds.read_manifest(settings.index_dir)
             summary.chunks = manifest.chunk_count if manifest else 0

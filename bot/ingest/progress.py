@@ -17,6 +17,10 @@ from typing import Any
 
 Notify = Callable[[str], None]
 EVERY_SECONDS = 5.0  # without a terminal: one line this often
+STALE_SECONDS = 3600.0  # a shared "last line" older than this belongs to another run
+# When each notify stream last got a line (or went quiet): the stages of one ingest share
+# it, so several short stages in a row can't add up to a long silence.
+_last_line: dict[int, float] = {}
 
 
 class Progress:
@@ -43,6 +47,12 @@ class Progress:
         self.warmup = warmup  # e.g. "loading model": shown until the first update
         self.cost = cost or float  # work done after n items (cumulative)
         self.started = self._last = self.clock()
+        if notify is not None:
+            shared = _last_line.get(id(notify))
+            if shared is not None and shared <= self.started < shared + STALE_SECONDS:
+                self._last = shared  # the stream has been quiet since then
+            else:
+                _last_line[id(notify)] = self.started
         self._first: tuple[float, int] | None = None  # (time, done) at the first update
         self._tty = bar and bool(total)
         self._bar: Any = None
@@ -66,7 +76,12 @@ class Progress:
             if due:
                 self._last = now
         if due and self.notify and self.total:
-            self.notify(self.line(now))
+            self._emit(self.line(now), now)
+
+    def _emit(self, line: str, now: float) -> None:
+        assert self.notify is not None
+        self.notify(line)
+        _last_line[id(self.notify)] = now
 
     def line(self, now: float | None = None) -> str:
         now = now or self.clock()
@@ -122,7 +137,7 @@ class Progress:
 
     def _tick(self) -> None:
         """Keep lines coming while nothing finishes (a model load, one slow batch)."""
-        interval = max(0.05, min(self.every, 1.0) if self._tty else self.every)
+        interval = max(0.05, min(self.every / 5 if not self._tty else self.every, 1.0))
         while not self._stop.wait(interval):
             now = self.clock()
             with self._lock:
@@ -137,7 +152,7 @@ class Progress:
                 if due:
                     self._last = now
             if due and self.notify:
-                self.notify(self.line(now))
+                self._emit(self.line(now), now)
 
     def close(self) -> None:
         self._stop.set()
@@ -149,7 +164,7 @@ class Progress:
             sys.stderr.write("\r\033[K")  # clear a warm-up line
         elif self.notify and self.total and self.clock() - self.started >= self.every:
             count = f"{self.total} {self.unit} " if self.unit else ""
-            self.notify(f"{self.desc}: {count}done")
+            self._emit(f"{self.desc}: {count}done", self.clock())
 
     def __enter__(self) -> Progress:
         return self
