@@ -24,7 +24,19 @@ def _settings(ctx: click.Context, **overrides) -> Settings:
     base = ctx.find_root().obj
     if isinstance(base, ConfigError):
         raise base
-    return base.with_overrides(**overrides)
+    return base.with_overrides(index_url=ctx.meta.get("index_url"), **overrides)
+
+
+def _knowledge_needed(settings: Settings) -> None:
+    """A local index needs its knowledge folder; a shared one (INDEX_URL) is read as it is,
+    unless a folder was named, which is then ingested into it when changed."""
+    if settings.names_knowledge or not settings.index_url:
+        settings.require_knowledge_dirs()
+
+
+def _remember_index_url(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.meta["index_url"] = value
 
 
 knowledge_option = click.option(
@@ -34,9 +46,23 @@ knowledge_option = click.option(
     type=click.Path(path_type=Path),
     help="Knowledge folder; repeat for several (KNOWLEDGE_DIR, os.pathsep-separated).",
 )
-index_option = click.option(
+index_url_option = click.option(
+    "--index-url",
+    expose_value=False,
+    callback=_remember_index_url,
+    metavar="URL",
+    help="A shared index in PostgreSQL, postgresql://… (INDEX_URL); replaces --index-dir.",
+)
+_index_dir_option = click.option(
     "--index-dir", type=click.Path(path_type=Path), help="Where the index lives (INDEX_DIR)."
 )
+
+
+def index_option(command: Callable) -> Callable:
+    """--index-dir and --index-url: a local index, or the shared one."""
+    return _index_dir_option(index_url_option(command))
+
+
 k_option = click.option(
     "-k", "k", type=click.IntRange(min=1), metavar="N", help="How many sources (TOP_K, default 3)."
 )
@@ -72,6 +98,11 @@ def ingest(
     from bot.ingest.pipeline import ingest as run_ingest
 
     settings = _settings(ctx, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
+    if settings.index_url and not settings.names_knowledge:
+        raise ConfigError(
+            "ingest into INDEX_URL needs the knowledge to read: give --knowledge-dir "
+            "(or KNOWLEDGE_DIR)"
+        )
     tty = sys.stderr.isatty()  # a bar on a terminal, a line every few seconds otherwise
     notify = None if tty else (lambda line: click.echo(line, err=True))
     summary = run_ingest(settings, show_progress=tty, force=force, notify=notify)
@@ -105,7 +136,7 @@ def ask(ctx, knowledge_dirs, index_dir, k: int | None, as_json, question) -> Non
     from bot.terminal import render_answer_text
 
     settings = _settings(ctx, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
-    settings.require_knowledge_dirs()
+    _knowledge_needed(settings)
     writer = _open_writer(settings)
     engine = _open_engine(settings)
     from bot.llm.terminal import checked_answer
@@ -151,7 +182,7 @@ def chat(ctx, knowledge_dirs, index_dir) -> None:
     from bot.store import open_store
 
     settings = _settings(ctx, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
-    settings.require_knowledge_dirs()
+    _knowledge_needed(settings)
     writer = _open_writer(settings)
     store = open_store(settings)
     try:
@@ -199,7 +230,8 @@ def eval_command(
 
     k = k or 5
     settings = _settings(ctx, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
-    roots = settings.require_knowledge_dirs()
+    _knowledge_needed(settings)
+    roots = settings.knowledge_dirs
     try:
         weights = Weights().without(*[s.strip() for s in without.split(",") if s.strip()])
     except ValueError as exc:
@@ -227,6 +259,7 @@ def eval_command(
 @click.option("--http", is_flag=True, help="HTTP mode (POST /slack/events) instead of Socket Mode.")
 @click.option("--port", type=PORT, default=3000, help="HTTP port (with --http).")
 @click.option("--metrics-port", type=PORT, help="Serve Prometheus /metrics on this port.")
+@index_url_option
 @click.pass_context
 def serve(ctx, http: bool, port: int, metrics_port: int | None) -> None:
     """Connect to Slack (Socket Mode by default; tokens from the environment or .env)."""

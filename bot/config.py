@@ -15,6 +15,7 @@ from typing import Any
 from bot.errors import OpsbotError
 
 DEFAULT_STATE_DIR = Path(".opsbot")
+DEFAULT_KNOWLEDGE = (Path("knowledge"),)
 
 
 class ConfigError(OpsbotError, ValueError):
@@ -81,6 +82,12 @@ def env_field(
     return field(default=default, metadata=meta)
 
 
+def _index_url(raw: str) -> str:
+    if not raw.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(f"INDEX_URL must be a postgresql:// URL, got {raw.split(':')[0]!r}://…")
+    return raw
+
+
 def _threshold(raw: str) -> float:
     return _float("DECLINE_THRESHOLD", raw)
 
@@ -89,11 +96,14 @@ def _threshold(raw: str) -> float:
 class Settings:
     """All tunables in one place. Field names map to UPPER_CASE environment variables."""
 
+    # the default object itself (not an equal tuple) means no folder was named
     knowledge_dirs: tuple[Path, ...] = env_field(
-        (Path("knowledge"),), env="KNOWLEDGE_DIR", parse=_paths
+        DEFAULT_KNOWLEDGE, env="KNOWLEDGE_DIR", parse=_paths
     )
     knowledge_outside_links: bool = False  # follow symlinks out of the knowledge folders
     index_dir: Path = DEFAULT_STATE_DIR / "index"
+    # postgresql://…: the shared index many replicas read (bot/index/pgstore.py)
+    index_url: str = env_field("", parse=_index_url)
     data_dir: Path = DEFAULT_STATE_DIR / "data"
     embedding_model: str = ""  # empty means the packaged all-MiniLM-L6-v2
     top_k: int = env_field(3, minimum=1)
@@ -120,10 +130,17 @@ class Settings:
             clean["knowledge_dirs"] = (clean.pop("knowledge_dir"),)
         if "knowledge_dirs" in clean:
             clean["knowledge_dirs"] = tuple(Path(p) for p in clean["knowledge_dirs"])
+        if "index_url" in clean:
+            clean["index_url"] = _index_url(clean["index_url"])
         for key in ("index_dir", "data_dir"):
             if key in clean:
                 clean[key] = Path(clean[key])
         return replace(self, **clean)
+
+    @property
+    def names_knowledge(self) -> bool:
+        """Was a knowledge folder named (flag or environment), not just the default?"""
+        return self.knowledge_dirs is not DEFAULT_KNOWLEDGE
 
     @property
     def knowledge_dir(self) -> Path:

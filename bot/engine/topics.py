@@ -2,7 +2,7 @@
 documents grouped by folder, with example questions (for the Slack Home tab).
 
 Everything comes from what the index already holds (chunk vectors, headings, the
-manifest's document list), so it costs one FAISS search and no extra model work.
+manifest's document list), so it costs one vector search and no extra model work.
 """
 
 from __future__ import annotations
@@ -14,18 +14,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.index.builds import LoadedIndex
-from bot.index.vectors import search as dense_search
+from bot.index.store import Build
 
 SEP = " › "
 
 
-def nearest_topics(index: LoadedIndex, qvec: np.ndarray, n: int = 5, pool: int = 50) -> list[str]:
+def nearest_topics(index: Build, qvec: np.ndarray, n: int = 5, pool: int = 50) -> list[str]:
     """Up to `n` distinct document titles whose passages are nearest to the question vector."""
     count = len(index.chunks)
     if count == 0:
         return []
-    _sims, ids = dense_search(index.vectors, qvec.reshape(1, -1), min(pool, count))
+    _sims, ids = index.search_vectors(qvec.reshape(1, -1), min(pool, count))
+    index.prefetch([int(cid) for cid in ids[0] if cid >= 0])
     topics: list[str] = []
     for cid in ids[0]:
         if cid < 0:
@@ -100,7 +100,7 @@ def folder_groups(paths: Sequence[str], max_docs: int = 40, max_depth: int = 4) 
     return {"/".join(k) or "(top level)": v for k, v in groups.items()}
 
 
-def catalogue(index: LoadedIndex, examples: int = 6, titles_per_group: int = 4) -> Catalogue:
+def catalogue(index: Build, examples: int = 6, titles_per_group: int = 4) -> Catalogue:
     documents = index.manifest.documents  # path -> [title, chunk count]
     groups = []
     for name, paths in folder_groups(sorted(documents)).items():
@@ -128,7 +128,7 @@ _VAGUE = re.compile(r"\b(we|our|us|this|that|these|it|they|you|next)\b|\?.+\?", 
 _HOW_TO = re.compile(r"^how to\s+(.+?)\??$", re.I)
 
 
-def example_questions(index: LoadedIndex, limit: int = 6) -> list[str]:
+def example_questions(index: Build, limit: int = 6) -> list[str]:
     """Questions the index can answer, from real headings: headings that are questions, then
     'How to …' headings, spread over different documents (richest documents first)."""
     counts = Counter({path: int(c) for path, (_t, c) in index.manifest.documents.items()})

@@ -261,6 +261,7 @@ def health(
         last = watcher.last
         reload = {"ok": last.ok, "at": last.at, "detail": last.detail} if last else None
         index = engine.index
+        built = float(index.manifest.created_at)
         database = store.health() if store is not None else {"ok": True}
         failures = getattr(services, "failures", 0)
         writer = getattr(services, "writer", None)  # generated answers (LLM_BASE_URL)
@@ -268,7 +269,10 @@ def health(
         return {
             "status": status,
             "chunks": len(index.chunks),
-            "index": index.path.name,
+            "index": index.build_id,
+            "index_built_at": built,
+            "index_age_seconds": round(max(time.time() - built, 0.0), 1),
+            "index_backend": "postgres" if watcher.follows else "local",
             "last_reload": reload,
             "database": database,
             "failed_answers_in_a_row": failures,
