@@ -118,10 +118,10 @@ def _open_engine(settings: Settings):
 
 def _open_writer(settings: Settings):
     """The LLM writer when LLM_BASE_URL is set (checked now, before the model loads)."""
-    from bot.index.embedder import Embedder
+    from bot.index.embedder import open_embedder
     from bot.llm import open_writer
 
-    return open_writer(Embedder(settings.embedding_model))
+    return open_writer(open_embedder(settings))
 
 
 @cli.command()

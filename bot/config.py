@@ -106,6 +106,11 @@ class Settings:
     index_url: str = env_field("", parse=_index_url)
     data_dir: Path = DEFAULT_STATE_DIR / "data"
     embedding_model: str = ""  # empty means the packaged all-MiniLM-L6-v2
+    # an OpenAI-compatible /v1 serving embeddings instead of the in-process model
+    embedding_base_url: str = ""
+    embedding_api_key: str = ""
+    embedding_batch: int = env_field(64, minimum=1)
+    embedding_concurrency: int = env_field(4, minimum=1)
     top_k: int = env_field(3, minimum=1)
     chunk_tokens: int = env_field(256, minimum=32, maximum=512)
     max_file_bytes: int = env_field(5_000_000, minimum=1)

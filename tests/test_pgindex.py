@@ -206,3 +206,57 @@ def test_the_database_going_away_mid_question_gives_a_clear_error_and_recovers(
         answer = engine.answer(QUESTIONS[1])  # stale connections replaced, no restart
         assert answer.answered and answer.sources[0].path.endswith("backups.md")
         store.close()
+
+
+def test_two_serve_replicas_share_one_index_and_follow_a_new_build(
+    loaded, article_engine, tmp_path
+):
+    sys.path.insert(0, str(REPO / "tests" / "slack"))
+    from fake_slack import FakeSlack
+    from serve_proc import app_env, free_port, start_serve, stop, wait_healthy
+    from slack_sim import SlackSim, posted_text
+
+    settings, store = loaded
+    fake = FakeSlack().start()
+    replicas = []
+    try:
+        for name in ("a", "b"):
+            home = tmp_path / name
+            home.mkdir()
+            env = app_env(fake, home, INDEX_URL=settings.index_url, DATABASE_URL="")
+            for unset in ("KNOWLEDGE_DIR", "INDEX_DIR", "DATA_DIR", "KNOWLEDGE_URLS"):
+                env.pop(unset)
+            port, log = free_port(), tmp_path / f"{name}.log"
+            proc = start_serve(["--http", "--port", str(port)], env, home, log)
+            replicas.append((proc, SlackSim(f"127.0.0.1:{port}", fake), log, home))
+        for proc, sim, log, _home in replicas:
+            wait_healthy(proc, sim, log, timeout=300)
+        first = store.active_id()
+        for n, (_proc, sim, _log, _home) in enumerate(replicas):
+            health = json.loads(sim.get("/healthz").body)
+            assert health["index"] == first and health["index_backend"] == "postgres"
+            assert health["index_age_seconds"] >= 0
+            channel = f"C0REPLICA{n}"
+            sim.mention(QUESTIONS[0], channel)
+            (post,) = fake.wait_for("chat.postMessage", channel=channel, timeout=60)
+            assert "systemctl restart alpha" in posted_text(post.params)
+
+        write_kb(settings.knowledge_dir, "two")  # the ingest job runs elsewhere
+        ingest(settings, embedder=article_engine.embedder, store=store)
+        second = store.active_id()
+        assert second != first
+        activated = time.monotonic()
+        while time.monotonic() < activated + 60:
+            seen = [json.loads(sim.get("/healthz").body)["index"] for _p, sim, _l, _h in replicas]
+            if seen == [second, second]:
+                break
+            time.sleep(0.2)
+        assert seen == [second, second]
+        picked_up = time.monotonic() - activated
+        assert picked_up < 30, picked_up
+        for _proc, _sim, _log, home in replicas:
+            assert list(home.iterdir()) == []  # nothing written beside a replica
+    finally:
+        codes = [stop(proc) for proc, _sim, _log, _home in replicas]
+        fake.stop()
+    assert codes == [0] * len(replicas), [log.read_text()[-2000:] for _p, _s, log, _h in replicas]

@@ -22,7 +22,7 @@ from bot.engine.retriever import HybridRetriever, Mode, Pool
 from bot.engine.terms import TermWeights
 from bot.engine.topics import Catalogue, catalogue, nearest_topics, sample
 from bot.engine.types import Answer, Source
-from bot.index.embedder import Embedder
+from bot.index.embedder import Embedder, open_embedder
 from bot.index.manifest import IndexLoadError
 from bot.index.store import Build, IndexStore, IndexUnavailableError, is_remote, open_store
 from bot.ingest.urls import url_resolver
@@ -88,7 +88,7 @@ class Engine:
         from bot.ingest.pipeline import check_fresh, ingest
 
         store = store or open_store(settings)
-        embedder = Embedder(settings.embedding_model)
+        embedder = open_embedder(settings)
         auto_ingest = auto_ingest and (settings.names_knowledge or not is_remote(settings))
         if auto_ingest and not check_fresh(settings, embedder, store):
             notify(f"Index in {store.location} is missing or stale; ingesting first…")

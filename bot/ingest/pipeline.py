@@ -13,7 +13,7 @@ from bot import __version__
 from bot.config import Settings
 from bot.documents import Chunk
 from bot.index.cache import content_key
-from bot.index.embedder import Embedder
+from bot.index.embedder import Embedder, open_embedder
 from bot.index.localstore import IngestBusyError, index_lock
 from bot.index.manifest import IndexLoadError, Manifest
 from bot.index.store import EmbeddingStore, IndexStore, NewBuild, open_store
@@ -90,7 +90,7 @@ def check_fresh(
 ) -> bool:
     """Cheap staleness check (hashes only, no model) for `ask`, `chat` and reloads."""
     roots = settings.require_knowledge_dirs()
-    embedder = embedder or Embedder(settings.embedding_model)
+    embedder = embedder or open_embedder(settings)
     files, _ = discover_roots(
         roots, settings.max_file_bytes, outside_links=settings.knowledge_outside_links
     )
@@ -196,7 +196,7 @@ def ingest(
 
     started = time.perf_counter()
     roots = settings.require_knowledge_dirs()
-    embedder = embedder or Embedder(settings.embedding_model)
+    embedder = embedder or open_embedder(settings)
     store = store or open_store(settings)
     with store.writer_lock():
         files, skipped = discover_roots(

@@ -238,10 +238,10 @@ def reload_metrics(engine: Engine) -> Callable[[ReloadResult], None]:
 
 def _open_writer(settings: Settings) -> Any:
     """LLM check before the model loads: a bad URL, key or model fails in one line."""
-    from bot.index.embedder import Embedder
+    from bot.index.embedder import open_embedder
     from bot.llm import open_writer
 
-    writer = open_writer(Embedder(settings.embedding_model))
+    writer = open_writer(open_embedder(settings))
     if writer is not None:
         log.info("generated answers from %s on %s", writer.model, writer.settings.host)
     return writer
