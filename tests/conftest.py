@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
+from pgvector_server import fresh_database, pgvector
 
 from bot.config import Settings
 
@@ -83,48 +81,10 @@ def with_search_path(url: str, schema: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def require_pgvector() -> None:
-    """Skip (saying how to get it) unless OPSBOT_REQUIRE_PGVECTOR=1, where CI must not skip."""
-    if os.environ.get("OPSBOT_REQUIRE_PGVECTOR") == "1":
-        pytest.fail("OPSBOT_REQUIRE_PGVECTOR=1 but the pgserver wheel is not installed")
-    pytest.skip("the shared-index tests need PostgreSQL + pgvector: pip install pgserver")
-
-
-@contextlib.contextmanager
-def pgvector(name: str) -> Iterator[Any]:
-    """A private PostgreSQL 16 with pgvector (the `pgserver` wheel) on a Unix socket, deleted
-    afterwards. Its folder is outside pytest's (root-only) tmp: run as root, pgserver runs
-    PostgreSQL as its own user, which must reach the folder."""
-    try:
-        import pgserver
-    except ImportError:
-        require_pgvector()
-    folder = Path(tempfile.mkdtemp(prefix=f"opsbot-{name}-"))
-    folder.chmod(0o755)
-    server = pgserver.get_server(folder / "data", cleanup_mode="delete")
-    try:
-        yield server
-    finally:
-        server.cleanup()
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 @pytest.fixture(scope="session")
 def pgvector_server() -> Iterator[Any]:
     with pgvector("index") as server:
         yield server
-
-
-def fresh_database(server) -> str:
-    """A new empty database on `server`; its URL."""
-    import psycopg
-
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    base = server.get_uri()
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    parts = urlsplit(base)
-    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 @pytest.fixture

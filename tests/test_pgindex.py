@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, fresh_database, pgvector
+from pgvector_server import fresh_database, pgvector
 
 from bot.config import Settings
 from bot.documents import Chunk
@@ -24,6 +24,8 @@ from bot.index.store import IndexUnavailableError, NewBuild
 from bot.index.vocabulary import learn
 from bot.ingest.pipeline import ingest
 from bot.reload import KnowledgeWatcher
+
+REPO = Path(__file__).resolve().parents[1]
 
 DOCS = {
     "alpha.md": "# Alpha service\n\n## Restarting alpha\n\nRestart the alpha service with "
@@ -208,12 +210,20 @@ def test_the_database_going_away_mid_question_gives_a_clear_error_and_recovers(
         store.close()
 
 
+def wait_or_kill(proc: subprocess.Popen, seconds: float) -> int:
+    try:
+        return proc.wait(seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
 def test_two_serve_replicas_share_one_index_and_follow_a_new_build(
     loaded, article_engine, tmp_path
 ):
     sys.path.insert(0, str(REPO / "tests" / "slack"))
     from fake_slack import FakeSlack
-    from serve_proc import app_env, free_port, start_serve, stop, wait_healthy
+    from serve_proc import app_env, free_port, start_serve, wait_healthy
     from slack_sim import SlackSim, posted_text
 
     settings, store = loaded
@@ -257,6 +267,9 @@ def test_two_serve_replicas_share_one_index_and_follow_a_new_build(
         for _proc, _sim, _log, home in replicas:
             assert list(home.iterdir()) == []  # nothing written beside a replica
     finally:
-        codes = [stop(proc) for proc, _sim, _log, _home in replicas]
+        for proc, _sim, _log, _home in replicas:
+            proc.terminate()
+        # generous: on a loaded box a replica's interpreter teardown took ~30 s after "stopped"
+        codes = [wait_or_kill(proc, 120) for proc, _sim, _log, _home in replicas]
         fake.stop()
     assert codes == [0] * len(replicas), [log.read_text()[-2000:] for _p, _s, log, _h in replicas]
