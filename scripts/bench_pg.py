@@ -113,8 +113,9 @@ from benchlib import mem
 from bot.config import Settings
 from bot.engine.engine import Engine
 where, questions = sys.argv[1], json.loads(open(sys.argv[2]).read())
+from pathlib import Path
 settings = Settings(index_url=where) if where.startswith("postgresql") else Settings(
-    index_dir=where, knowledge_dirs=(sys.argv[4],))
+    index_dir=Path(where), knowledge_dirs=(Path(sys.argv[4]),))
 engine = Engine.open(settings, auto_ingest=False, notify=lambda _m: None)
 for q in questions[:5]:
     engine.answer(q)
@@ -146,8 +147,12 @@ def bench_corpus(args: argparse.Namespace) -> dict[str, Any]:
             str(REPO / "scripts"),
             str(CORPUS),
         ]
-        done = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if done.returncode:
+            raise SystemExit(f"{name}: {done.stderr[-3000:]}")
         out[name] = json.loads(done.stdout.strip().splitlines()[-1])
+        if args.skip_ingest:
+            continue
         flag = (
             ["--index-url", args.index_url]
             if name == "postgres"
@@ -174,7 +179,8 @@ def bench_corpus(args: argparse.Namespace) -> dict[str, Any]:
     local, pg = out["local"], out["postgres"]
     out["answer_p50_ratio"] = round(pg["answer_p50_ms"] / local["answer_p50_ms"], 2)
     out["rss_ratio"] = round(pg["rss"]["rss"] / local["rss"]["rss"], 2)
-    out["ingest_ratio"] = round(pg["ingest_warm_cache_s"] / local["ingest_warm_cache_s"], 2)
+    if not args.skip_ingest:
+        out["ingest_ratio"] = round(pg["ingest_warm_cache_s"] / local["ingest_warm_cache_s"], 2)
     return out
 
 
@@ -219,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--index-url", default="")
     ap.add_argument("--index-dir", type=Path)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--skip-ingest", action="store_true", help="corpus: answers and RSS only")
     ap.add_argument("--base-url", default="")
     ap.add_argument("--model", default="")
     ap.add_argument("--texts", type=int, default=64)

@@ -218,8 +218,12 @@ class Engine:
         return judge(ranked, pool.best_dense, question, reader.known_term).confidence
 
     def _calibrated(self, retriever: HybridRetriever, reader: Reader) -> Calibration | None:
-        """This index's calibration: read from its build, else computed now and saved."""
+        """This index's calibration: read from its build, else computed now and saved. None
+        when the operator fixed DECLINE_THRESHOLD: a calibration would go unused (and costs
+        a hundred questions, each a round trip when embeddings come from a server)."""
         index = retriever.index
+        if self.settings.decline_threshold is not None:
+            return None
         found = calibration.load(index)
         if found is None and len(index.chunks):
             headings = [chunk.heading for chunk in sample(index.chunks, 4000)]

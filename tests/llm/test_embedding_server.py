@@ -49,6 +49,7 @@ def test_ingest_and_questions_embed_through_the_llama_cpp_server(
         embedding_model="smollm2",
         embedding_batch=2,
         embedding_concurrency=2,
+        decline_threshold=0.1,  # no calibration: ~100 questions through a slow test server
     )
     embedder = open_embedder(settings)
     assert isinstance(embedder, ServerEmbedder)
