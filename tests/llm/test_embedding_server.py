@@ -105,6 +105,7 @@ def test_429_and_5xx_are_retried_and_an_unreachable_server_fails_in_one_line():
         assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0)
     finally:
         server.shutdown()
+        server.server_close()  # now nothing listens on that port
     missing = ServerEmbedder(f"http://127.0.0.1:{server.server_port}/v1", "m")
     with pytest.raises(EmbeddingServerError, match="unreachable"):
         missing._request(["a"])
