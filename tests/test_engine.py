@@ -76,7 +76,7 @@ def test_answer_opens_with_a_cited_direct_answer(article_engine):
         "sources",
     }
     assert payload["generated"] is False and payload["model"] is None  # no LLM_BASE_URL
-    assert set(payload["sources"][0]) == {"path", "title", "heading", "score", "text"}
+    assert set(payload["sources"][0]) == {"path", "title", "heading", "score", "text", "url"}
 
 
 def test_packed_small_section_is_found_and_labelled_by_its_own_heading(article_engine):
