@@ -9,8 +9,8 @@ a time; every HTTP ack time; a burst of concurrent mentions (all acked within 3 
 answered, none twice), then a burst of thread replies without a mention, each delivered
 twice (Slack's retry) and answered once. Writes bench-results/slack.json.
 
-The app runs with an opsbot.toml whose knowledge source is restricted to a user group the
-asker belongs to, so every answer pays for the access check (group lookups are cached).
+The app runs with an opsbot.toml that adds a second source restricted to a user group, so
+every answer pays for the access check and is scoped before ranking.
 """
 
 from __future__ import annotations
@@ -56,11 +56,18 @@ def timed_answer(engine, question: str) -> float:
 
 
 BENCH_GROUP = "S0BENCH"
+# The article is open to everyone; a second, small source is restricted to a user group, so
+# every question pays for the access check and a scope applied before ranking.
 CONFIG = """
 [[source]]
 path = "{knowledge}"
+
+[[source]]
+name = "restricted"
+path = "{restricted}"
 allow = ["{group}"]
 """
+RESTRICTED_PAGE = "# On-call handover\n\nThe on-call engineer hands over the pager at 09:00.\n"
 
 
 def start_app(fake, state: Path):
@@ -69,7 +76,12 @@ def start_app(fake, state: Path):
     from slack_sim import SlackSim
 
     # serve runs in `state`, so this is the default ./opsbot.toml
-    config = CONFIG.format(knowledge=SERVE_REPO / "knowledge", group=BENCH_GROUP)
+    restricted = state / "restricted"
+    restricted.mkdir()
+    (restricted / "handover.md").write_text(RESTRICTED_PAGE)
+    config = CONFIG.format(
+        knowledge=SERVE_REPO / "knowledge", restricted=restricted, group=BENCH_GROUP
+    )
     (state / "opsbot.toml").write_text(config)
     fake.groups = {BENCH_GROUP: ["UHUMAN1"]}  # the asker may see the restricted source
     port = free_port()

@@ -20,7 +20,7 @@ from bot.index.store import EmbeddingStore, IndexStore, NewBuild, open_store
 from bot.ingest.budget import Budget, LoadError
 from bot.ingest.chunker import chunk_document
 from bot.ingest.loaders import SkippedFile, SourceFile
-from bot.ingest.progress import Notify, Progress
+from bot.ingest.progress import Notify, Progress, stage
 from bot.ingest.units import split_units
 from bot.ingest.worker import FileParser
 from bot.observability.logs import escape_controls
@@ -249,7 +249,8 @@ def ingest(
     embedder = embedder or open_embedder(settings)
     store = store or open_store(settings)
     with store.writer_lock():
-        sources, found = synced(settings)
+        with stage("Finding files", "syncing and hashing", bar=show_progress, notify=notify):
+            sources, found = synced(settings)
         files, record = found.files, described(sources, found.states)
         summary = IngestSummary(files=len(files), skipped=list(found.skipped))
         fresh = is_up_to_date(
@@ -275,8 +276,10 @@ def ingest(
         finally:
             cache.close()
         texts = [f"{c.heading}\n{c.text}" for c in chunks]
-        learning = time.perf_counter()
-        vocabulary = learn(texts)
+        learning_desc = f"learning the vocabulary of {len(chunks)} chunks"
+        with stage("Indexing", learning_desc, bar=show_progress, notify=notify):
+            learning = time.perf_counter()
+            vocabulary = learn(texts)
         log.info(
             "learned %d definitions and %d identifiers from %d chunks in %.2fs",
             len(vocabulary.definitions),
@@ -293,10 +296,12 @@ def ingest(
             documents=documents_of(chunks),
             sources=record,
         )
-        build_id = store.write(NewBuild(manifest, chunks, matrix, units, texts, vocabulary))
-        summary.chunks = len(chunks)
-        calibrate_build(settings, embedder, store, build_id)
-        store.activate(build_id)
+        saving = f"building the indexes of {len(chunks)} chunks, saving and calibrating"
+        with stage("Writing", saving, bar=show_progress, notify=notify):
+            build_id = store.write(NewBuild(manifest, chunks, matrix, units, texts, vocabulary))
+            summary.chunks = len(chunks)
+            calibrate_build(settings, embedder, store, build_id)
+            store.activate(build_id)
     summary.seconds = time.perf_counter() - started
     warn_skipped(summary.skipped, {f.path: f.sha256 for f in files})
     return summary

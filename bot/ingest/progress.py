@@ -72,10 +72,8 @@ class Progress:
         now = now or self.clock()
         elapsed = now - self.started
         if self._first is None and self.warmup:
-            return (
-                f"{self.desc}: {self.warmup} ({format_seconds(elapsed)} so far), "
-                f"0/{self.total} {self.unit}"
-            )
+            line = f"{self.desc}: {self.warmup} ({format_seconds(elapsed)} so far)"
+            return f"{line}, 0/{self.total} {self.unit}" if self.unit else line
         pct = 100 * self.done / self.total if self.total else 100.0
         return (
             f"{self.desc}: {self.done}/{self.total} {self.unit} ({pct:.0f}%), "
@@ -147,14 +145,30 @@ class Progress:
             self._ticker.join()
         if self._bar is not None:
             self._bar.close()
+        elif self._tty:
+            sys.stderr.write("\r\033[K")  # clear a warm-up line
         elif self.notify and self.total and self.clock() - self.started >= self.every:
-            self.notify(f"{self.desc}: {self.total} {self.unit} done")
+            count = f"{self.total} {self.unit} " if self.unit else ""
+            self.notify(f"{self.desc}: {count}done")
 
     def __enter__(self) -> Progress:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def stage(
+    desc: str,
+    doing: str,
+    *,
+    bar: bool = False,
+    notify: Notify | None = None,
+    every: float | None = None,
+) -> Progress:
+    """A step without countable parts (finding files, building the indexes): a line every
+    few seconds while it runs, so a long one never looks stuck."""
+    return Progress(1, desc, bar=bar, notify=notify, warmup=doing, unit="", every=every)
 
 
 def format_seconds(seconds: float) -> str:

@@ -62,11 +62,12 @@ def document_url(base: str, inner: str, own: str | None = None) -> str | None:
 def without_credentials(url: str) -> str:
     """The base URL without `user:password@`: every source link shown in Slack starts
     with it, so credentials there would reach every reader (a warning says so)."""
-    scheme, sep, rest = url.partition("://")
-    netloc, slash, path = rest.partition("/")
-    if "@" not in netloc:
-        return url
-    log.warning(
-        "KNOWLEDGE_URLS: credentials removed from %s (links are shown to users)", safe_url(url)
-    )
-    return f"{scheme}{sep}{netloc.rpartition('@')[2]}{slash}{path}"
+    from bot.sources.spec import without_credentials as stripped
+
+    clean = stripped(url)
+    if clean != url:
+        log.warning(
+            "KNOWLEDGE_URLS: credentials removed from %s (links are shown to users)",
+            safe_url(url),
+        )
+    return clean

@@ -111,6 +111,8 @@ def serve(read_fd: int, write_fd: int) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard == resource.RLIM_INFINITY or hard > MEMORY_BYTES:
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, hard))
+    import pypdf  # noqa: F401 - imported now, so a PDF's budget is not spent importing it
+
     conn = _Duplex(read_fd, write_fd)
     budget: Budget = conn.recv()
     conn.send("ready")

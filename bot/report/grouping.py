@@ -102,11 +102,11 @@ def _summarise(items: list[list[Asked]], wordings: list[str]) -> QuestionGroup:
         examples=wordings[:EXAMPLES],
         closest=closest[0][0] if closest else "",
         downvoted_answers=list(
-            dict.fromkeys(clip(a.answer) for a in flat if a.reason == "downvoted" and a.answer)
+            dict.fromkeys(_clip(a.answer) for a in flat if a.reason == "downvoted" and a.answer)
         )[:2],
     )
 
 
-def clip(text: str, limit: int = 400) -> str:
+def _clip(text: str, limit: int = 400) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"

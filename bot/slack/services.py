@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from slack_sdk import WebClient
 
+from bot import answering
 from bot.access import Access, Asker
 from bot.answering import Answerer, OnText, Reply
 from bot.config import Settings
@@ -30,17 +31,9 @@ from bot.store.health import StoreUnavailable
 log = logging.getLogger(__name__)
 
 
-class EngineLike(Protocol):
-    """The part of `bot.engine.engine.Engine` the Slack layer uses."""
-
-    def answer(
-        self,
-        question: str,
-        *,
-        history: Sequence[str] = (),
-        k: int | None = None,
-        scope: Scope | None = None,
-    ) -> Answer: ...
+class EngineLike(answering.EngineLike, Protocol):
+    """The part of `bot.engine.engine.Engine` the Slack layer uses: the answer step's,
+    plus what the App Home and declines show."""
 
     def topics(self, scope: Scope | None = None) -> list[str]: ...
 

@@ -35,8 +35,11 @@ def load_state(settings: Settings, name: str) -> SourceState | None:
 def save_state(settings: Settings, state: SourceState) -> None:
     """Record a sync atomically; a read-only DATA_DIR only loses the record, not the sync."""
     directory = source_dir(settings, state.name)
-    with contextlib.suppress(OSError):
+    temporary = directory / f".state.{os.getpid()}.json"
+    try:
         directory.mkdir(parents=True, exist_ok=True)
-        temporary = directory / f".state.{os.getpid()}.json"
         temporary.write_text(json.dumps(asdict(state)), "utf-8")
         os.replace(temporary, directory / "state.json")
+    except OSError:  # a full disk leaves no partial file behind
+        with contextlib.suppress(OSError):
+            temporary.unlink()
