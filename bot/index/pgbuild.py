@@ -29,6 +29,7 @@ from bot.index.store import WordStats
 from bot.index.vocabulary import Vocabulary
 
 CACHED_ROWS = 4096  # chunks kept per build: a question's candidates, the Home tab's samples
+FILTERED_EXACT_LIMIT = 20_000  # a mask this small is scored exactly, without the index
 _BUILD_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 
 
@@ -90,24 +91,43 @@ class PgBuild:
         scores = np.full((len(q), max(k, 0)), -np.inf, dtype=np.float32)
         ids = np.full((len(q), max(k, 0)), -1, dtype=np.int64)
         only = _allowed_ids(allowed)
-        where = "" if only is None else "WHERE chunk_id = ANY(%s) "
-        sql = (
-            f"SELECT chunk_id, -(embedding <#> %s::vector) FROM {self._chunks_table} "
-            f"{where}ORDER BY embedding <#> %s::vector LIMIT %s"
-        )
+        want = k if only is None else min(k, len(only))
+        indexed = self.manifest.index.get("kind") == "pgvector-hnsw"
+        exact = self._nearest_sql("WHERE chunk_id = ANY(%s) ", by_index=False)
+        if only is None:
+            sql = self._nearest_sql("", by_index=True)
+        else:  # few allowed: read just those rows; many: the index, then check the count
+            few = not indexed or len(only) <= FILTERED_EXACT_LIMIT
+            sql = self._nearest_sql("WHERE chunk_id = ANY(%s) ", by_index=not few)
 
         def work(conn: Any) -> list[list[tuple[int, float]]]:
             out = []
             for row in q:
                 literal = vector_literal(row)
                 args = (literal, literal, k) if only is None else (literal, only, literal, k)
-                out.append(conn.execute(sql, args).fetchall())
+                found = conn.execute(sql, args).fetchall()
+                if only is not None and len(found) < want:
+                    # pgvector 0.6 filters an HNSW scan's ef_search candidates afterwards,
+                    # so a selective mask can leave fewer than k: search those rows exactly
+                    found = conn.execute(exact, args).fetchall()
+                out.append(found)
             return out
 
         for i, found in enumerate(self.pool.run(work) if k > 0 else []):
             for j, (cid, score) in enumerate(found):
                 ids[i, j], scores[i, j] = cid, score
         return scores, ids
+
+    def _nearest_sql(self, where: str, *, by_index: bool) -> str:
+        """Nearest first by inner product; `by_index=False` orders by an expression the
+        HNSW index cannot serve, so PostgreSQL scores every (allowed) row exactly."""
+        order = (
+            "embedding <#> %s::vector" if by_index else "(embedding <#> %s::vector) + 0, chunk_id"
+        )
+        return (
+            f"SELECT chunk_id, -(embedding <#> %s::vector) FROM {self._chunks_table} "
+            f"{where}ORDER BY {order} LIMIT %s"
+        )
 
     def search_words(
         self, text: str, k: int, allowed: np.ndarray | None = None
