@@ -3,6 +3,7 @@
     python scripts/bench_pg.py vectors --sizes 100000 [--queries 300]   # HNSW vs HNSW
     python scripts/bench_pg.py corpus --index-dir D --index-url URL      # answers, RSS, ingest
     python scripts/bench_pg.py embed --base-url http://host/v1 [--model M]  # server vs in-process
+    python scripts/bench_pg.py ingest --index-dir D --index-url URL [--knowledge-dir K]
 
 `vectors` starts its own PostgreSQL (the `pgserver` wheel) unless --index-url is given.
 `corpus` expects both indexes of ../shared/corpus already built (e.g. by `opsbot eval`).
@@ -184,6 +185,59 @@ def bench_corpus(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def bench_ingest(args: argparse.Namespace) -> dict[str, Any]:
+    """A warm-cache ingest (--force) of one folder into each backend, in one process with the
+    model loaded once. Calibration sends the same ~190 questions through the model on both
+    sides; that time is reported apart, so `rest_ratio` is what the backend itself costs."""
+    from bot.config import Settings
+    from bot.index.embedder import Embedder
+    from bot.ingest.pipeline import ingest
+
+    embedder = Embedder(Settings().embedding_model)
+    model_s, depth = [0.0], [0]
+
+    def timing(inner: Any) -> Any:
+        def timed(*a: Any, **kw: Any) -> Any:
+            depth[0] += 1
+            started = time.perf_counter()
+            try:
+                return inner(*a, **kw)
+            finally:
+                depth[0] -= 1
+                if not depth[0]:  # the outermost call only
+                    model_s[0] += time.perf_counter() - started
+
+        return timed
+
+    for name in ("encode", "encode_passages", "encode_query"):
+        setattr(embedder, name, timing(getattr(embedder, name)))
+    embedder.encode(["warm up"])
+    out: dict[str, Any] = {"knowledge": str(args.knowledge_dir)}
+    for backend in ("local", "postgres"):
+        where: dict[str, Any] = (
+            {"index_url": args.index_url}
+            if backend == "postgres"
+            else {"index_dir": args.index_dir}
+        )
+        settings = Settings(knowledge_dirs=(args.knowledge_dir,), **where)
+        model_s[0] = 0.0
+        started = time.perf_counter()
+        summary = ingest(settings, embedder=embedder, force=True)
+        wall = time.perf_counter() - started
+        out[backend] = {
+            "chunks": summary.chunks,
+            "embedded": summary.embedded,
+            "wall_s": round(wall, 1),
+            "model_s": round(model_s[0], 1),
+            "rest_s": round(wall - model_s[0], 1),
+            "load_average": os.getloadavg()[0],
+        }
+    local, pg = out["local"], out["postgres"]
+    out["wall_ratio"] = round(pg["wall_s"] / local["wall_s"], 2)
+    out["rest_ratio"] = round(pg["rest_s"] / local["rest_s"], 2)
+    return out
+
+
 def bench_embed(args: argparse.Namespace) -> dict[str, Any]:
     """Passages a second: the in-process model against the server, on the same texts."""
     from bot.index.embedder import Embedder
@@ -215,7 +269,7 @@ def bench_embed(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["vectors", "corpus", "embed"])
+    ap.add_argument("what", choices=["vectors", "corpus", "embed", "ingest"])
     ap.add_argument("--sizes", default="100000")
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--dim", type=int, default=384)
@@ -224,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--index-url", default="")
     ap.add_argument("--index-dir", type=Path)
+    ap.add_argument("--knowledge-dir", type=Path, default=CORPUS, help="ingest: what to index")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--skip-ingest", action="store_true", help="corpus: answers and RSS only")
     ap.add_argument("--base-url", default="")
@@ -240,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             if server is not None:
                 server.cleanup()
+    elif args.what == "ingest":
+        print(json.dumps(bench_ingest(args)))
     elif args.what == "corpus":
         print(json.dumps(bench_corpus(args)))
     else:

@@ -56,10 +56,11 @@ class Masks:
             if all(verdicts.values()):  # the usual case: no chunk needs reading
                 mask = np.ones(len(self.index.chunks), dtype=bool)
             else:
+                paths = self.index.chunk_paths()
                 mask = np.fromiter(
-                    (verdicts.get(c.path, scope.allows(c.path)) for c in self.index.chunks),
+                    (verdicts.get(p, scope.allows(p)) for p in paths),
                     dtype=bool,
-                    count=len(self.index.chunks),
+                    count=len(paths),
                 )
             with self._lock:
                 self._cache[scope] = mask

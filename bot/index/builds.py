@@ -81,6 +81,9 @@ class LoadedIndex:
     ) -> list[tuple[int, float]]:
         return self.lexical.search(text, k, allowed)
 
+    def chunk_paths(self) -> list[str]:
+        return [chunk.path for chunk in self.chunks]
+
     def passage_vectors(self, chunk_ids: Sequence[int]) -> np.ndarray:
         if not len(chunk_ids):
             return np.zeros((0, self.dimension), np.float32)

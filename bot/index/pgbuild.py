@@ -146,6 +146,12 @@ class PgBuild:
         rows = self.pool.run(lambda conn: conn.execute(sql, args).fetchall())
         return [(int(doc), float(score)) for doc, score in rows]
 
+    def chunk_paths(self) -> list[str]:
+        """Paths only: the rows' texts and vectors stay in the database."""
+        sql = f"SELECT chunk->>'path' FROM {self._chunks_table} ORDER BY chunk_id"
+        rows = self.pool.run(lambda conn: conn.execute(sql).fetchall())
+        return [path for (path,) in rows]
+
     def passage_vectors(self, chunk_ids: Sequence[int]) -> np.ndarray:
         if not len(chunk_ids):
             return np.zeros((0, self.dimension), np.float32)

@@ -143,7 +143,7 @@ class PgStore:
                         copy.write_row(
                             (
                                 i,
-                                json.dumps(asdict(chunk), ensure_ascii=False),
+                                asdict(chunk),  # a jsonb object, so SQL can read its path
                                 vector.tobytes(),
                                 units.tobytes(),
                                 vector_literal(vector),

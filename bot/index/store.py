@@ -88,6 +88,11 @@ class Build(Protocol):
         """(len(ids), d) passage vectors, in the order asked."""
         ...
 
+    def chunk_paths(self) -> Sequence[str]:
+        """Every chunk's document path, by chunk id: what a scope's mask needs, without
+        reading every chunk's text."""
+        ...
+
     def prefetch(self, chunk_ids: Sequence[int]) -> None:
         """Fetch these chunks' passages and vectors together (a remote build: one round trip)."""
         ...
