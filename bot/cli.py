@@ -29,7 +29,7 @@ def _settings(ctx: click.Context, sources: Sequence[str] = (), **overrides) -> S
     base = ctx.find_root().obj
     if isinstance(base, ConfigError):
         raise base
-    settings = base.with_overrides(**overrides)
+    settings = base.with_overrides(index_url=ctx.meta.get("index_url"), **overrides)
     if sources or overrides.get("knowledge_dirs"):
         settings = replace(
             settings,
@@ -44,6 +44,19 @@ def _require_sources(settings: Settings) -> tuple:
     from bot.sources.registry import declared_specs
 
     return declared_specs(settings)
+
+
+def _knowledge_needed(settings: Settings) -> tuple:
+    """A local index needs its sources; a shared one (INDEX_URL) is read as it is, unless a
+    source was named, which is then ingested into it when changed."""
+    if settings.names_knowledge or not settings.index_url:
+        return _require_sources(settings)
+    return ()
+
+
+def _remember_index_url(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.meta["index_url"] = value
 
 
 knowledge_option = click.option(
@@ -61,9 +74,23 @@ source_option = click.option(
     help="A knowledge source: folder, git+URL[@ref][#subdirectory=dir] or https:// docs "
     "site; NAME=SPEC names it. Repeat for several (KNOWLEDGE_SOURCES).",
 )
-index_option = click.option(
+index_url_option = click.option(
+    "--index-url",
+    expose_value=False,
+    callback=_remember_index_url,
+    metavar="URL",
+    help="A shared index in PostgreSQL, postgresql://… (INDEX_URL); replaces --index-dir.",
+)
+_index_dir_option = click.option(
     "--index-dir", type=click.Path(path_type=Path), help="Where the index lives (INDEX_DIR)."
 )
+
+
+def index_option(command: Callable) -> Callable:
+    """--index-dir and --index-url: a local index, or the shared one."""
+    return _index_dir_option(index_url_option(command))
+
+
 k_option = click.option(
     "-k", "k", type=click.IntRange(min=1), metavar="N", help="How many sources (TOP_K, default 3)."
 )
@@ -104,6 +131,11 @@ def ingest(
     from bot.ingest.pipeline import ingest as run_ingest
 
     settings = _settings(ctx, sources, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
+    if settings.index_url and not settings.names_knowledge:
+        raise ConfigError(
+            "ingest into INDEX_URL needs the knowledge to read: give --knowledge-dir or "
+            "--source (or KNOWLEDGE_DIR, KNOWLEDGE_SOURCES, opsbot.toml [[source]])"
+        )
     tty = sys.stderr.isatty()  # a bar on a terminal, a line every few seconds otherwise
     notify = None if tty else (lambda line: click.echo(line, err=True))
     summary = run_ingest(settings, show_progress=tty, force=force, notify=notify)
@@ -119,10 +151,10 @@ def _open_engine(settings: Settings):
 
 def _open_writer(settings: Settings):
     """The LLM writer when LLM_BASE_URL is set (checked now, before the model loads)."""
-    from bot.index.embedder import Embedder
+    from bot.index.embedder import open_embedder
     from bot.llm import open_writer
 
-    return open_writer(Embedder(settings.embedding_model))
+    return open_writer(open_embedder(settings))
 
 
 @cli.command()
@@ -138,7 +170,7 @@ def ask(ctx, knowledge_dirs, sources, index_dir, k: int | None, as_json, questio
     from bot.terminal import render_answer_text
 
     settings = _settings(ctx, sources, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
-    _require_sources(settings)
+    _knowledge_needed(settings)
     writer = _open_writer(settings)
     engine = _open_engine(settings)
     from bot.access import Access, Asker
@@ -218,7 +250,7 @@ def chat(ctx, knowledge_dirs, sources, index_dir) -> None:
     from bot.store import open_store
 
     settings = _settings(ctx, sources, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
-    _require_sources(settings)
+    _knowledge_needed(settings)
     writer = _open_writer(settings)
     store = open_store(settings)
     try:
@@ -267,7 +299,7 @@ def eval_command(
 
     k = k or 5
     settings = _settings(ctx, sources, knowledge_dirs=knowledge_dirs, index_dir=index_dir)
-    roots = _require_sources(settings)
+    roots = _knowledge_needed(settings)
     try:
         weights = Weights().without(*[s.strip() for s in without.split(",") if s.strip()])
     except ValueError as exc:
@@ -301,6 +333,7 @@ def eval_command(
     envvar="METRICS_PORT",
     help="Serve /metrics and /healthz on this port [env: METRICS_PORT].",
 )
+@index_url_option
 @click.pass_context
 def serve(ctx, sources, http: bool, port: int, metrics_port: int | None) -> None:
     """Connect to Slack (Socket Mode by default; tokens from the environment or .env)."""

@@ -88,6 +88,12 @@ def env_field(
     return field(default=default, metadata=meta)
 
 
+def _index_url(raw: str) -> str:
+    if not raw.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(f"INDEX_URL must be a postgresql:// URL, got {raw.split(':')[0]!r}://…")
+    return raw
+
+
 def _threshold(raw: str) -> float:
     return _float("DECLINE_THRESHOLD", raw)
 
@@ -101,8 +107,15 @@ class Settings:
     knowledge_sources: tuple[Any, ...] = env_field((), parse=_sources)
     knowledge_outside_links: bool = False  # follow symlinks out of the knowledge folders
     index_dir: Path = DEFAULT_STATE_DIR / "index"
+    # postgresql://…: the shared index many replicas read (bot/index/pgstore.py)
+    index_url: str = env_field("", parse=_index_url)
     data_dir: Path = DEFAULT_STATE_DIR / "data"
     embedding_model: str = ""  # empty means the packaged all-MiniLM-L6-v2
+    # an OpenAI-compatible /v1 serving embeddings instead of the in-process model
+    embedding_base_url: str = ""
+    embedding_api_key: str = ""
+    embedding_batch: int = env_field(64, minimum=1)
+    embedding_concurrency: int = env_field(4, minimum=1)
     top_k: int = env_field(3, minimum=1)
     chunk_tokens: int = env_field(256, minimum=32, maximum=512)
     max_file_bytes: int = env_field(5_000_000, minimum=1)
@@ -141,10 +154,25 @@ class Settings:
             clean["knowledge_dirs"] = (clean.pop("knowledge_dir"),)
         if "knowledge_dirs" in clean:
             clean["knowledge_dirs"] = tuple(Path(p) for p in clean["knowledge_dirs"])
+        if "index_url" in clean:
+            clean["index_url"] = _index_url(clean["index_url"])
         for key in ("index_dir", "data_dir"):
             if key in clean:
                 clean[key] = Path(clean[key])
         return replace(self, **clean)
+
+    @property
+    def names_knowledge(self) -> bool:
+        """Was a knowledge source named by a flag, the environment or opsbot.toml (not
+        just the `knowledge/` default)? A replica of a shared index names none."""
+        if self.knowledge_dirs or self.knowledge_sources:
+            return True
+        from bot.sources.registry import file_sources
+
+        try:
+            return bool(file_sources())
+        except ConfigError:
+            return False
 
     @property
     def knowledge_dir(self) -> Path:
@@ -152,8 +180,9 @@ class Settings:
         return self.folder_roots()[0]
 
     def folder_roots(self) -> tuple[Path, ...]:
-        """The knowledge folders given, or `knowledge/` when no source is declared at all."""
-        if self.knowledge_dirs or self.knowledge_sources:
+        """The knowledge folders given, or `knowledge/` when no source is declared at all
+        (and no shared index is read: a replica of one needs no folder)."""
+        if self.knowledge_dirs or self.knowledge_sources or self.index_url:
             return self.knowledge_dirs
         return (DEFAULT_KNOWLEDGE_DIR,)
 

@@ -4,6 +4,8 @@
     python scripts/bench.py --scale         # synthetic 100k / 1M vectors (scripts/bench_scale.py)
     python scripts/bench.py --slack         # Slack round trip and burst (scripts/bench_slack.py)
     python scripts/bench.py --llm           # generated vs extractive (scripts/bench_llm.py)
+    python scripts/bench.py --scale --backend postgres   # pgvector vs FAISS HNSW (bench_pg.py)
+    python scripts/bench.py --backend postgres --index-dir D --index-url URL  # answers, RSS
 
 Ratios, not absolute seconds, are the figures to quote: the machine is shared and noisy.
 """
@@ -89,7 +91,6 @@ def bench_latency(corpus: Path, work: Path, questions: list[str]) -> dict:
     from bot.config import Settings
     from bot.engine.engine import Engine
     from bot.engine.retriever import POOL
-    from bot.index.vectors import search
 
     settings = Settings(knowledge_dirs=(corpus,), index_dir=work / "index", data_dir=work / "data")
     engine = Engine.open(settings)
@@ -98,7 +99,7 @@ def bench_latency(corpus: Path, work: Path, questions: list[str]) -> dict:
     for question in questions:
         started = time.perf_counter()
         vector = engine.embedder.encode_query(question)
-        search(engine.index.vectors, vector, pool)
+        engine.index.search_vectors(vector, pool)
         floor_ms.append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
         engine.answer(question)
@@ -123,7 +124,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", action="store_true", help="synthetic 100k/1M index bench")
     parser.add_argument("--slack", action="store_true", help="Slack round-trip bench")
     parser.add_argument("--llm", action="store_true", help="generated vs extractive answers")
+    parser.add_argument(
+        "--backend",
+        choices=["local", "postgres"],
+        default="local",
+        help="postgres: the shared index against the local one (scripts/bench_pg.py)",
+    )
     args, rest = parser.parse_known_args(argv)
+    if args.backend == "postgres":
+        from bench_pg import main as pg_main
+
+        return pg_main(["vectors" if args.scale else "corpus", *rest])
     if args.llm:
         from bench_llm import main as llm_main
 

@@ -6,9 +6,11 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
+from pgvector_server import fresh_database, pgvector
 
 from bot.config import Settings
 
@@ -77,3 +79,15 @@ def with_search_path(url: str, schema: str) -> str:
     query = parse_qsl(parts.query, keep_blank_values=True)
     query.append(("options", f"-csearch_path={schema}"))
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+@pytest.fixture(scope="session")
+def pgvector_server() -> Iterator[Any]:
+    with pgvector("index") as server:
+        yield server
+
+
+@pytest.fixture
+def index_url(pgvector_server) -> str:
+    """INDEX_URL of a fresh database on the session's PostgreSQL + pgvector."""
+    return fresh_database(pgvector_server)

@@ -53,3 +53,13 @@ def test_bad_values_name_the_variable(name, raw, message):
         from_env({name: raw})
     assert str(exc.value) == message
     assert isinstance(exc.value, OpsbotError) and exc.value.exit_code == 2
+
+
+def test_index_url_must_be_postgresql_and_a_named_knowledge_folder_is_told_apart():
+    assert from_env({"INDEX_URL": "postgresql://u@db/opsbot"}).index_url.startswith("postgresql")
+    with pytest.raises(ConfigError, match="INDEX_URL must be a postgresql:// URL"):
+        from_env({"INDEX_URL": "mysql://u@db/opsbot"})
+    assert not Settings().names_knowledge  # the default knowledge/ was not asked for
+    assert from_env({"KNOWLEDGE_DIR": "knowledge"}).names_knowledge  # even when equal
+    assert Settings().with_overrides(knowledge_dirs=("knowledge",)).names_knowledge
+    assert not Settings().with_overrides(knowledge_dirs=(), top_k=2).names_knowledge

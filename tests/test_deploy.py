@@ -175,3 +175,23 @@ def test_kubernetes_knowledge_examples_declare_their_sources():
         else:
             secrets = [s["secretRef"]["name"] for s in container["envFrom"]]
             assert "opsbot-git" in secrets and "SOURCE_TIMEOUT" in env
+
+
+def test_kubernetes_replicas_read_the_shared_index_and_a_cronjob_ingests_into_it():
+    docs = list(yaml.safe_load_all((REPO / "deploy/kubernetes/replicas.yaml").read_text()))
+    kinds = {d["kind"]: d for d in docs}
+    deployment, cronjob = kinds["Deployment"], kinds["CronJob"]
+    assert deployment["spec"]["replicas"] == 2
+    pod = deployment["spec"]["template"]["spec"]
+    (replica,) = pod["containers"]
+    secrets = {s["secretRef"]["name"] for s in replica["envFrom"]}
+    assert {"opsbot-slack", "opsbot-index"} <= secrets
+    env = {e["name"] for e in replica.get("env", [])}
+    assert not env & {"KNOWLEDGE_DIR", "INDEX_DIR", "DATA_DIR"}  # reads the index, never ingests
+    assert not any("persistentVolumeClaim" in v for v in pod["volumes"])
+    assert replica["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    job = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (ingest,) = job["containers"]
+    assert ingest["args"][:3] == ["ingest", "--knowledge-dir", "/knowledge"]
+    assert {s["secretRef"]["name"] for s in ingest["envFrom"]} == {"opsbot-index"}
+    assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.engine.engine import Engine
+from bot.index import builds
 from bot.ingest import pipeline
 from bot.reload import KnowledgeWatcher
 
@@ -86,7 +87,7 @@ def test_failed_reload_keeps_old_index(tmp_path: Path, monkeypatch):
     def full_disk(*_a, **_k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(pipeline.builds, "write_build", full_disk)
+    monkeypatch.setattr(builds, "write_unactivated", full_disk)
     result = watcher.reload_if_changed()
     assert not result.ok and "No space left" in result.detail
     assert engine.answer("when do we deploy the web tier?").answered

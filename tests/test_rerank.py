@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-import faiss
 import numpy as np
 
 from bot.documents import Chunk
@@ -14,9 +13,7 @@ from bot.engine.rerank import Evidence, Weights, select
 def _index(vectors: list[list[float]]) -> SimpleNamespace:
     matrix = np.asarray(vectors, dtype=np.float32)
     matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
-    flat = faiss.IndexFlatIP(matrix.shape[1])
-    flat.add(matrix)
-    return SimpleNamespace(vectors=flat)
+    return SimpleNamespace(passage_vectors=lambda ids: matrix[list(ids)])
 
 
 def _evidence(chunk_id: int, path: str, score: float, text: str | None = None) -> Evidence:

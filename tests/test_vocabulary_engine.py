@@ -52,7 +52,7 @@ def test_a_short_form_the_docs_define_is_written_out(engine):
 
 
 def test_ingest_keeps_a_calibrated_threshold_with_the_build(engine):
-    kept = calibration.load(engine.index.path)
+    kept = calibration.load(engine.index)
     assert kept is not None and kept.threshold == engine.decline_threshold
     assert kept.threshold >= calibration.FLOOR
     assert kept.threshold > kept.offtopic_max  # the bank is declined here by construction

@@ -9,16 +9,18 @@ the best off-topic score, kept below most of what its own headings reach.
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from bot.index.store import Build
+
 BANK_FILE = Path(__file__).with_name("offtopic.txt")
-CALIBRATION_FILE = "calibration.json"
 VERSION = 6  # bump when the confidence it was measured with changes
 MARGIN = 0.04  # above the best off-topic question
 FLOOR = 0.25  # never answer below this, however off-topic questions score here
@@ -67,23 +69,16 @@ def calibrate(
     )
 
 
-def save(build: Path, calibration: Calibration) -> None:
-    """Kept with the build; on a full disk nothing is left behind (the engine goes on with
-    the calibration in memory)."""
-    tmp = build / (CALIBRATION_FILE + ".tmp")
-    try:
-        tmp.write_text(json.dumps(asdict(calibration)), "utf-8")
-        tmp.replace(build / CALIBRATION_FILE)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        raise
+def save(build: Build, calibration: Calibration) -> None:
+    """Kept with the build (a file beside a local one, a column of a shared one)."""
+    build.save_calibration(asdict(calibration))
 
 
-def load(build: Path) -> Calibration | None:
+def load(build: Build) -> Calibration | None:
     """The build's calibration; None when it has none yet or it cannot be read."""
+    data = build.calibration()
     try:
-        data = json.loads((build / CALIBRATION_FILE).read_text("utf-8"))
-        calibration = Calibration(**data)
-    except (OSError, ValueError, TypeError):
+        calibration = Calibration(**data) if data else None
+    except TypeError:
         return None
-    return calibration if calibration.version == VERSION else None
+    return calibration if calibration and calibration.version == VERSION else None

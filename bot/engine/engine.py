@@ -26,8 +26,9 @@ from bot.engine.scope import Scope
 from bot.engine.terms import TermWeights
 from bot.engine.topics import Catalogue, Topic, catalogue, nearest_topics, sample
 from bot.engine.types import Answer, Source
-from bot.index import builds
-from bot.index.embedder import Embedder
+from bot.index.embedder import Embedder, open_embedder
+from bot.index.manifest import IndexLoadError
+from bot.index.store import Build, IndexStore, IndexUnavailableError, is_remote, open_store
 from bot.sources.links import Links
 
 DEFAULT_THRESHOLD = 0.34  # an index too small to calibrate
@@ -38,14 +39,14 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def _has_build(settings: Settings) -> bool:
+def _has_build(store: IndexStore) -> bool:
     try:
-        return builds.read_manifest(settings.index_dir) is not None
-    except builds.IndexLoadError:
+        return store.active_manifest() is not None
+    except IndexLoadError:
         return False
 
 
-def _titles(index: builds.LoadedIndex, scope: Scope | None = None) -> list[str]:
+def _titles(index: Build, scope: Scope | None = None) -> list[str]:
     """Document titles, richest first; once per index (and scope), not once per decline."""
     counts: Counter[str] = Counter()
     for path, (title, chunk_count) in index.manifest.documents.items():
@@ -57,8 +58,15 @@ def _titles(index: builds.LoadedIndex, scope: Scope | None = None) -> list[str]:
 class Engine:
     """Loaded index + model, ready to answer. Safe for concurrent `answer` calls."""
 
-    def __init__(self, settings: Settings, index: builds.LoadedIndex, embedder: Embedder) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        index: Build,
+        embedder: Embedder,
+        store: IndexStore | None = None,
+    ) -> None:
         self.settings = settings
+        self.store = store
         self.embedder = embedder
         self._lock = threading.Lock()
         self._retriever = HybridRetriever(index, embedder)
@@ -75,37 +83,43 @@ class Engine:
         *,
         auto_ingest: bool = True,
         notify: Callable[[str], None] = _stderr,
+        store: IndexStore | None = None,
     ) -> Engine:
-        """Load the index (ingesting first if missing or stale) and warm the model.
+        """Load the index (ingesting first if missing or stale) and warm the model. With a
+        shared index (INDEX_URL) and no knowledge folder named, it only reads the active build.
 
-        Raises `builds.IndexLoadError` or `ModelError` with a one-line message.
+        Raises `IndexLoadError` or `ModelError` with a one-line message.
         """
         from bot.ingest.pipeline import check_fresh, ingest
 
-        embedder = Embedder(settings.embedding_model)
-        if auto_ingest and not check_fresh(settings, embedder):
-            notify(f"Index in {settings.index_dir} is missing or stale; ingesting first…")
+        store = store or open_store(settings)
+        embedder = open_embedder(settings)
+        auto_ingest = auto_ingest and (settings.names_knowledge or not is_remote(settings))
+        if auto_ingest and not check_fresh(settings, embedder, store):
+            notify(f"Index in {store.location} is missing or stale; ingesting first…")
             bar = notify is _stderr and sys.stderr.isatty()  # else a line every few seconds
             try:
-                summary = ingest(settings, embedder=embedder, show_progress=bar, notify=notify)
+                summary = ingest(
+                    settings, embedder=embedder, show_progress=bar, notify=notify, store=store
+                )
                 for line in summary.lines():
                     notify(line)
             except OSError as exc:  # a full disk: the previous build still answers
-                if not _has_build(settings):
+                if not _has_build(store):
                     raise
                 reason = exc.strerror or str(exc)
                 notify(f"warning: could not rebuild the index ({reason}); using the previous one")
-        index = builds.load(settings.index_dir, expected_model=embedder.name)
-        embedder.encode_query("warm up")  # first real question is as fast as the hundredth
-        engine = cls(settings, index, embedder)
+        index = store.open(expected_model=embedder.name)
+        check_dimension(index, embedder.encode_query("warm up"))  # and warms the model up
+        engine = cls(settings, index, embedder, store)
         engine._reader.warm_up()
         return engine
 
     @property
-    def index(self) -> builds.LoadedIndex:
+    def index(self) -> Build:
         return self._retriever.index
 
-    def swap_index(self, index: builds.LoadedIndex) -> None:
+    def swap_index(self, index: Build) -> None:
         """Atomically replace the index; answers in flight keep the one they started with."""
         with self._lock:
             topics, reader = _titles(index), _reader(index, self.settings)  # before the swap
@@ -226,16 +240,20 @@ class Engine:
         return judge(ranked, pool.best_dense, question, reader.known_term).confidence
 
     def _calibrated(self, retriever: HybridRetriever, reader: Reader) -> Calibration | None:
-        """This index's calibration: read from its build, else computed now and saved."""
+        """This index's calibration: read from its build, else computed now and saved. None
+        when the operator fixed DECLINE_THRESHOLD: a calibration would go unused (and costs
+        a hundred questions, each a round trip when embeddings come from a server)."""
         index = retriever.index
-        found = calibration.load(index.path)
+        if self.settings.decline_threshold is not None:
+            return None
+        found = calibration.load(index)
         if found is None and len(index.chunks):
             headings = [chunk.heading for chunk in sample(index.chunks, 4000)]
             found = calibration.calibrate(
                 lambda text: self._confidence(retriever, reader, text), headings
             )
-            with contextlib.suppress(OSError):  # a read-only build still answers
-                calibration.save(index.path, found)
+            with contextlib.suppress(OSError, IndexUnavailableError):  # read-only still answers
+                calibration.save(index, found)
         return found
 
     @staticmethod
@@ -263,10 +281,20 @@ def _ranked(
     return pool, score_candidates(retriever.index, pool, question, weights)
 
 
-def _reader(index: builds.LoadedIndex, settings: Settings) -> Reader:
+def check_dimension(index: Build, query: object) -> None:
+    """Refuse a build whose vectors the model cannot be compared with."""
+    width = int(getattr(query, "shape", (0, 0))[-1])
+    if len(index.chunks) and width != index.dimension:
+        raise IndexLoadError(
+            f"the index holds {index.dimension}-dimensional vectors ({index.manifest.model!r}) "
+            f"but the embedding model makes {width}-dimensional ones; re-ingest with this model"
+        )
+
+
+def _reader(index: Build, settings: Settings) -> Reader:
     """Questions read in this index's words: its vocabulary (definitions, identifier parts,
     word forms learned at ingest, the hand glossary as fallback) is written beside them."""
-    term_weights = TermWeights(index.lexical)
+    term_weights = TermWeights(index.word_stats())
     vocabulary = index.vocabulary
 
     def expand(text: str) -> str:

@@ -26,7 +26,7 @@ from bot.engine.comparison import with_kinds
 from bot.engine.question import Question
 from bot.engine.retriever import Pool
 from bot.engine.terms import folded_terms
-from bot.index.builds import LoadedIndex
+from bot.index.store import Build
 from bot.ingest.units import Unit, split_units
 
 NEAR_DUPLICATE = 0.97  # cosine between two passages above which one hides the other
@@ -125,7 +125,7 @@ class Evidence:
 
 
 def score_candidates(
-    index: LoadedIndex,
+    index: Build,
     pool: Pool,
     question: Question,
     weights: Weights,
@@ -193,7 +193,7 @@ def score_candidates(
     return out
 
 
-def select(index: LoadedIndex, ranked: list[Evidence], k: int, weights: Weights) -> list[Evidence]:
+def select(index: Build, ranked: list[Evidence], k: int, weights: Weights) -> list[Evidence]:
     """The passages worth showing: distinct, near the best, spread over files on near-ties."""
     if not ranked:
         return []
@@ -205,7 +205,7 @@ def select(index: LoadedIndex, ranked: list[Evidence], k: int, weights: Weights)
         if ev.score < top - weights.cutoff:
             break
         text_key = " ".join(ev.chunk.text.lower().split())
-        vector = np.asarray(index.vectors.reconstruct(int(ev.chunk_id)))  # typed for mypy
+        vector = index.passage_vectors([ev.chunk_id])[0]
         if text_key in seen_text:
             continue
         if kept_vectors and float(np.max(np.vstack(kept_vectors) @ vector)) > NEAR_DUPLICATE:

@@ -1,4 +1,4 @@
-"""Stage 1 of ranking: dense (FAISS) and BM25 candidates, fused with reciprocal rank fusion.
+"""Stage 1 of ranking: dense (vector index) and BM25 candidates, fused with reciprocal rank fusion.
 
 Recall is the job here: a wide pool of candidates, each with its passage cosine and BM25
 score, for the finer second stage (`bot/engine/rerank.py`) to order.
@@ -13,9 +13,8 @@ from typing import Literal
 import numpy as np
 
 from bot.engine.scope import Masks
-from bot.index.builds import LoadedIndex
 from bot.index.embedder import Embedder
-from bot.index.vectors import search as dense_search
+from bot.index.store import Build
 
 Mode = Literal["hybrid", "dense", "bm25"]
 RRF_K = 60
@@ -49,7 +48,7 @@ class Pool:
 class HybridRetriever:
     """Finds candidate chunks of one loaded index for a question."""
 
-    def __init__(self, index: LoadedIndex, embedder: Embedder) -> None:
+    def __init__(self, index: Build, embedder: Embedder) -> None:
         self.index = index
         self.embedder = embedder
         self.masks = Masks(index)  # per scope: which chunks a question may draw on
@@ -72,7 +71,7 @@ class HybridRetriever:
         ranking, so every candidate is one the question may be answered from."""
         n = len(self.index.chunks)
         queries = [q for q in dict.fromkeys((query, *also)) if q.strip()]
-        dim = self.index.vectors.d
+        dim = self.index.dimension
         if n == 0 or not queries or (allowed is not None and not allowed.any()):
             return Pool([], np.zeros((0, dim), np.float32), np.zeros(0), 0.0)
         weights = np.full(len(queries), also_weight / max(len(queries) - 1, 1))
@@ -88,20 +87,21 @@ class HybridRetriever:
                 fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
 
         if mode in ("hybrid", "dense"):
-            sims, ids = dense_search(self.index.vectors, qvecs, pool, allowed)
+            sims, ids = self.index.search_vectors(qvecs, pool, allowed)
             best = float(sims[:, 0].max()) if sims.size else 0.0
             for row in ids:
                 fuse([int(cid) for cid in row if cid >= 0])
         if mode in ("hybrid", "bm25"):
             for q in [lexical or queries[0], *queries[1:]]:
-                hits = self.index.lexical.search(q, pool, allowed)
+                hits = self.index.search_words(q, pool, allowed)
                 fuse([cid for cid, _ in hits])
                 for cid, score in hits:
                     bm25[cid] = max(bm25.get(cid, 0.0), score)
         order = sorted(fused, key=lambda cid: (-fused[cid], cid))[:RERANK_DEPTH]
         if not order:
             return Pool([], qvecs, weights, best, tuple(queries))
-        vectors = np.vstack([self.index.vectors.reconstruct(int(i)) for i in order])
+        self.index.prefetch(order)  # passages, units and vectors of the pool together
+        vectors = self.index.passage_vectors(order)
         per_phrasing = vectors @ qvecs.T
         best = max(best, float(per_phrasing.max()))
         dense = per_phrasing @ weights

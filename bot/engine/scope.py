@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from bot.index.builds import LoadedIndex
+from bot.index.store import Build
 from bot.sources.spec import source_of
 
 T = TypeVar("T")
@@ -34,7 +34,7 @@ class Masks:
     """A bool per chunk of one index for each scope, computed once per scope (a new
     index gets a new `Masks`, so a reload never reuses a stale mask)."""
 
-    def __init__(self, index: LoadedIndex, limit: int = 64) -> None:
+    def __init__(self, index: Build, limit: int = 64) -> None:
         self.index = index
         self._cache: OrderedDict[Scope, np.ndarray] = OrderedDict()
         self._memo: dict[Any, Any] = {}
@@ -56,10 +56,11 @@ class Masks:
             if all(verdicts.values()):  # the usual case: no chunk needs reading
                 mask = np.ones(len(self.index.chunks), dtype=bool)
             else:
+                paths = self.index.chunk_paths()
                 mask = np.fromiter(
-                    (verdicts.get(c.path, scope.allows(c.path)) for c in self.index.chunks),
+                    (verdicts.get(p, scope.allows(p)) for p in paths),
                     dtype=bool,
-                    count=len(self.index.chunks),
+                    count=len(paths),
                 )
             with self._lock:
                 self._cache[scope] = mask

@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.engine.lexicon import lexicon
-from bot.index.lexical import LexicalIndex, tokenize
+from bot.index.lexical import tokenize
+from bot.index.store import WordStats
 
 # Words that say how something is asked ("explain", "vs", "in common"), not what about:
 # they carry no topic, so they neither earn nor cost lexical coverage.
@@ -67,17 +68,16 @@ class QueryTerms:
 
 
 class TermWeights:
-    """IDF of folded words, from the BM25 index's document frequencies."""
+    """IDF of folded words, from the word index's document frequencies."""
 
-    def __init__(self, lexical: LexicalIndex) -> None:
-        self.num_docs = max(len(lexical), 1)
+    def __init__(self, stats: WordStats) -> None:
+        self.num_docs = max(stats.num_docs, 1)
         df: dict[str, int] = {}
-        indptr = lexical.indptr
-        for term, tid in lexical.vocab.items():
+        for term, count in stats.df.items():
             key = fold(term)
-            df[key] = max(df.get(key, 0), int(indptr[tid + 1] - indptr[tid]))
+            df[key] = max(df.get(key, 0), count)
         self._df = df
-        self._words = list(lexical.vocab)
+        self._words = list(stats.df)
         self.unknown = self._idf(0)
 
     def _idf(self, df: int) -> float:

@@ -2,7 +2,7 @@
 documents grouped by folder, with example questions (for the Slack Home tab).
 
 Everything comes from what the index already holds (chunk vectors, headings, the
-manifest's document list), so it costs one FAISS search and no extra model work.
+manifest's document list), so it costs one vector search and no extra model work.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.index.builds import LoadedIndex
-from bot.index.vectors import search as dense_search
+from bot.index.store import Build
 
 SEP = " › "
 
@@ -30,7 +29,7 @@ class Topic:
 
 
 def nearest_topics(
-    index: LoadedIndex,
+    index: Build,
     qvec: np.ndarray,
     n: int = 5,
     pool: int = 50,
@@ -41,7 +40,8 @@ def nearest_topics(
     count = len(index.chunks)
     if count == 0:
         return []
-    _sims, ids = dense_search(index.vectors, qvec.reshape(1, -1), min(pool, count), allowed)
+    _sims, ids = index.search_vectors(qvec.reshape(1, -1), min(pool, count), allowed)
+    index.prefetch([int(cid) for cid in ids[0] if cid >= 0])
     topics: list[Topic] = []
     seen: set[str] = set()
     for cid in ids[0]:
@@ -119,7 +119,7 @@ def folder_groups(paths: Sequence[str], max_docs: int = 40, max_depth: int = 4) 
 
 
 def catalogue(
-    index: LoadedIndex,
+    index: Build,
     examples: int = 6,
     titles_per_group: int = 4,
     allows: Callable[[str], bool] | None = None,
@@ -155,7 +155,7 @@ _HOW_TO = re.compile(r"^how to\s+(.+?)\??$", re.I)
 
 
 def example_questions(
-    index: LoadedIndex, limit: int = 6, allows: Callable[[str], bool] | None = None
+    index: Build, limit: int = 6, allows: Callable[[str], bool] | None = None
 ) -> list[str]:
     """Questions the index can answer, from real headings: headings that are questions, then
     'How to …' headings, spread over different documents (richest documents first)."""

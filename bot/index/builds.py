@@ -21,93 +21,40 @@ import time
 import uuid
 import zlib
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any
 
 import faiss
 import numpy as np
 
-from bot import __version__
+from bot import __version__  # noqa: F401 (re-exported: ingest compares it)
 from bot.documents import Chunk
-from bot.errors import OpsbotError
 from bot.index.chunktable import ChunkReadError, ChunkTable
 from bot.index.lexical import LexicalIndex, LexicalIndexError
+from bot.index.manifest import (
+    CHUNKER_VERSION,
+    FORMAT_VERSION,
+    MMAP_MIN_BYTES,
+    REINGEST,
+    IndexLoadError,
+    Manifest,
+    UnitVectors,
+)
+from bot.index.store import WordStats
 from bot.index.vectors import IndexFileError, check_index_file, load_index, save_index
+from bot.index.vectors import search as dense_search
 from bot.index.vocabulary import Vocabulary, VocabularyError, learn
 
-CHUNKER_VERSION = 1
-FORMAT_VERSION = 5  # bump when the on-disk layout of a build changes
-REINGEST = "re-run `opsbot ingest`"
-# Below this, the BM25 arrays are copied into memory: a truncated file then cannot SIGBUS
-# a running server. Above it they are memory-mapped to keep large corpora off the heap.
-MMAP_MIN_BYTES = 256 * 1024 * 1024
-
-
-class IndexLoadError(OpsbotError, RuntimeError):
-    """The index is missing, corrupt or built for another model; says to re-ingest."""
-
-
-@dataclass
-class Manifest:
-    model: str
-    dimension: int
-    chunker: dict
-    files: dict[str, str]
-    chunk_count: int
-    index: dict = field(default_factory=dict)
-    documents: dict[str, list] = field(default_factory=dict)  # path -> [title, chunks]
-    checksums: dict[str, str] = field(default_factory=dict)  # file in build -> "size:crc32"
-    # the sources indexed, in order: {name, kind, location (no credentials), ref,
-    # subdirectory, base_url, revision}; paths map to them with bot.sources.spec.source_of
-    sources: list[dict] = field(default_factory=list)
-    opsbot_version: str = __version__
-    created_at: float = field(default_factory=time.time)
-
-    @staticmethod
-    def chunker_settings(max_tokens: int) -> dict:
-        return {"max_tokens": max_tokens, "version": CHUNKER_VERSION, "format": FORMAT_VERSION}
-
-
-@dataclass(frozen=True)
-class UnitVectors:
-    """Per-chunk unit vectors in one matrix (float16 on disk: half the bytes, ample precision
-    for ranking), memory-mapped when loaded if large."""
-
-    vectors: np.ndarray  # (total units, d)
-    offsets: np.ndarray  # (chunks + 1,)
-
-    @classmethod
-    def pack(cls, per_chunk: Sequence[np.ndarray]) -> UnitVectors:
-        sizes = [len(v) for v in per_chunk]
-        offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
-        np.cumsum(sizes, out=offsets[1:])
-        dim = next((v.shape[1] for v in per_chunk if v.ndim == 2), 0)
-        rows = [v for v in per_chunk if len(v)]
-        matrix = np.vstack(rows).astype(np.float16) if rows else np.zeros((0, dim), np.float16)
-        return cls(matrix, offsets)
-
-    def of(self, chunk_id: int) -> np.ndarray:
-        start, end = int(self.offsets[chunk_id]), int(self.offsets[chunk_id + 1])
-        return np.asarray(self.vectors[start:end], dtype=np.float32)
-
-    def save(self, directory: Path) -> None:
-        np.save(directory / "units.npy", self.vectors)
-        np.save(directory / "unit_offsets.npy", self.offsets)
-
-    @classmethod
-    def load(cls, directory: Path, chunk_count: int) -> UnitVectors:
-        path = directory / "units.npy"
-        mode: Literal["r"] | None = "r" if path.stat().st_size > MMAP_MIN_BYTES else None
-        vectors = np.load(path, mmap_mode=mode)
-        offsets = np.load(directory / "unit_offsets.npy")
-        if len(offsets) != chunk_count + 1 or int(offsets[-1]) != len(vectors):
-            raise ValueError(f"unit vectors do not match {chunk_count} chunks")
-        return cls(vectors, offsets)
+__all__ = ["CHUNKER_VERSION", "FORMAT_VERSION", "IndexLoadError", "Manifest", "UnitVectors"]
+CALIBRATION_FILE = "calibration.json"
 
 
 @dataclass
 class LoadedIndex:
+    """A local build (the `Build` of bot/index/store.py): FAISS vectors and BM25 in memory,
+    chunk texts read from disk on demand."""
+
     manifest: Manifest
     chunks: Sequence[Chunk]  # a ChunkTable: read from disk on demand
     vectors: faiss.Index
@@ -116,6 +63,58 @@ class LoadedIndex:
     units: UnitVectors
     vocabulary: Vocabulary
 
+    @property
+    def build_id(self) -> str:
+        return self.path.name
+
+    @property
+    def dimension(self) -> int:
+        return int(self.vectors.d)
+
+    def search_vectors(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return dense_search(self.vectors, queries, k, allowed)
+
+    def search_words(
+        self, text: str, k: int, allowed: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        return self.lexical.search(text, k, allowed)
+
+    def chunk_paths(self) -> list[str]:
+        return [chunk.path for chunk in self.chunks]
+
+    def passage_vectors(self, chunk_ids: Sequence[int]) -> np.ndarray:
+        if not len(chunk_ids):
+            return np.zeros((0, self.dimension), np.float32)
+        return np.vstack([self.vectors.reconstruct(int(i)) for i in chunk_ids])
+
+    def prefetch(self, chunk_ids: Sequence[int]) -> None:
+        """Nothing to do: everything but the texts is in memory, and those are a pread away."""
+
+    def word_stats(self) -> WordStats:
+        indptr = self.lexical.indptr
+        df = {term: int(indptr[tid + 1] - indptr[tid]) for term, tid in self.lexical.vocab.items()}
+        return WordStats(len(self.lexical), df)
+
+    def calibration(self) -> dict[str, Any] | None:
+        try:
+            data = json.loads((self.path / CALIBRATION_FILE).read_text("utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def save_calibration(self, data: dict[str, Any]) -> None:
+        """Kept with the build; on a full disk nothing is left behind (the engine goes on
+        with the calibration in memory)."""
+        tmp = self.path / (CALIBRATION_FILE + ".tmp")
+        try:
+            tmp.write_text(json.dumps(data), "utf-8")
+            tmp.replace(self.path / CALIBRATION_FILE)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            raise
+
 
 def current_build(index_dir: Path) -> Path:
     return index_dir / "current"
@@ -123,13 +122,7 @@ def current_build(index_dir: Path) -> Path:
 
 def read_manifest(index_dir: Path) -> Manifest | None:
     """The live manifest, or None when no index was ever built."""
-    path = current_build(index_dir) / "manifest.json"
-    if not path.exists():
-        return None
-    try:
-        return Manifest(**json.loads(path.read_text("utf-8")))
-    except (ValueError, TypeError) as exc:
-        raise IndexLoadError(f"index manifest {path} is corrupt ({exc}); {REINGEST}") from None
+    return read_build_manifest(current_build(index_dir))
 
 
 def write_build(
@@ -143,6 +136,21 @@ def write_build(
 ) -> Path:
     """Write a complete build beside the live one, then flip `current` to it. Without a
     `vocabulary`, it is learned here from the chunks (as ingest does)."""
+    final = write_unactivated(index_dir, manifest, chunks, vectors, lexical, units, vocabulary)
+    activate(index_dir, final.name)
+    return final
+
+
+def write_unactivated(
+    index_dir: Path,
+    manifest: Manifest,
+    chunks: list[Chunk],
+    vectors: faiss.Index,
+    lexical: LexicalIndex,
+    units: UnitVectors,
+    vocabulary: Vocabulary | None = None,
+) -> Path:
+    """Write a complete build under builds/<id>, not yet live (see `activate`)."""
     if vocabulary is None:
         vocabulary = learn(f"{c.heading}\n{c.text}" for c in chunks)
     builds = index_dir / "builds"
@@ -150,7 +158,6 @@ def write_build(
     build_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     tmp = builds / f".tmp-{build_id}"
     final = builds / build_id
-    link = index_dir / f".current-{build_id}"
     tmp.mkdir()
     try:
         with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
@@ -167,16 +174,26 @@ def write_build(
         }
         (tmp / "manifest.json").write_text(json.dumps(asdict(manifest), indent=1), "utf-8")
         os.replace(tmp, final)
-        os.symlink(Path("builds") / build_id, link)
-        os.replace(link, current_build(index_dir))
     except BaseException:  # a full disk mid-build: leave nothing half-written behind
         shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def activate(index_dir: Path, build_id: str) -> None:
+    """Flip `current` to builds/<id> in one rename, then drop builds no one needs."""
+    builds = index_dir / "builds"
+    final = builds / build_id
+    link = index_dir / f".current-{build_id}"
+    try:
+        os.symlink(Path("builds") / build_id, link)
+        os.replace(link, current_build(index_dir))
+    except BaseException:
         link.unlink(missing_ok=True)
         if current_build(index_dir).resolve() != final.resolve():
             shutil.rmtree(final, ignore_errors=True)
         raise
     _remove_old_builds(builds, keep={build_id})
-    return final
 
 
 def file_digest(path: Path, size_only: bool = False) -> str:
@@ -223,10 +240,22 @@ def _lexical_bytes(build: Path) -> int:
     return sum(p.stat().st_size for p in (build / "bm25").glob("*") if p.is_file())
 
 
-def load(index_dir: Path, expected_model: str | None = None) -> LoadedIndex:
-    """Load the live build, checking it against the model we will query with."""
-    build = current_build(index_dir)
-    manifest = read_manifest(index_dir)
+def read_build_manifest(build: Path) -> Manifest | None:
+    path = build / "manifest.json"
+    if not path.exists():
+        return None
+    try:
+        return Manifest(**json.loads(path.read_text("utf-8")))
+    except (ValueError, TypeError) as exc:
+        raise IndexLoadError(f"index manifest {path} is corrupt ({exc}); {REINGEST}") from None
+
+
+def load(
+    index_dir: Path, expected_model: str | None = None, build_id: str | None = None
+) -> LoadedIndex:
+    """Load the live build (or builds/<build_id>), checking it against the query model."""
+    build = (index_dir / "builds" / build_id) if build_id else current_build(index_dir)
+    manifest = read_build_manifest(build)
     if manifest is None:
         raise IndexLoadError(f"no index in {index_dir}; {REINGEST}")
     build = build.resolve()

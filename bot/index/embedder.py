@@ -11,10 +11,14 @@ import threading
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bot.errors import OpsbotError
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 BATCH_SIZE = 64
@@ -224,3 +228,18 @@ def _span_vectors(
         else:
             out[i] = fallback
     return out
+
+
+def open_embedder(settings: Settings) -> Embedder:
+    """EMBEDDING_BASE_URL's server when set, else the in-process model (the default)."""
+    if settings.embedding_base_url:
+        from bot.index.embedserver import ServerEmbedder
+
+        return ServerEmbedder(
+            settings.embedding_base_url,
+            settings.embedding_model,
+            settings.embedding_api_key,
+            batch=settings.embedding_batch,
+            concurrency=settings.embedding_concurrency,
+        )
+    return Embedder(settings.embedding_model)

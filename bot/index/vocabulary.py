@@ -232,27 +232,34 @@ class Vocabulary:
             last = end
         return "".join(out) + text[last:]
 
-    def save(self, directory: Path) -> None:
+    def to_json(self) -> dict[str, object]:
         data: dict[str, object] = {"format_version": FORMAT_VERSION, "documents": self.documents}
         data |= {"definitions": self.definitions, "identifiers": self.identifiers}
         data |= {"acronyms": sorted(self.acronyms), "words": self.words}
-        (Path(directory) / FILE).write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> Vocabulary:
+        """Raises ValueError, KeyError or TypeError on a defect."""
+        if data.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"format {data.get('format_version')!r}, not {FORMAT_VERSION}")
+        return cls(
+            definitions={str(k): str(v) for k, v in data["definitions"].items()},
+            identifiers={str(k): [str(s) for s in v] for k, v in data["identifiers"].items()},
+            words={str(k): int(v) for k, v in data["words"].items()},
+            acronyms=frozenset(str(a) for a in data["acronyms"]),
+            documents=int(data["documents"]),
+        )
+
+    def save(self, directory: Path) -> None:
+        (Path(directory) / FILE).write_text(json.dumps(self.to_json(), ensure_ascii=False), "utf-8")
 
     @classmethod
     def load(cls, directory: Path) -> Vocabulary:
         """Read `vocabulary.json`; any defect raises VocabularyError naming the file."""
         path = Path(directory) / FILE
         try:
-            data = json.loads(path.read_text("utf-8"))
-            if data.get("format_version") != FORMAT_VERSION:
-                raise ValueError(f"format {data.get('format_version')!r}, not {FORMAT_VERSION}")
-            return cls(
-                definitions={str(k): str(v) for k, v in data["definitions"].items()},
-                identifiers={str(k): [str(s) for s in v] for k, v in data["identifiers"].items()},
-                words={str(k): int(v) for k, v in data["words"].items()},
-                acronyms=frozenset(str(a) for a in data["acronyms"]),
-                documents=int(data["documents"]),
-            )
+            return cls.from_json(json.loads(path.read_text("utf-8")))
         except Exception as exc:  # OSError, JSON, missing keys, wrong types alike
             raise VocabularyError(f"cannot read vocabulary file {path}: {exc}") from None
 

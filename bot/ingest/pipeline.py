@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from bot import __version__
 from bot.config import Settings
 from bot.documents import Chunk
-from bot.errors import OpsbotError
-from bot.index import builds
-from bot.index.cache import EmbeddingCache, content_key
-from bot.index.embedder import BATCH_SIZE, Embedder
+from bot.index.cache import content_key
+from bot.index.embedder import BATCH_SIZE, Embedder, open_embedder
+from bot.index.localstore import IngestBusyError, index_lock
+from bot.index.manifest import IndexLoadError, Manifest
+from bot.index.store import EmbeddingStore, IndexStore, NewBuild, open_store
 from bot.ingest.budget import Budget, LoadError
 from bot.ingest.chunker import chunk_document
 from bot.ingest.loaders import SkippedFile, SourceFile
@@ -29,10 +28,6 @@ from bot.sources.base import Source, SourceState
 from bot.sources.registry import Gathered, gather, open_sources
 
 log = logging.getLogger(__name__)
-
-
-class IngestBusyError(OpsbotError, RuntimeError):
-    """Another process holds the index lock."""
 
 
 @dataclass
@@ -56,26 +51,6 @@ class IngestSummary:
             out.append(f"Skipped {len(self.skipped)} files:")
             out += [f"  - {escape_controls(s.path)}: {s.reason}" for s in self.skipped]
         return out
-
-
-@contextmanager
-def index_lock(index_dir: Path, wait_seconds: float = 600) -> Iterator[None]:
-    """One writer per index dir, across processes (a server's reload and a manual ingest)."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".lock", "w") as fh:
-        deadline = time.monotonic() + wait_seconds
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise IngestBusyError(f"another ingest holds {index_dir / '.lock'}") from None
-                time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def cache_path(settings: Settings) -> Path:
@@ -104,6 +79,9 @@ def _same_sources(old: list[dict], new: list[dict] | None) -> bool:
     return [(s.get("name"), s.get("kind")) for s in old] == [(s["name"], s["kind"]) for s in new]
 
 
+__all__ = ["IngestBusyError", "index_lock", "ingest"]
+
+
 def is_up_to_date(
     settings: Settings,
     files: list[SourceFile],
@@ -111,25 +89,25 @@ def is_up_to_date(
     *,
     full_check: bool = False,
     sources: list[dict] | None = None,
+    store: IndexStore | None = None,
 ) -> bool:
     """True when the live manifest already describes exactly these files and settings, and
-    the build's files are as written (sizes; every byte with `full_check`, as ingest does)."""
+    the build's data is as written (sizes; every byte with `full_check`, as ingest does)."""
+    store = store or open_store(settings)
     try:
-        manifest = builds.read_manifest(settings.index_dir)
-    except builds.IndexLoadError:
+        manifest = store.active_manifest()
+    except IndexLoadError:
         return False
-    current = builds.current_build(settings.index_dir)
     if not (
         manifest is not None
         and manifest.model == model_name
-        and manifest.chunker == builds.Manifest.chunker_settings(settings.chunk_tokens)
+        and manifest.chunker == Manifest.chunker_settings(settings.chunk_tokens)
         and manifest.files == {f.path: f.sha256 for f in files}
-        and manifest.opsbot_version == builds.__version__
+        and manifest.opsbot_version == __version__
         and _same_sources(manifest.sources, sources)
-        and (current / "vectors.faiss").exists()
     ):
         return False
-    problems = builds.verify_build(current.resolve(), manifest, full=full_check)
+    problems = store.damaged(full=full_check)
     if problems:
         log.warning("the live index build is damaged (%s); rebuilding it", "; ".join(problems))
     return not problems
@@ -141,13 +119,19 @@ def synced(settings: Settings) -> tuple[list[Source], Gathered]:
     return sources, gather(sources)
 
 
-def check_fresh(settings: Settings, embedder: Embedder | None = None) -> bool:
+def check_fresh(
+    settings: Settings, embedder: Embedder | None = None, store: IndexStore | None = None
+) -> bool:
     """Staleness check for `ask`, `chat` and reloads: syncs the sources (a git fetch, no
     model), then compares content hashes with the live build."""
-    embedder = embedder or Embedder(settings.embedding_model)
+    embedder = embedder or open_embedder(settings)
     sources, found = synced(settings)
     return is_up_to_date(
-        settings, found.files, embedder.name, sources=described(sources, found.states)
+        settings,
+        found.files,
+        embedder.name,
+        sources=described(sources, found.states),
+        store=store,
     )
 
 
@@ -193,7 +177,7 @@ GROUP = 32 * BATCH_SIZE  # passages embedded, cached and released per step
 
 def embed_with_cache(
     chunks: list[Chunk],
-    cache: EmbeddingCache,
+    cache: EmbeddingStore,
     embedder: Embedder,
     show_progress: bool,
     notify: Notify | None = None,
@@ -299,23 +283,26 @@ def ingest(
     embedder: Embedder | None = None,
     force: bool = False,
     notify: Notify | None = None,
+    store: IndexStore | None = None,
 ) -> IngestSummary:
-    """Bring the index in line with the knowledge dir. Cheap when nothing changed."""
-    from bot.index.lexical import LexicalIndex
-    from bot.index.vectors import build_vector_index, describe_index
+    """Bring the index (`store`: INDEX_URL's, else INDEX_DIR's) in line with the knowledge
+    dir: a new build, written whole, then activated. Cheap when nothing changed."""
     from bot.index.vocabulary import learn
 
     started = time.perf_counter()
-    embedder = embedder or Embedder(settings.embedding_model)
-    with index_lock(settings.index_dir):
+    embedder = embedder or open_embedder(settings)
+    store = store or open_store(settings)
+    with store.writer_lock():
         with stage("Finding files", "syncing and hashing", bar=show_progress, notify=notify):
             sources, found = synced(settings)
             files, record = found.files, described(sources, found.states)
             # comparing every file with the last build takes long on 100k files: not silent
-            fresh = is_up_to_date(settings, files, embedder.name, full_check=True, sources=record)
+            fresh = is_up_to_date(
+                settings, files, embedder.name, full_check=True, sources=record, store=store
+            )
         summary = IngestSummary(files=len(files), skipped=list(found.skipped))
         if not force and fresh:
-            manifest = builds.read_manifest(settings.index_dir)
+            manifest = store.active_manifest()
             summary.chunks = manifest.chunk_count if manifest else 0
             summary.up_to_date = True
             summary.seconds = time.perf_counter() - started
@@ -326,20 +313,16 @@ def ingest(
             chunks, hashes, bad = build_chunks(files, settings, embedder, reading)
         summary.skipped += bad
         summary.files = len(files) - len(bad)
-        cache = EmbeddingCache(cache_path(settings), embedder.name)
+        cache = store.embedding_cache(embedder.name)
         try:
             matrix, units, summary.embedded = embed_with_cache(
                 chunks, cache, embedder, show_progress, notify
             )
         finally:
             cache.close()
-        building = f"building the indexes of {len(chunks)} chunks"
-        with stage("Indexing", building, bar=show_progress, notify=notify):
-            vectors = build_vector_index(matrix, exact_limit=settings.exact_index_limit)
-            dimension = int(matrix.shape[1])
-            del matrix  # the index holds its own copy
-            texts = [f"{c.heading}\n{c.text}" for c in chunks]
-            lexical = LexicalIndex.build(texts)
+        texts = [f"{c.heading}\n{c.text}" for c in chunks]
+        learning_desc = f"learning the vocabulary of {len(chunks)} chunks"
+        with stage("Indexing", learning_desc, bar=show_progress, notify=notify):
             learning = time.perf_counter()
             vocabulary = learn(texts)
         log.info(
@@ -349,45 +332,39 @@ def ingest(
             len(texts),
             time.perf_counter() - learning,
         )
-        manifest = builds.Manifest(
+        manifest = Manifest(
             model=embedder.name,
-            dimension=dimension,
-            chunker=builds.Manifest.chunker_settings(settings.chunk_tokens),
+            dimension=int(matrix.shape[1]),
+            chunker=Manifest.chunker_settings(settings.chunk_tokens),
             files=hashes,
             chunk_count=len(chunks),
-            index=describe_index(vectors),
             documents=documents_of(chunks),
             sources=record,
         )
-        saving = "saving and calibrating the new build"
+        saving = f"building the indexes of {len(chunks)} chunks, saving and calibrating"
         with stage("Writing", saving, bar=show_progress, notify=notify):
-            builds.write_build(
-                settings.index_dir,
-                manifest,
-                chunks,
-                vectors,
-                lexical,
-                builds.UnitVectors.pack(units),
-                vocabulary,
-            )
+            build_id = store.write(NewBuild(manifest, chunks, matrix, units, texts, vocabulary))
             summary.chunks = len(chunks)
-            # calibration loads the build just written: release this run's copy first
-            del chunks, units, vectors, lexical, vocabulary, texts
-            calibrate_build(settings, embedder)
+            # calibration reads the build just written: release this run's copy first
+            del chunks, units, matrix, texts, vocabulary
+            calibrate_build(settings, embedder, store, build_id)
+            store.activate(build_id)
     summary.seconds = time.perf_counter() - started
     warn_skipped(summary.skipped, {f.path: f.sha256 for f in files})
     return summary
 
 
-def calibrate_build(settings: Settings, embedder: Embedder) -> None:
+def calibrate_build(
+    settings: Settings, embedder: Embedder, store: IndexStore, build_id: str
+) -> None:
     """Set the new build's own decline threshold now, while the model is loaded (the
     engine reads it from the build; bot/engine/calibration.py). A build that cannot be
     calibrated still serves: the engine calibrates it when it loads it."""
     from bot.engine.engine import Engine
 
     try:
-        Engine(settings, builds.load(settings.index_dir, expected_model=embedder.name), embedder)
-    except (builds.IndexLoadError, OSError) as exc:
+        Engine(settings, store.open(build_id, expected_model=embedder.name), embedder, store)
+    except (IndexLoadError, OSError) as exc:
         log.warning("could not calibrate the new index: %s", exc)
 
 

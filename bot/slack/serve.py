@@ -246,10 +246,10 @@ def reload_metrics(engine: Engine) -> Callable[[ReloadResult], None]:
 
 def _open_writer(settings: Settings) -> Any:
     """LLM check before the model loads: a bad URL, key or model fails in one line."""
-    from bot.index.embedder import Embedder
+    from bot.index.embedder import open_embedder
     from bot.llm import open_writer
 
-    writer = open_writer(Embedder(settings.embedding_model))
+    writer = open_writer(open_embedder(settings))
     if writer is not None:
         log.info("generated answers from %s on %s", writer.model, writer.settings.host)
     return writer
@@ -273,6 +273,7 @@ def health(
         last = watcher.last
         reload = {"ok": last.ok, "at": last.at, "detail": last.detail} if last else None
         index = engine.index
+        built = float(index.manifest.created_at)
         database = store.health() if store is not None else {"ok": True}
         failures = getattr(services, "failures", 0)
         writer = getattr(services, "writer", None)  # generated answers (LLM_BASE_URL)
@@ -283,7 +284,10 @@ def health(
             {
                 "status": status,
                 "chunks": len(index.chunks),
-                "index": index.path.name,
+                "index": index.build_id,
+                "index_built_at": built,
+                "index_age_seconds": round(max(time.time() - built, 0.0), 1),
+                "index_backend": "postgres" if watcher.follows else "local",
                 "last_reload": reload,
                 "database": database,
                 "failed_answers_in_a_row": failures,

@@ -11,23 +11,32 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from bot.config import Settings
-from bot.index import builds
+from bot.index.manifest import IndexLoadError, Manifest
 from bot.sources.base import SourceState
 from bot.sources.spec import SourceSpec, source_of
 from bot.sources.state import load_state
 
 
-def live_manifest(settings: Settings) -> builds.Manifest | None:
+def live_manifest(settings: Settings) -> Manifest | None:
+    """The active build's manifest, in INDEX_DIR or the shared index (INDEX_URL)."""
+    from bot.index.store import IndexUnavailableError, open_store
+
     try:
-        return builds.read_manifest(settings.index_dir)
-    except builds.IndexLoadError:
+        store = open_store(settings)
+    except IndexUnavailableError:
         return None
+    try:
+        return store.active_manifest()
+    except (IndexLoadError, IndexUnavailableError):
+        return None
+    finally:
+        store.close()
 
 
 def source_status(
     settings: Settings,
     specs: tuple[SourceSpec, ...] | None = None,
-    manifest: builds.Manifest | None = None,
+    manifest: Manifest | None = None,
 ) -> list[SourceState]:
     """Each declared source's last sync, with `documents` counted in the live build (what
     answers can actually cite), so a source whose files all failed to parse shows 0."""

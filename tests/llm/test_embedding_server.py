@@ -1,0 +1,111 @@
+"""Embeddings from an OpenAI-compatible server: the real llama.cpp server with `--embedding`
+on the test GGUF (quality is irrelevant here, the plumbing is real), and a plain HTTP server
+that fails before it answers, for the retries."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.config import Settings
+from bot.engine.engine import Engine
+from bot.index.embedder import open_embedder
+from bot.index.embedserver import EmbeddingServerError, ServerEmbedder
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def embedding_server(tmp_path_factory) -> Iterator[str]:
+    from real_server import start
+    from serve_proc import free_port
+
+    log = tmp_path_factory.mktemp("llama-embed") / "server.log"
+    proc, url = start(free_port(), log, "--embedding", "true")
+    yield url
+    proc.terminate()
+    proc.wait(15)
+
+
+def test_ingest_and_questions_embed_through_the_llama_cpp_server(
+    embedding_server, index_url, tmp_path
+):
+    from bot.index.pgstore import DimensionMismatchError
+    from bot.ingest.pipeline import ingest
+
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "alpha.md").write_text("# Alpha\n\n## Restarting\n\nRestart alpha with systemctl.\n")
+    settings = Settings(
+        knowledge_dirs=(kb,),
+        index_url=index_url,
+        embedding_base_url=embedding_server,
+        embedding_model="smollm2",
+        embedding_batch=2,
+        embedding_concurrency=2,
+        decline_threshold=0.1,  # no calibration: ~100 questions through a slow test server
+    )
+    embedder = open_embedder(settings)
+    assert isinstance(embedder, ServerEmbedder)
+    summary = ingest(settings, embedder=embedder)
+    assert summary.chunks == 1 and summary.embedded == 1
+    engine = Engine.open(settings, notify=lambda _m: None)
+    assert engine.index.dimension == embedder.dimension == 576  # SmolLM2-135M's width
+    assert engine.index.manifest.model == "smollm2@embedding-server"
+    answer = engine.answer("How do I restart alpha?")
+    assert answer.sources and answer.sources[0].path.endswith("alpha.md")
+    # the in-process model's 384-d vectors would not fit this index: refused, in one line
+    local = Settings(knowledge_dirs=(kb,), index_url=index_url)
+    with pytest.raises(DimensionMismatchError, match="576-dimensional .* 384-dimensional"):
+        ingest(local, force=True)
+
+
+class Flaky(BaseHTTPRequestHandler):
+    """Answers 429, then 503, then embeddings (3-d, unnormalised, out of order)."""
+
+    calls: list[int] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - the http.server API
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        Flaky.calls.append(len(body["input"]))
+        if len(Flaky.calls) == 1:
+            self.send_response(429)
+            self.send_header("Retry-After", "0")
+            self.end_headers()
+            return
+        if len(Flaky.calls) == 2:
+            self.send_error(503)
+            return
+        data = [{"index": i, "embedding": [3.0, 4.0, float(i)]} for i in range(len(body["input"]))]
+        payload = json.dumps({"data": list(reversed(data))}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_429_and_5xx_are_retried_and_an_unreachable_server_fails_in_one_line():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        embedder = ServerEmbedder(f"http://127.0.0.1:{server.server_port}/v1", "m", batch=2)
+        vectors = embedder.encode(["a", "b"])
+        assert Flaky.calls == [2, 2, 2]
+        np.testing.assert_allclose(vectors[0], [0.6, 0.8, 0.0], atol=1e-6)  # in input order
+        assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0)
+    finally:
+        server.shutdown()
+        server.server_close()  # now nothing listens on that port
+    missing = ServerEmbedder(f"http://127.0.0.1:{server.server_port}/v1", "m")
+    with pytest.raises(EmbeddingServerError, match="unreachable"):
+        missing._request(["a"])
