@@ -131,7 +131,8 @@ def test_the_knowledge_watcher_rereads_the_config_file(tmp_path):
     path = tmp_path / "opsbot.toml"
     path.write_text('[[channel]]\nid = "C0HELP"\nrespond = "questions"\n')
     live = LiveConfig(path)
-    engine = SimpleNamespace(chunk_count=0, embedder=None)  # its reload fails: logged, kept
+    # its reload fails: logged, kept; no store of its own, so the watcher opens INDEX_DIR's
+    engine = SimpleNamespace(chunk_count=0, embedder=None, store=None)
     settings = Settings(knowledge_dirs=(tmp_path / "missing",), index_dir=tmp_path / "idx")
     watcher = KnowledgeWatcher(engine, settings, config=live)  # type: ignore[arg-type]
     path.write_text('[[channel]]\nid = "C0HELP"\nrespond = "off"\n')

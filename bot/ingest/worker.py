@@ -34,11 +34,11 @@ class FileParser:
 
     def parse(self, file: SourceFile) -> Document:
         conn = self._start()
-        conn.send(file)
-        if not conn.poll(self.budget.seconds):
-            self.close()
-            raise OverBudget(f"over budget: still parsing after {self.budget.seconds:g}s")
         try:
+            conn.send(file)  # a child that died since the last file has closed its end
+            if not conn.poll(self.budget.seconds):
+                self.close()
+                raise OverBudget(f"over budget: still parsing after {self.budget.seconds:g}s")
             ok, value = conn.recv()
         except (EOFError, OSError):
             code = self._proc.wait() if self._proc else None

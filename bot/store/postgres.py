@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -85,6 +86,23 @@ class PostgresStore(SQLStore):
                 log.warning("PostgreSQL connection lost; reconnecting once")
                 self._conn = self._connect()
                 return self._execute(query, params)
+
+    def claim_event(self, key: str, ttl_seconds: float) -> bool:
+        """Like the base claim, but never retried: a claim whose connection broke may have
+        been stored, and its retry would find its own row and drop the event. A broken
+        claim counts as the first (the in-memory set still stops this process's twins)."""
+        now = time.time()
+        query = translate(SQL.claim_event)
+        with self._lock:
+            try:
+                _, count = self._execute(query, (key, now, now - ttl_seconds))
+            except psycopg.OperationalError:
+                if not self._conn.closed and not self._conn.broken:
+                    raise
+                log.warning("PostgreSQL connection lost; reconnecting once")
+                self._conn = self._connect()
+                return True
+            return count == 1
 
     def _execute(self, query: str, params: Sequence[Any]) -> tuple[list[tuple[Any, ...]], int]:
         with self._conn.cursor() as cursor:

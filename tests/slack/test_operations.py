@@ -103,7 +103,13 @@ class Load:
             answers = self.bot.answers()
             return [c for c, _ in self.sent if not answers[c]]
 
-        wait_until(lambda: not unanswered(), what="every question's answer")
+        try:
+            wait_until(lambda: not unanswered(), what="every question's answer")
+        except AssertionError:
+            missing = unanswered()
+            raise AssertionError(
+                f"{len(missing)} of {len(self.sent)} unanswered: {missing[:5]}"
+            ) from None
         answers = self.bot.answers()
         twice = [c for c, _ in self.sent if answers[c] > 1]
         assert not twice, f"{len(twice)} of {len(self.sent)} answered more than once"
