@@ -7,7 +7,7 @@ No phrase slots: a word of the question counts when
   ("configure" beside the docs' "configuration"),
 - it is not everyday English (wordfreq's Zipf frequency, threshold in the lexicon):
   "metaphor" is a word the docs merely happen not to use; "zabbix" is a name,
-- and it is not an inflection of a dictionary word ("mangled", "clobbers"): people
+- and it is not an inflection of a dictionary word ("garbled", "stomps"): people
   inflect verbs and nouns, rarely product names.
 """
 
@@ -54,7 +54,7 @@ def _dictionary() -> frozenset[str]:
 
 def stems(word: str) -> list[str]:
     """What an inflected `word` may be a form of, by the lexicon's inflections table:
-    "gotchas" -> "gotcha", "mapped" -> "mapp", "map"."""
+    "snags" -> "snag", "mapped" -> "mapp", "map"."""
     found = []
     for ending, replacements in lexicon().names.inflections.items():
         stem = word[: -len(ending)]
@@ -70,7 +70,7 @@ def stems(word: str) -> list[str]:
 
 
 def inflected_english(word: str) -> bool:
-    """An inflection of an English dictionary word ("mangled", "clobbers", "gotchas")."""
+    """An inflection of an English dictionary word ("garbled", "stomps", "snags")."""
     candidates = stems(word)
     return bool(candidates) and any(stem in _dictionary() for stem in candidates)
 
