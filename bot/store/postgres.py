@@ -30,6 +30,10 @@ def translate(sql: str) -> str:
     return sql.replace("?", "%s")
 
 
+class _Reconnected(Exception):
+    """The connection broke under a statement that must not run twice; it was reopened."""
+
+
 class PostgresStore(SQLStore):
     """Same interface and SQL as SQLiteStore; tables live in the URL's search_path."""
 
@@ -75,7 +79,11 @@ class PostgresStore(SQLStore):
             elif version < SCHEMA_VERSION:  # the new tables were created just above
                 self._conn.execute(translate(SQL.update_version), (SCHEMA_VERSION,))
 
-    def _run(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[tuple[Any, ...]], int]:
+    def _run(
+        self, sql: str, params: Sequence[Any] = (), *, retry: bool = True
+    ) -> tuple[list[tuple[Any, ...]], int]:
+        """Run one statement; on a broken connection, reconnect and run it once more, or
+        with `retry=False` raise `_Reconnected` (the statement may or may not have landed)."""
         query = translate(sql)
         with self._lock:
             try:
@@ -85,6 +93,8 @@ class PostgresStore(SQLStore):
                     raise
                 log.warning("PostgreSQL connection lost; reconnecting once")
                 self._conn = self._connect()
+                if not retry:
+                    raise _Reconnected from None
                 return self._execute(query, params)
 
     def claim_event(self, key: str, ttl_seconds: float) -> bool:
@@ -92,17 +102,11 @@ class PostgresStore(SQLStore):
         been stored, and its retry would find its own row and drop the event. A broken
         claim counts as the first (the in-memory set still stops this process's twins)."""
         now = time.time()
-        query = translate(SQL.claim_event)
-        with self._lock:
-            try:
-                _, count = self._execute(query, (key, now, now - ttl_seconds))
-            except psycopg.OperationalError:
-                if not self._conn.closed and not self._conn.broken:
-                    raise
-                log.warning("PostgreSQL connection lost; reconnecting once")
-                self._conn = self._connect()
-                return True
-            return count == 1
+        try:
+            _, count = self._run(SQL.claim_event, (key, now, now - ttl_seconds), retry=False)
+        except _Reconnected:
+            return True
+        return count == 1
 
     def _execute(self, query: str, params: Sequence[Any]) -> tuple[list[tuple[Any, ...]], int]:
         with self._conn.cursor() as cursor:
