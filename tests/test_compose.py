@@ -97,6 +97,27 @@ def test_a_sentence_that_refers_back_comes_after_what_it_refers_to():
     assert "The second is to expose" in lead
 
 
+ROTATION = """## Rotating keys
+
+Rotate keys every quarter with a scheduled job.
+
+Rotating a key restarts the service that reads it, which drops requests for a moment.
+
+A common solution for that is to keep the old and the new key valid for an hour.
+
+The job writes an audit entry for each rotation.
+"""
+
+
+def test_after_a_sentence_restating_the_problem_comes_the_sentence_that_solves_it():
+    # The restated problem matches the question best; the solution after it, far less.
+    ev = evidence(ROTATION, {"Rotating a key": 0.8, "A common": 0.6, "The job": 0.6})
+    lead = lead_text(choose_lead([ev], asked("rotating keys drops requests, how to avoid it?")))
+    assert lead.startswith("Rotating a key restarts the service")
+    assert "A common solution for that is to keep the old and the new key valid" in lead
+    assert "audit entry" not in lead  # a neighbour that neither goes on nor says what to do
+
+
 def test_a_pointer_never_leads_and_the_unit_after_it_still_reads_on():
     text = (
         "The gateway holds pushed metrics for batch jobs. For details, see Pushing metrics. "

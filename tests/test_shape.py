@@ -10,6 +10,7 @@ from bot.engine.shape import (
     points_elsewhere,
     question_shape,
     refers_back,
+    states_fix,
 )
 
 HOWTO = [
@@ -111,6 +112,14 @@ BACK_REFERENCES = [
     ("Items are flushed every minute.", False),
 ]
 
+FIXES = [
+    ("A common solution for that is to keep two versions of the secret.", True),
+    ("To fix it, raise the open file limit.", True),
+    ("Use a workaround: pin the chart version.", True),
+    ("The secret rotation might restart the application.", False),
+    ("Pods are scheduled on nodes with free memory.", False),
+]
+
 
 ASIDES = [
     ("Testing", True),
@@ -125,6 +134,7 @@ ASIDES = [
 
 @pytest.mark.parametrize(("check", "rows"), [
     (points_elsewhere, POINTERS), (refers_back, BACK_REFERENCES), (aside_heading, ASIDES),
+    (states_fix, FIXES),
 ])  # fmt: skip
 def test_what_a_docs_sentence_does_by_its_table(check, rows):
     assert [text for text, expected in rows if check(text) != expected] == []

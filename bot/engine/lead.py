@@ -35,6 +35,7 @@ from bot.engine.shape import (
     defines,
     gives_reason,
     gives_verdict,
+    refers_back,
     states_cause,
     states_fix,
 )
@@ -43,6 +44,7 @@ from bot.engine.terms import folded_terms
 LEAD_CHARS = 320  # the direct answer: about three sentences
 LEAD_SLACK = 0.12  # a unit joins the lead if it scores within this of the best one
 NEIGHBOUR_BONUS = 0.06  # the sentence after a chosen one often finishes its thought
+FOLLOW_THROUGH_BONUS = 0.06  # … more so when it goes on from it or states what to do
 SIBLING_BONUS = 0.06  # so does another item of the same list or paragraph
 COMPARING_BONUS = 0.06  # for "X vs Y": a sentence that sets X against Y, not one naming both
 SOURCE_WEIGHT = 0.5  # how much a unit's passage rank counts when choosing lead units
@@ -52,6 +54,7 @@ ECHO_SHARE = 0.5  # … holds at least this share of the error's words
 AFTER_ECHO_BONUS = 0.04  # what follows the error's description in the docs often fixes it
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _PROSE_ONLY: tuple[Shape, ...] = ("definition", "why", "yesno")  # a sentence, not code
+_FOLLOWS_THROUGH: tuple[Shape, ...] = ("howto", "error", "other")  # a problem, then its fix
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,13 @@ class _Asked:
         said = {"definition": defines, "why": gives_reason, "yesno": gives_verdict}
         check = said.get(self.shape)
         return SHAPE_BONUS if check and kind != "code" and check(text) else 0.0
+
+
+def _follows_through(unit: ScoredUnit) -> bool:
+    """A sentence that goes on from the one before it ("However, if this…") or says what to
+    do: after a sentence restating the asker's problem, it is usually the answer."""
+    text = unit.unit.text
+    return unit.unit.kind == "sentence" and (refers_back(text) or states_fix(text))
 
 
 def _value(ev: Evidence, unit: ScoredUnit, top: float, cmp: Comparison = NO_COMPARISON) -> float:
@@ -190,6 +200,8 @@ def choose_lead(shown: Sequence[Evidence], question: Question | None = None) -> 
             same_passage = [c.unit for c in chosen if c.evidence is p.evidence]
             if any(c.index == before.get((id(p.evidence), p.unit.index)) for c in same_passage):
                 v += NEIGHBOUR_BONUS
+                if asked.shape in _FOLLOWS_THROUGH and _follows_through(p.unit):
+                    v += FOLLOW_THROUGH_BONUS
             if any(c.unit.block == p.unit.unit.block for c in same_passage):
                 v += SIBLING_BONUS
             return v
