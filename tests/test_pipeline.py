@@ -11,7 +11,7 @@ import pytest
 from bot.config import Settings
 from bot.engine.engine import Engine
 from bot.index import builds
-from bot.ingest import pipeline
+from bot.ingest import embed, pipeline
 
 DOC_A = "# Alpha Runbook\n\n## Restarting\n\nTo restart the alpha service run `alpha restart`.\n"
 DOC_B = "# Beta Guide\n\n## Scaling\n\nBeta scales horizontally with more replicas.\n"
@@ -85,7 +85,7 @@ def test_an_interrupted_embedding_resumes_from_the_groups_already_cached(kb: Set
         (kb.knowledge_dir / f"host-{i}.md").write_text(
             f"# Host h{i}\n\nHost h{i} is in rack {i}.\n"
         )
-    monkeypatch.setattr(pipeline, "GROUP", 4)
+    monkeypatch.setattr(embed, "GROUP", 4)
     real = Embedder.encode_passages
     calls: list[int] = []
 

@@ -244,7 +244,8 @@ def test_unchanged_resync_downloads_nothing_and_a_change_is_fetched_alone(
 def test_a_changed_page_is_re_embedded_alone(site: tuple[str, Control], tmp_path: Path) -> None:
     from bot.index.cache import EmbeddingCache
     from bot.index.embedder import Embedder
-    from bot.ingest.pipeline import build_chunks, embed_with_cache
+    from bot.ingest.embed import embed_with_cache
+    from bot.ingest.pipeline import build_chunks
 
     base, control = site
     settings = Settings(data_dir=tmp_path / "data", index_dir=tmp_path / "index")
