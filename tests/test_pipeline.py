@@ -11,6 +11,7 @@ import pytest
 from bot.config import Settings
 from bot.engine.engine import Engine
 from bot.index import builds
+from bot.index.lexical import LexicalIndex
 from bot.ingest import embed, pipeline
 
 DOC_A = "# Alpha Runbook\n\n## Restarting\n\nTo restart the alpha service run `alpha restart`.\n"
@@ -67,7 +68,7 @@ def test_crash_mid_ingest_keeps_old_index(kb: Settings, monkeypatch):
     def boom(*_args, **_kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(builds.LexicalIndex, "save", boom)
+    monkeypatch.setattr(LexicalIndex, "save", boom)
     with pytest.raises(OSError):
         pipeline.ingest(kb)
     monkeypatch.undo()

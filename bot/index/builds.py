@@ -23,15 +23,13 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import faiss
 import numpy as np
 
 from bot import __version__  # noqa: F401 (re-exported: ingest compares it)
 from bot.documents import Chunk
 from bot.index.chunktable import ChunkReadError, ChunkTable
-from bot.index.lexical import LexicalIndex, LexicalIndexError
 from bot.index.manifest import (
     CHUNKER_VERSION,
     FORMAT_VERSION,
@@ -45,6 +43,11 @@ from bot.index.store import WordStats
 from bot.index.vectors import IndexFileError, check_index_file, load_index, save_index
 from bot.index.vectors import search as dense_search
 from bot.index.vocabulary import Vocabulary, VocabularyError, learn
+
+if TYPE_CHECKING:  # loaded when a build is read or written, not to check one is up to date
+    import faiss
+
+    from bot.index.lexical import LexicalIndex
 
 __all__ = ["CHUNKER_VERSION", "FORMAT_VERSION", "IndexLoadError", "Manifest", "UnitVectors"]
 CALIBRATION_FILE = "calibration.json"
@@ -254,6 +257,8 @@ def load(
     index_dir: Path, expected_model: str | None = None, build_id: str | None = None
 ) -> LoadedIndex:
     """Load the live build (or builds/<build_id>), checking it against the query model."""
+    from bot.index.lexical import LexicalIndex, LexicalIndexError  # BM25: scipy, ~0.2 s
+
     build = (index_dir / "builds" / build_id) if build_id else current_build(index_dir)
     manifest = read_build_manifest(build)
     if manifest is None:

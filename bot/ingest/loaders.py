@@ -18,9 +18,7 @@ from bot.documents import Document, Section
 from bot.ingest import paths
 from bot.ingest.budget import Budget, LoadError, check_chars
 from bot.ingest.clean import clean_text, normalize_chars, remove_web_junk
-from bot.ingest.html import parse_html
 from bot.ingest.markdown import SectionBuilder, parse_markdown
-from bot.ingest.pdf import pdf_text
 
 SUPPORTED_SUFFIXES = {".md", ".markdown", ".mdx", ".txt", ".html", ".htm", ".pdf"}
 _MARKDOWN = {".md", ".markdown", ".mdx"}
@@ -168,6 +166,8 @@ def load_document(file: SourceFile, budget: Budget | None = None) -> Document:
                 text, file.path, mdx=suffix == ".mdx", max_nesting=budget.nesting
             )
         elif suffix in _HTML:
+            from bot.ingest.html import parse_html  # BeautifulSoup: only where HTML is read
+
             title, url, sections = parse_html(normalize_chars(text), budget.nesting)
         else:
             title, sections = parse_plain_text(clean_text(text))
@@ -205,6 +205,8 @@ def pretty_name(path: str) -> str:
 
 
 def _parse_pdf(raw: bytes, budget: Budget) -> tuple[str | None, None, tuple[Section, ...]]:
+    from bot.ingest.pdf import pdf_text  # pypdf: only where a PDF is read
+
     title, text = pdf_text(raw, budget)
     _, sections = parse_plain_text(clean_text(text), title, first_line_title=False)
     return title, None, sections

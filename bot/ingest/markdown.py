@@ -13,7 +13,6 @@ import textwrap
 from typing import Any
 
 import yaml
-from bs4 import BeautifulSoup
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from markdown_it.tree import SyntaxTreeNode
@@ -240,15 +239,23 @@ def _inline_tag(content: str, table: bool) -> str:
     if name in _KNOWN_TAGS:
         label = _LABEL_TAGS.get(name)
         if label and not content.startswith("</"):
-            value = BeautifulSoup(content, "html.parser").find(name)
+            value = _soup(content).find(name)
             if value is not None and value.get(label):
                 return f"{value[label]}: "
         return ""
     return content
 
 
+def _soup(content: str) -> Any:
+    """Parsed HTML inside Markdown. bs4 is imported here, on first use: a command that only
+    checks the index is up to date never parses a file, and should not pay its import."""
+    from bs4 import BeautifulSoup
+
+    return BeautifulSoup(content, "html.parser")
+
+
 def _html_blocks(content: str, depth: int) -> list[str]:
-    soup = BeautifulSoup(content, "html.parser")
+    soup = _soup(content)
     for tag in soup.find_all(["script", "style"]):
         tag.decompose()
     labels = [
