@@ -9,6 +9,7 @@ Only the standard library is used: no extra dependency on this path.
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -17,6 +18,7 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import numpy as np
 
@@ -42,7 +44,7 @@ class ServerEmbedder(Embedder):
         batch: int = 64,
         concurrency: int = 4,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url, self._basic = _split_credentials(base_url.rstrip("/"))
         self.model = model or "default"
         self.name = f"{self.model}@embedding-server"  # what builds record and replicas check
         self._source = ""
@@ -128,6 +130,8 @@ class ServerEmbedder(Embedder):
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
+        elif self._basic:  # user:password@ in EMBEDDING_BASE_URL (a proxy's basic auth)
+            headers["Authorization"] = f"Basic {self._basic}"
         url = f"{self.base_url}/embeddings"
         delay = 0.5
         for attempt in range(1, RETRIES + 1):
@@ -155,6 +159,18 @@ class ServerEmbedder(Embedder):
             time.sleep(wait)
             delay = min(delay * 2, 8.0)
         raise AssertionError("unreachable")
+
+
+def _split_credentials(url: str) -> tuple[str, str]:
+    """The URL without `user:password@`, and those as a Basic credential (urllib would
+    otherwise try to resolve them as part of the host, and errors would show them)."""
+    parts = urlsplit(url)
+    if not (parts.username or parts.password):
+        return url, ""
+    pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+    netloc = parts.netloc.rpartition("@")[2]
+    plain = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return plain, base64.b64encode(pair.encode()).decode()
 
 
 def _retry_after(header: str | None, default: float) -> float:

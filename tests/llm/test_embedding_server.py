@@ -4,6 +4,7 @@ that fails before it answers, for the retries."""
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from collections.abc import Iterator
@@ -109,3 +110,43 @@ def test_429_and_5xx_are_retried_and_an_unreachable_server_fails_in_one_line():
     missing = ServerEmbedder(f"http://127.0.0.1:{server.server_port}/v1", "m")
     with pytest.raises(EmbeddingServerError, match="unreachable"):
         missing._request(["a"])
+
+
+class NeedsBasicAuth(BaseHTTPRequestHandler):
+    """Embeddings only for the right basic-auth pair, as a proxy in front of a server does."""
+
+    seen: list[str] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - the http.server API
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        NeedsBasicAuth.seen.append(self.headers.get("Authorization", ""))
+        if self.headers.get("Authorization") != "Basic " + base64.b64encode(b"ops:p@ss").decode():
+            self.send_error(401)
+            return
+        payload = json.dumps(
+            {"data": [{"index": i, "embedding": [1.0, 0.0]} for i in range(len(body["input"]))]}
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_credentials_in_the_url_are_sent_as_basic_auth_and_never_shown():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), NeedsBasicAuth)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_port
+        embedder = ServerEmbedder(f"http://ops:p%40ss@127.0.0.1:{port}/v1", "m")
+        assert embedder.encode(["a"]).shape == (1, 2)
+        assert embedder.base_url == f"http://127.0.0.1:{port}/v1"
+        wrong = ServerEmbedder(f"http://ops:nope-51b0@127.0.0.1:{port}/v1", "m")
+        with pytest.raises(EmbeddingServerError, match="HTTP 401") as refused:
+            wrong.encode(["a"])
+        assert "nope-51b0" not in str(refused.value)
+    finally:
+        server.shutdown()
+        server.server_close()
