@@ -67,16 +67,19 @@ def bench_vectors(n: int, args: argparse.Namespace, url: str) -> dict[str, Any]:
     xq = clustered(args.queries, args, draw_seed=2)
     _say(f"{n}: exact ground truth")
     truth = vec.search(vec.build_vector_index(xb, exact_limit=n + 1), xq, K)[1]
-    _say(f"{n}: FAISS HNSW build")
-    started = time.perf_counter()
-    faiss_index = vec.build_vector_index(xb, exact_limit=1)
-    faiss_build = time.perf_counter() - started
-    faiss_times, faiss_found = [], []
-    for q in xq:
-        t = time.perf_counter()
-        faiss_found.append(vec.search(faiss_index, q, K)[1][0])
-        faiss_times.append(time.perf_counter() - t)
-    del faiss_index
+    faiss: dict[str, Any] = {}
+    if not args.skip_faiss:
+        _say(f"{n}: FAISS HNSW build")
+        started = time.perf_counter()
+        faiss_index = vec.build_vector_index(xb, exact_limit=1)
+        faiss["build_s"] = round(time.perf_counter() - started, 1)
+        faiss_times, faiss_found = [], []
+        for q in xq:
+            t = time.perf_counter()
+            faiss_found.append(vec.search(faiss_index, q, K)[1][0])
+            faiss_times.append(time.perf_counter() - t)
+        del faiss_index
+        faiss.update(recall_at_10=recall(np.array(faiss_found), truth), **pct(faiss_times))
     loads.append(os.getloadavg()[0])
     notices: list[str] = []
     with psycopg.connect(url, autocommit=True) as conn:
@@ -118,12 +121,11 @@ def bench_vectors(n: int, args: argparse.Namespace, url: str) -> dict[str, Any]:
         size = conn.execute("SELECT pg_total_relation_size('bench_vectors')").fetchone()
         conn.execute("DROP TABLE bench_vectors")
     loads.append(os.getloadavg()[0])
-    faiss = {"recall_at_10": recall(np.array(faiss_found), truth), **pct(faiss_times)}
     pg = {k: v for k, v in sweep[0].items() if k != "ef_search"}  # the backend's setting
     return {
         "n": n,
         "queries": len(xq),
-        "faiss_hnsw": {**faiss, "build_s": round(faiss_build, 1)},
+        "faiss_hnsw": faiss or "skipped (--skip-faiss)",
         "pgvector_hnsw": {
             **pg,
             "copy_s": round(load_s, 1),
@@ -135,8 +137,14 @@ def bench_vectors(n: int, args: argparse.Namespace, url: str) -> dict[str, Any]:
             "hnsw": {"m": args.pg_m, "ef_construction": args.pg_ef_construction},
         },
         "pgvector_ef_search_sweep": sweep[1:],
-        "p50_ratio": round(pg["p50_ms"] / faiss["p50_ms"], 2),
-        "p99_ratio": round(pg["p99_ms"] / faiss["p99_ms"], 2),
+        **(
+            {
+                "p50_ratio": round(pg["p50_ms"] / faiss["p50_ms"], 2),
+                "p99_ratio": round(pg["p99_ms"] / faiss["p99_ms"], 2),
+            }
+            if faiss
+            else {}
+        ),
         "load_average": loads,  # start, after FAISS, after the pgvector build, end
     }
 
@@ -314,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ef-search", default="", help="vectors: more hnsw.ef_search values to try")
     ap.add_argument("--pg-m", type=int, default=HNSW_M, help="vectors: pgvector HNSW m")
     ap.add_argument("--pg-ef-construction", type=int, default=HNSW_EF_CONSTRUCTION)
+    ap.add_argument("--skip-faiss", action="store_true", help="vectors: pgvector only")
     ap.add_argument("--index-dir", type=Path)
     ap.add_argument("--knowledge-dir", type=Path, default=CORPUS, help="ingest: what to index")
     ap.add_argument("--repeat", type=int, default=3)
