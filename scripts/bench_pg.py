@@ -1,11 +1,13 @@
 """The shared index (PostgreSQL + pgvector) against the local one (FAISS + BM25), same run.
 
     python scripts/bench_pg.py vectors --sizes 100000 [--queries 300]   # HNSW vs HNSW
+        [--ef-search 200,400] [--pg-m 32 --pg-ef-construction 80] [--skip-faiss]
     python scripts/bench_pg.py corpus --index-dir D --index-url URL      # answers, RSS, ingest
     python scripts/bench_pg.py embed --base-url http://host/v1 [--model M]  # server vs in-process
     python scripts/bench_pg.py ingest --index-dir D --index-url URL [--knowledge-dir K]
 
-`vectors` starts its own PostgreSQL (the `pgserver` wheel) unless --index-url is given.
+`vectors` starts its own PostgreSQL (the `pgserver` wheel) unless --index-url is given;
+1M takes ~20 min on 2 busy cores for each side (FAISS build ~6-10 min, pgvector ~9-11 min).
 `corpus` expects both indexes of ../shared/corpus already built (e.g. by `opsbot eval`).
 Ratios are the figures to quote: the machine is shared and noisy.
 """
