@@ -1,11 +1,13 @@
-"""The pgvector HNSW index of a build, and the bulk load before it: shared by the backend
-(bot/index/pgstore.py) and scripts/bench_pg.py, so the bench measures what ingest does.
+"""The pgvector HNSW index of a build (shared by bot/index/pgstore.py and
+scripts/bench_pg.py, so the bench measures what ingest does), and a binary COPY of bare
+vectors for the bench.
 
 pgvector builds the graph in maintenance_work_mem; once the graph outgrows it, pgvector says
 "hnsw graph no longer fits into maintenance_work_mem" and finishes on disk, many times
 slower. So the build sizes the setting to the graph (never below what the server is already
-configured with). Vectors are sent in COPY's binary format, packed by numpy: the text form
-costs ~0.5 ms of Python per 384-d row (8 minutes at 1M rows).
+configured with). `binary_copy` sends vectors in COPY's binary format, packed by numpy: the
+text form costs ~0.5 ms of Python per 384-d row (8 minutes at 1M rows). The backend's own
+rows still go as text (not changed yet).
 """
 
 from __future__ import annotations
