@@ -1,11 +1,13 @@
 """The shared index (PostgreSQL + pgvector) against the local one (FAISS + BM25), same run.
 
     python scripts/bench_pg.py vectors --sizes 100000 [--queries 300]   # HNSW vs HNSW
+        [--ef-search 200,400] [--pg-m 32 --pg-ef-construction 80] [--skip-faiss]
     python scripts/bench_pg.py corpus --index-dir D --index-url URL      # answers, RSS, ingest
     python scripts/bench_pg.py embed --base-url http://host/v1 [--model M]  # server vs in-process
     python scripts/bench_pg.py ingest --index-dir D --index-url URL [--knowledge-dir K]
 
-`vectors` starts its own PostgreSQL (the `pgserver` wheel) unless --index-url is given.
+`vectors` starts its own PostgreSQL (the `pgserver` wheel) unless --index-url is given;
+1M takes ~20 min on 2 busy cores for each side (FAISS build ~6-10 min, pgvector ~9-11 min).
 `corpus` expects both indexes of ../shared/corpus already built (e.g. by `opsbot eval`).
 Ratios are the figures to quote: the machine is shared and noisy.
 """
@@ -27,6 +29,8 @@ from bench_scale import clustered, pct, recall
 from benchlib import REPO
 
 sys.path.insert(0, str(REPO))
+from bot.index.pghnsw import HNSW_EF_CONSTRUCTION, HNSW_M  # noqa: E402
+
 K = 10
 CORPUS = REPO.parent / "shared" / "corpus"
 EVAL = REPO.parent / "shared" / "eval"
@@ -42,68 +46,108 @@ def _pg_url(given: str, folder: Path) -> tuple[str, Any]:
     return server.get_uri(), server
 
 
+def _say(what: str) -> None:
+    """Progress on stderr (a 1M run takes a while): time, load average, what."""
+    load = os.getloadavg()[0]
+    print(f"{time.strftime('%H:%M:%S')} load {load:.1f}: {what}", file=sys.stderr, flush=True)
+
+
 def bench_vectors(n: int, args: argparse.Namespace, url: str) -> dict[str, Any]:
-    """recall@10 and per-query latency of FAISS HNSW and pgvector HNSW on the same points."""
+    """recall@10 and per-query latency of FAISS HNSW and pgvector HNSW on the same points.
+
+    pgvector's index is made by the backend's own create_hnsw_index (same parameters, same
+    maintenance_work_mem sizing) after a binary COPY, as an ingest does."""
     import psycopg
 
     from bot.index import vectors as vec
     from bot.index.pgbuild import vector_literal
     from bot.index.pgconn import EF_SEARCH
-    from bot.index.pgstore import HNSW
+    from bot.index.pghnsw import binary_copy, create_hnsw_index
 
+    loads = [os.getloadavg()[0]]
     xb = clustered(n, args, draw_seed=1)
     xq = clustered(args.queries, args, draw_seed=2)
+    _say(f"{n}: exact ground truth")
     truth = vec.search(vec.build_vector_index(xb, exact_limit=n + 1), xq, K)[1]
-    started = time.perf_counter()
-    faiss_index = vec.build_vector_index(xb, exact_limit=1)
-    faiss_build = time.perf_counter() - started
-    faiss_times, faiss_found = [], []
-    for q in xq:
-        t = time.perf_counter()
-        faiss_found.append(vec.search(faiss_index, q, K)[1][0])
-        faiss_times.append(time.perf_counter() - t)
-    del faiss_index
+    faiss: dict[str, Any] = {}
+    if not args.skip_faiss:
+        _say(f"{n}: FAISS HNSW build")
+        started = time.perf_counter()
+        faiss_index = vec.build_vector_index(xb, exact_limit=1)
+        faiss["build_s"] = round(time.perf_counter() - started, 1)
+        faiss_times, faiss_found = [], []
+        for q in xq:
+            t = time.perf_counter()
+            faiss_found.append(vec.search(faiss_index, q, K)[1][0])
+            faiss_times.append(time.perf_counter() - t)
+        del faiss_index
+        faiss.update(recall_at_10=recall(np.array(faiss_found), truth), **pct(faiss_times))
+    loads.append(os.getloadavg()[0])
+    notices: list[str] = []
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
         conn.execute("DROP TABLE IF EXISTS bench_vectors")
+        conn.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
         conn.execute(f"CREATE TABLE bench_vectors (id int, embedding vector({xb.shape[1]}))")
+        _say(f"{n}: COPY into PostgreSQL")
         started = time.perf_counter()
-        with conn.cursor() as cur, cur.copy("COPY bench_vectors FROM STDIN") as copy:
-            copy.set_types(["int4", "text"])
-            for i, row in enumerate(xb):
-                copy.write_row((i, vector_literal(row)))
+        with conn.cursor() as cur, cur.copy("COPY bench_vectors FROM STDIN (FORMAT BINARY)") as c:
+            for block in binary_copy(xb):
+                c.write(block)
         load_s = time.perf_counter() - started
-        conn.execute("SET maintenance_work_mem = '1GB'")
+        _say(f"{n}: pgvector HNSW build")
         started = time.perf_counter()
-        conn.execute(
-            f"CREATE INDEX ON bench_vectors USING hnsw (embedding vector_ip_ops) WITH ({HNSW})"
-        )
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute("SET LOCAL client_min_messages = notice")
+            create_hnsw_index(
+                cur, "bench_vectors", n, xb.shape[1], args.pg_m, args.pg_ef_construction
+            )
+            memory = cur.execute("SHOW maintenance_work_mem").fetchone()
+            workers = cur.execute("SHOW max_parallel_maintenance_workers").fetchone()
         pg_build = time.perf_counter() - started
-        conn.execute(f"SET hnsw.ef_search = {EF_SEARCH}")
+        loads.append(os.getloadavg()[0])
         sql = "SELECT id FROM bench_vectors ORDER BY embedding <#> %s::vector LIMIT %s"
-        pg_times, pg_found = [], []
-        for q in xq:
-            literal = vector_literal(q)
-            t = time.perf_counter()
-            ids = [r[0] for r in conn.execute(sql, (literal, K)).fetchall()]
-            pg_times.append(time.perf_counter() - t)
-            pg_found.append(np.array(ids + [-1] * (K - len(ids))))
+        sweep = []
+        for ef in [EF_SEARCH] + [int(e) for e in args.ef_search.split(",") if e]:
+            _say(f"{n}: searches, hnsw.ef_search = {ef}")
+            conn.execute(f"SET hnsw.ef_search = {ef}")
+            pg_times, pg_found = [], []
+            for q in xq:
+                literal = vector_literal(q)
+                t = time.perf_counter()
+                ids = [r[0] for r in conn.execute(sql, (literal, K)).fetchall()]
+                pg_times.append(time.perf_counter() - t)
+                pg_found.append(np.array(ids + [-1] * (K - len(ids))))
+            found = {"recall_at_10": recall(np.array(pg_found), truth), **pct(pg_times)}
+            sweep.append({"ef_search": ef, **found})
         size = conn.execute("SELECT pg_total_relation_size('bench_vectors')").fetchone()
         conn.execute("DROP TABLE bench_vectors")
-    faiss = {"recall_at_10": recall(np.array(faiss_found), truth), **pct(faiss_times)}
-    pg = {"recall_at_10": recall(np.array(pg_found), truth), **pct(pg_times)}
+    loads.append(os.getloadavg()[0])
+    pg = {k: v for k, v in sweep[0].items() if k != "ef_search"}  # the backend's setting
     return {
         "n": n,
         "queries": len(xq),
-        "faiss_hnsw": {**faiss, "build_s": round(faiss_build, 1)},
+        "faiss_hnsw": faiss or "skipped (--skip-faiss)",
         "pgvector_hnsw": {
             **pg,
             "copy_s": round(load_s, 1),
             "build_s": round(pg_build, 1),
+            "maintenance_work_mem": memory[0] if memory else "",
+            "parallel_workers": workers[0] if workers else "",
+            "notices": notices,
             "table_bytes": size[0] if size else 0,
+            "hnsw": {"m": args.pg_m, "ef_construction": args.pg_ef_construction},
         },
-        "p50_ratio": round(pg["p50_ms"] / faiss["p50_ms"], 2),
-        "p99_ratio": round(pg["p99_ms"] / faiss["p99_ms"], 2),
+        "pgvector_ef_search_sweep": sweep[1:],
+        **(
+            {
+                "p50_ratio": round(pg["p50_ms"] / faiss["p50_ms"], 2),
+                "p99_ratio": round(pg["p99_ms"] / faiss["p99_ms"], 2),
+            }
+            if faiss
+            else {}
+        ),
+        "load_average": loads,  # start, after FAISS, after the pgvector build, end
     }
 
 
@@ -277,6 +321,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--noise", type=float, default=1.5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--index-url", default="")
+    ap.add_argument("--ef-search", default="", help="vectors: more hnsw.ef_search values to try")
+    ap.add_argument("--pg-m", type=int, default=HNSW_M, help="vectors: pgvector HNSW m")
+    ap.add_argument("--pg-ef-construction", type=int, default=HNSW_EF_CONSTRUCTION)
+    ap.add_argument("--skip-faiss", action="store_true", help="vectors: pgvector only")
     ap.add_argument("--index-dir", type=Path)
     ap.add_argument("--knowledge-dir", type=Path, default=CORPUS, help="ingest: what to index")
     ap.add_argument("--repeat", type=int, default=3)

@@ -30,6 +30,7 @@ import numpy as np
 from bot.index.manifest import REINGEST, IndexLoadError, Manifest
 from bot.index.pgbuild import PgBuild, PgEmbeddingCache, tables, vector_literal
 from bot.index.pgconn import Pool, redact
+from bot.index.pghnsw import create_hnsw_index
 from bot.index.store import NewBuild
 from bot.index.vocabulary import Vocabulary
 
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 
 SCHEMA_LOCK_ID = 7_020_018  # pg_advisory_xact_lock: concurrent first starts queue here
 WRITER_LOCK_ID = 7_020_019  # pg_advisory_lock: one ingest at a time per database
-HNSW = "m = 16, ef_construction = 64"
 SCHEMA = (
     "CREATE EXTENSION IF NOT EXISTS vector",
     "CREATE TABLE IF NOT EXISTS opsbot_index_builds (id text PRIMARY KEY, model text NOT NULL,"
@@ -167,11 +167,7 @@ class PgStore:
                             )
                         )
                 if not exact:
-                    cur.execute("SET LOCAL maintenance_work_mem = '1GB'")
-                    cur.execute(
-                        f"CREATE INDEX ON {chunks_table} USING hnsw (embedding vector_ip_ops)"
-                        f" WITH ({HNSW})"
-                    )
+                    create_hnsw_index(cur, chunks_table, len(build.chunks), dim)
                 cur.execute(f"ANALYZE {chunks_table}")
 
         self.pool.run(work)
