@@ -116,6 +116,7 @@ class Settings:
     embedding_api_key: str = ""
     embedding_batch: int = env_field(64, minimum=1)
     embedding_concurrency: int = env_field(4, minimum=1)
+    embedding_timeout: float = env_field(120.0, minimum=1)  # seconds a request may take
     top_k: int = env_field(3, minimum=1)
     chunk_tokens: int = env_field(256, minimum=32, maximum=512)
     max_file_bytes: int = env_field(5_000_000, minimum=1)

@@ -241,5 +241,6 @@ def open_embedder(settings: Settings) -> Embedder:
             settings.embedding_api_key,
             batch=settings.embedding_batch,
             concurrency=settings.embedding_concurrency,
+            timeout=settings.embedding_timeout,
         )
     return Embedder(settings.embedding_model)

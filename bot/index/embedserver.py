@@ -3,6 +3,8 @@ vLLM, llama.cpp, Ollama or a hosted API, instead of the in-process model.
 
 Texts go in batches of EMBEDDING_BATCH, at most EMBEDDING_CONCURRENCY requests at a time;
 a 429 or 5xx is retried with backoff (honouring Retry-After), anything else fails in one line.
+A batch that times out (EMBEDDING_TIMEOUT) is not sent again whole: a server slower than
+the batch size assumed (one CPU thread, a queue) gets it in halves, down to one text.
 Answer units are embedded as their own texts (a server gives no token vectors to pool).
 Only the standard library is used: no extra dependency on this path.
 """
@@ -25,11 +27,15 @@ import numpy as np
 from bot.index.embedder import Embedder, ModelError
 
 RETRIES = 5
-TIMEOUT_SECONDS = 60.0
+TIMEOUT_SECONDS = 120.0
 
 
 class EmbeddingServerError(ModelError):
     """The embeddings server refused, failed or answered something unusable."""
+
+
+class _TimedOut(EmbeddingServerError):
+    """A request of several texts took longer than the timeout: split it, don't resend it."""
 
 
 class ServerEmbedder(Embedder):
@@ -43,6 +49,7 @@ class ServerEmbedder(Embedder):
         *,
         batch: int = 64,
         concurrency: int = 4,
+        timeout: float = TIMEOUT_SECONDS,
     ) -> None:
         self.base_url, self._basic = _split_credentials(base_url.rstrip("/"))
         self.model = model or "default"
@@ -51,6 +58,7 @@ class ServerEmbedder(Embedder):
         self._model = None
         self.api_key = api_key
         self.batch = max(1, batch)
+        self.timeout = max(1.0, timeout)
         self._slots = threading.BoundedSemaphore(max(1, concurrency))
         self._pool = ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="embed")
         self._dimension: int | None = None
@@ -85,7 +93,7 @@ class ServerEmbedder(Embedder):
         batches = [list(texts[i : i + self.batch]) for i in range(0, len(texts), self.batch)]
 
         def one(batch: list[str]) -> np.ndarray:
-            vectors = self._request(batch)
+            vectors = self._halving(batch)
             if progress:
                 progress(len(batch))
             return vectors
@@ -125,6 +133,14 @@ class ServerEmbedder(Embedder):
                 f"{self._dimension}-dimensional ones; is EMBEDDING_MODEL pinned?"
             )
 
+    def _halving(self, texts: list[str]) -> np.ndarray:
+        """`texts` in one request, or in halves when that one times out."""
+        try:
+            return self._request(texts)
+        except _TimedOut:
+            half = len(texts) // 2
+            return np.vstack([self._halving(texts[:half]), self._halving(texts[half:])])
+
     def _request(self, texts: list[str]) -> np.ndarray:
         body = json.dumps({"model": self.model, "input": texts}).encode()
         headers = {"Content-Type": "application/json"}
@@ -137,7 +153,7 @@ class ServerEmbedder(Embedder):
         for attempt in range(1, RETRIES + 1):
             request = urllib.request.Request(url, body, headers, method="POST")
             try:
-                with self._slots, urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as r:
+                with self._slots, urllib.request.urlopen(request, timeout=self.timeout) as r:
                     return _vectors(json.load(r), len(texts), url)
             except urllib.error.HTTPError as exc:
                 retry = exc.code == 429 or exc.code >= 500
@@ -148,6 +164,15 @@ class ServerEmbedder(Embedder):
                     ) from None
                 wait = _retry_after(exc.headers.get("Retry-After"), delay)
             except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+                timed_out = isinstance(getattr(exc, "reason", exc), TimeoutError)
+                if timed_out and len(texts) > 1:
+                    raise _TimedOut(f"{url} took over {self.timeout:g} s") from None
+                if timed_out and attempt == RETRIES:
+                    raise EmbeddingServerError(
+                        f"embeddings server {url} took over {self.timeout:g} s for one text, "
+                        f"{RETRIES} times; raise EMBEDDING_TIMEOUT or lower "
+                        "EMBEDDING_CONCURRENCY"
+                    ) from None
                 if attempt == RETRIES:
                     reason = getattr(exc, "reason", exc)
                     raise EmbeddingServerError(

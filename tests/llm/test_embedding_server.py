@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -147,6 +148,46 @@ def test_credentials_in_the_url_are_sent_as_basic_auth_and_never_shown():
         with pytest.raises(EmbeddingServerError, match="HTTP 401") as refused:
             wrong.encode(["a"])
         assert "nope-51b0" not in str(refused.value)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class SlowForLargeBatches(BaseHTTPRequestHandler):
+    """Answers two texts at once quickly; more than two take longer than the client waits,
+    like a one-thread CPU server behind a queue."""
+
+    sizes: list[int] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - the http.server API
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        SlowForLargeBatches.sizes.append(len(body["input"]))
+        if len(body["input"]) > 2:
+            time.sleep(1.5)  # the client gave up after 0.5 s
+        data = [{"index": i, "embedding": [1.0, float(i)]} for i in range(len(body["input"]))]
+        payload = json.dumps({"data": data}).encode()
+        try:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except OSError:
+            pass  # the client is gone
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_a_batch_that_times_out_is_sent_again_in_halves_not_whole():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowForLargeBatches)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/v1"
+        embedder = ServerEmbedder(url, "m", batch=8, concurrency=1, timeout=0.5)
+        vectors = embedder.encode([f"text {i}" for i in range(8)])
+        assert vectors.shape == (8, 2)
+        assert SlowForLargeBatches.sizes == [8, 4, 2, 2, 4, 2, 2]  # never 8 twice
+        np.testing.assert_allclose(vectors[:2, 1], [0.0, 0.7071068], atol=1e-6)  # input order
     finally:
         server.shutdown()
         server.server_close()
