@@ -9,6 +9,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -68,126 +69,112 @@ def test_ingest_and_questions_embed_through_the_llama_cpp_server(
         ingest(local, force=True)
 
 
-class Flaky(BaseHTTPRequestHandler):
+class FakeEmbeddings(BaseHTTPRequestHandler):
+    """An OpenAI-style /embeddings endpoint; subclasses decide what each request gets."""
+
+    def do_POST(self) -> None:  # noqa: N802 - the http.server API
+        texts = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["input"]
+        self.answer(texts)
+
+    def answer(self, texts: list[str]) -> None:
+        raise NotImplementedError
+
+    def send_vectors(self, data: list[dict]) -> None:
+        payload = json.dumps({"data": data}).encode()
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except OSError:
+            pass  # the client gave up waiting
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A real HTTP server on a free port for the test's duration; yields its /v1 URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()  # now nothing listens on that port
+
+
+class Flaky(FakeEmbeddings):
     """Answers 429, then 503, then embeddings (3-d, unnormalised, out of order)."""
 
     calls: list[int] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - the http.server API
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        Flaky.calls.append(len(body["input"]))
+    def answer(self, texts: list[str]) -> None:
+        Flaky.calls.append(len(texts))
         if len(Flaky.calls) == 1:
             self.send_response(429)
             self.send_header("Retry-After", "0")
             self.end_headers()
-            return
-        if len(Flaky.calls) == 2:
+        elif len(Flaky.calls) == 2:
             self.send_error(503)
-            return
-        data = [{"index": i, "embedding": [3.0, 4.0, float(i)]} for i in range(len(body["input"]))]
-        payload = json.dumps({"data": list(reversed(data))}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args) -> None:
-        pass
+        else:
+            data = [{"index": i, "embedding": [3.0, 4.0, float(i)]} for i in range(len(texts))]
+            self.send_vectors(list(reversed(data)))
 
 
 def test_429_and_5xx_are_retried_and_an_unreachable_server_fails_in_one_line():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        embedder = ServerEmbedder(f"http://127.0.0.1:{server.server_port}/v1", "m", batch=2)
+    with serving(Flaky) as url:
+        embedder = ServerEmbedder(url, "m", batch=2)
         vectors = embedder.encode(["a", "b"])
         assert Flaky.calls == [2, 2, 2]
         np.testing.assert_allclose(vectors[0], [0.6, 0.8, 0.0], atol=1e-6)  # in input order
         assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0)
-    finally:
-        server.shutdown()
-        server.server_close()  # now nothing listens on that port
-    missing = ServerEmbedder(f"http://127.0.0.1:{server.server_port}/v1", "m")
+    missing = ServerEmbedder(url, "m")
     with pytest.raises(EmbeddingServerError, match="unreachable"):
         missing._request(["a"])
 
 
-class NeedsBasicAuth(BaseHTTPRequestHandler):
+class NeedsBasicAuth(FakeEmbeddings):
     """Embeddings only for the right basic-auth pair, as a proxy in front of a server does."""
 
-    seen: list[str] = []
-
-    def do_POST(self) -> None:  # noqa: N802 - the http.server API
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        NeedsBasicAuth.seen.append(self.headers.get("Authorization", ""))
+    def answer(self, texts: list[str]) -> None:
         if self.headers.get("Authorization") != "Basic " + base64.b64encode(b"ops:p@ss").decode():
             self.send_error(401)
-            return
-        payload = json.dumps(
-            {"data": [{"index": i, "embedding": [1.0, 0.0]} for i in range(len(body["input"]))]}
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args) -> None:
-        pass
+        else:
+            self.send_vectors([{"index": i, "embedding": [1.0, 0.0]} for i in range(len(texts))])
 
 
 def test_credentials_in_the_url_are_sent_as_basic_auth_and_never_shown():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), NeedsBasicAuth)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        port = server.server_port
-        embedder = ServerEmbedder(f"http://ops:p%40ss@127.0.0.1:{port}/v1", "m")
+    with serving(NeedsBasicAuth) as url:
+        with_credentials = url.replace("http://", "http://ops:p%40ss@")
+        embedder = ServerEmbedder(with_credentials, "m")
         assert embedder.encode(["a"]).shape == (1, 2)
-        assert embedder.base_url == f"http://127.0.0.1:{port}/v1"
-        wrong = ServerEmbedder(f"http://ops:nope-51b0@127.0.0.1:{port}/v1", "m")
+        assert embedder.base_url == url
+        wrong = ServerEmbedder(url.replace("http://", "http://ops:nope-51b0@"), "m")
         with pytest.raises(EmbeddingServerError, match="HTTP 401") as refused:
             wrong.encode(["a"])
         assert "nope-51b0" not in str(refused.value)
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
-class SlowForLargeBatches(BaseHTTPRequestHandler):
+class SlowForLargeBatches(FakeEmbeddings):
     """Answers two texts at once quickly; more than two take longer than the client waits,
     like a one-thread CPU server behind a queue."""
 
     sizes: list[int] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - the http.server API
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        SlowForLargeBatches.sizes.append(len(body["input"]))
-        if len(body["input"]) > 2:
+    def answer(self, texts: list[str]) -> None:
+        SlowForLargeBatches.sizes.append(len(texts))
+        if len(texts) > 2:
             time.sleep(1.5)  # the client gave up after 0.5 s
-        data = [{"index": i, "embedding": [1.0, float(i)]} for i in range(len(body["input"]))]
-        payload = json.dumps({"data": data}).encode()
-        try:
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-        except OSError:
-            pass  # the client is gone
-
-    def log_message(self, *args) -> None:
-        pass
+        self.send_vectors([{"index": i, "embedding": [1.0, float(i)]} for i in range(len(texts))])
 
 
 def test_a_batch_that_times_out_is_sent_again_in_halves_not_whole():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowForLargeBatches)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_port}/v1"
+    with serving(SlowForLargeBatches) as url:
         embedder = ServerEmbedder(url, "m", batch=8, concurrency=1, timeout=0.5)
         vectors = embedder.encode([f"text {i}" for i in range(8)])
         assert vectors.shape == (8, 2)
         assert SlowForLargeBatches.sizes == [8, 4, 2, 2, 4, 2, 2]  # never 8 twice
         np.testing.assert_allclose(vectors[:2, 1], [0.0, 0.7071068], atol=1e-6)  # input order
-    finally:
-        server.shutdown()
-        server.server_close()
