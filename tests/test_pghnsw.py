@@ -46,14 +46,18 @@ def test_the_graph_of_a_million_384_d_vectors_gets_its_own_memory():
     assert build_memory_bytes(100_000_000, 384) == MAX_BUILD_MEMORY
 
 
+def _table_of(conn: psycopg.Connection, x: np.ndarray) -> None:
+    """Table v (id, embedding) holding the rows of `x`, loaded by binary COPY."""
+    conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    conn.execute(f"CREATE TABLE v (id int, embedding vector({x.shape[1]}))")
+    with conn.cursor() as cur, cur.copy("COPY v FROM STDIN (FORMAT BINARY)") as copy:
+        for block in binary_copy(x):
+            copy.write(block)
+
+
 def test_the_index_build_raises_maintenance_work_mem_for_its_transaction_only(index_url):
-    x = np.random.default_rng(4).standard_normal((500, 8)).astype(np.float32)
     with psycopg.connect(index_url, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        conn.execute("CREATE TABLE v (id int, embedding vector(8))")
-        with conn.cursor() as cur, cur.copy("COPY v FROM STDIN (FORMAT BINARY)") as copy:
-            for block in binary_copy(x):
-                copy.write(block)
+        _table_of(conn, np.random.default_rng(4).standard_normal((500, 8)).astype(np.float32))
         with conn.cursor() as cur:
             before = _memory_kb(cur)
             with conn.transaction():
@@ -67,13 +71,8 @@ def test_the_index_build_raises_maintenance_work_mem_for_its_transaction_only(in
 
 
 def test_a_server_configured_with_more_memory_keeps_it(index_url):
-    x = np.random.default_rng(5).standard_normal((50, 4)).astype(np.float32)
     with psycopg.connect(index_url, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        conn.execute("CREATE TABLE v (id int, embedding vector(4))")
-        with conn.cursor() as cur, cur.copy("COPY v FROM STDIN (FORMAT BINARY)") as copy:
-            for block in binary_copy(x):
-                copy.write(block)
+        _table_of(conn, np.random.default_rng(5).standard_normal((50, 4)).astype(np.float32))
         conn.execute("SET maintenance_work_mem = '3GB'")
         with conn.cursor() as cur, conn.transaction():
             create_hnsw_index(cur, "v", 50, 4)
