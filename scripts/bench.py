@@ -17,13 +17,12 @@ import json
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from benchlib import REPO, percentile
+from benchlib import REPO, percentile, timed_opsbot
 
 sys.path.insert(0, str(REPO))
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus"
@@ -50,23 +49,11 @@ def bench_ingest(corpus: Path, work: Path) -> dict:
     summary = ingest(settings, embedder=embedder)
     reingest_runs = []
     for _ in range(3):
-        started = time.perf_counter()
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "bot",
-                "ingest",
-                "--knowledge-dir",
-                str(corpus),
-                "--index-dir",
-                str(settings.index_dir),
-            ],
-            check=True,
-            capture_output=True,
-            cwd=REPO,
+        reingest_runs.append(
+            timed_opsbot(
+                "ingest", "--knowledge-dir", str(corpus), "--index-dir", str(settings.index_dir)
+            )
         )
-        reingest_runs.append(time.perf_counter() - started)
     return {
         "files": summary.files,
         "chunks": summary.chunks,

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 from bench_scale import clustered, pct, recall
-from benchlib import REPO
+from benchlib import REPO, timed_opsbot
 
 sys.path.insert(0, str(REPO))
 from bot.index.pghnsw import HNSW_EF_CONSTRUCTION, HNSW_M  # noqa: E402
@@ -203,24 +203,8 @@ def bench_corpus(args: argparse.Namespace) -> dict[str, Any]:
             if name == "postgres"
             else ["--index-dir", str(args.index_dir)]
         )
-        started = time.perf_counter()
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "bot",
-                "ingest",
-                "--force",
-                "--knowledge-dir",
-                str(CORPUS),
-                *flag,
-            ],
-            env=env,
-            check=True,
-            capture_output=True,
-            cwd=REPO,
-        )
-        out[name]["ingest_warm_cache_s"] = round(time.perf_counter() - started, 1)
+        seconds = timed_opsbot("ingest", "--force", "--knowledge-dir", str(CORPUS), *flag, env=env)
+        out[name]["ingest_warm_cache_s"] = round(seconds, 1)
     local, pg = out["local"], out["postgres"]
     out["answer_p50_ratio"] = round(pg["answer_p50_ms"] / local["answer_p50_ms"], 2)
     out["rss_ratio"] = round(pg["rss"]["rss"] / local["rss"]["rss"], 2)

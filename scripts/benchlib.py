@@ -1,4 +1,5 @@
-"""Helpers every bench script shares: one percentile, one summary, one memory reading.
+"""Helpers every bench script shares: one percentile, one summary, one memory reading, one
+timed `opsbot` command.
 
 Import it from a script in this folder (`from benchlib import percentile`); Python puts
 the script's own folder first on sys.path, so no path set-up is needed for it.
@@ -7,9 +8,22 @@ the script's own folder first on sys.path, so no path set-up is needed for it.
 from __future__ import annotations
 
 import statistics
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def timed_opsbot(*args: str, env: dict[str, str] | None = None) -> float:
+    """Seconds one `opsbot ARGS` takes from the repo, as a user runs it (a new process,
+    imports included); a failure raises."""
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "bot", *args], env=env, check=True, capture_output=True, cwd=REPO
+    )
+    return time.perf_counter() - started
 
 
 def percentile(values: list[float], q: float) -> float:
