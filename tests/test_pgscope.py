@@ -22,19 +22,8 @@ from bot.index.store import NewBuild
 from bot.index.vocabulary import learn
 from bot.ingest.pipeline import ingest
 from bot.settings_file import parse
+from tests.test_scope import RUNBOOKS, SECURITY  # the same two sources, scoped by PostgreSQL
 
-SECURITY = {
-    "incident.md": "# Security Incident Runbook\n\n## Rotate leaked keys\n\n"
-    "Rotate the leaked vault keys with `vault rotate` and page the security lead.\n",
-    "keys.md": "# Vault Key Handling\n\n## Where are vault keys kept?\n\n"
-    "Vault keys are kept in the HSM; rotate vault keys every 90 days.\n",
-}
-RUNBOOKS = {
-    "deploy.md": "# Deploying\n\n## How to deploy\n\nDeploy with `make deploy` from main.\n",
-    "vault.md": "# Vault for apps\n\n## Reading secrets\n\n"
-    "Apps read vault secrets through the agent sidecar; keys rotate on their own.\n",
-    "rollback.md": "# Rollback\n\n## How to roll back\n\nRoll back with `make rollback`.\n",
-}
 NAMES = ("security", "runbooks")
 ONLY_RUNBOOKS = Scope(frozenset({"runbooks"}), NAMES)
 SECRET_WORDS = ("Security", "HSM", "Key Handling", "security lead")
