@@ -3,13 +3,12 @@ process or host, with its embedding cache in SQLite beside them."""
 
 from __future__ import annotations
 
-import fcntl
-import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from bot.errors import OpsbotError
+from bot.filelock import held
 from bot.index import builds
 from bot.index.cache import EmbeddingCache
 from bot.index.manifest import Manifest, UnitVectors
@@ -24,20 +23,9 @@ class IngestBusyError(OpsbotError, RuntimeError):
 def index_lock(index_dir: Path, wait_seconds: float = 600) -> Iterator[None]:
     """One writer per index dir, across processes (a server's reload and a manual ingest)."""
     index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".lock", "w") as fh:
-        deadline = time.monotonic() + wait_seconds
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise IngestBusyError(f"another ingest holds {index_dir / '.lock'}") from None
-                time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    lock = index_dir / ".lock"
+    with held(lock, wait_seconds, lambda: IngestBusyError(f"another ingest holds {lock}"), 0.2):
+        yield
 
 
 class LocalStore:

@@ -10,7 +10,6 @@ GIT_CONFIG_* variables, so a token in it is neither on a command line nor on dis
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import shutil
@@ -24,6 +23,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from bot.config import Settings
+from bot.filelock import held
 from bot.ingest.loaders import discover
 from bot.observability.logs import Redactor
 from bot.sources.anchors import fragment, git_host
@@ -111,22 +111,9 @@ class GitSource:
             self.home.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise SourceError(f"cannot create {self.home}: {exc.strerror or exc}") from None
-        with open(self.home / ".lock", "w") as handle:
-            deadline = time.monotonic() + self.settings.source_timeout
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise SourceError(
-                            f"another process is syncing {self.spec.name!r}"
-                        ) from None
-                    time.sleep(0.1)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        busy = f"another process is syncing {self.spec.name!r}"
+        with held(self.home / ".lock", self.settings.source_timeout, lambda: SourceError(busy)):
+            yield
 
     def _fetch(self) -> str:
         """Fetch the ref, one commit deep; returns the commit fetched."""
